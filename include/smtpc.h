@@ -1,0 +1,409 @@
+/*
+ * smtpc.h - libsmtpc, an SMTP (RFC 5321), ESMTP and LMTP (RFC 2033) client.
+ *
+ * The whole public API of libsmtpc. Python's smtplib is the model for the
+ * surface: every smtplib method has a counterpart here (see docs/MAPPING.md).
+ *
+ * Conventions
+ * - Every call that can fail returns an int: 0 on success, a negative
+ *   SMTPC_E* error kind otherwise. The session keeps the details of the last
+ *   error (smtpc_last_error()).
+ * - A session (smtpc *) is used by one thread at a time; different sessions
+ *   may be used in parallel. The library has no global mutable state.
+ * - Replies returned through a smtpc_reply * out-parameter point into memory
+ *   owned by the session. They stay valid until the next call on the same
+ *   session that talks to the server, or smtpc_close()/smtpc_free().
+ * - Strings returned by the helpers (smtpc_quoteaddr() ...) are allocated
+ *   with malloc() and belong to the caller (free()).
+ * - Server text is untrusted input: it may contain any byte, including NUL.
+ *   Use the lengths that come with it.
+ * - Every argument that ends up on a command line (address, option, name,
+ *   raw command) is checked before anything is sent: CR, LF, NUL, other
+ *   control characters and DEL are refused with SMTPC_EINVAL.
+ */
+#ifndef SMTPC_H
+#define SMTPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(SMTPC_BUILDING) && defined(__GNUC__)
+#define SMTPC_API __attribute__((visibility("default")))
+#else
+#define SMTPC_API
+#endif
+
+#define SMTPC_VERSION_MAJOR  0
+#define SMTPC_VERSION_MINOR  1
+#define SMTPC_VERSION_PATCH  0
+#define SMTPC_VERSION_STRING "0.1.0"
+
+/** Default ports. */
+#define SMTPC_SMTP_PORT  25
+#define SMTPC_SMTPS_PORT 465
+#define SMTPC_LMTP_PORT  2003
+
+/** Limits of the reply parser (a reply beyond them is SMTPC_EPROTO). */
+#define SMTPC_MAX_REPLY_LINE  8192  /* bytes in one reply line, CRLF included */
+#define SMTPC_MAX_REPLY_LINES 512   /* lines in one reply */
+#define SMTPC_MAX_REPLY_BYTES 65536 /* bytes of one whole reply */
+
+/**
+ * Error kinds. smtplib's exceptions map one to one onto the kinds marked
+ * with their Python name; the others are what C needs on top.
+ */
+typedef enum smtpc_error_kind {
+	SMTPC_OK = 0,
+	SMTPC_EINVAL = -1,   /* invalid argument (ValueError): CR/LF/NUL, bad port ... */
+	SMTPC_ENOMEM = -2,   /* out of memory */
+	SMTPC_EIO = -3,      /* socket error while reading or writing (errno in os_error) */
+	SMTPC_ETIMEOUT = -4, /* a connect, reply or write took longer than the timeout */
+	SMTPC_EPROTO = -5,   /* the server broke the protocol (malformed or unexpected reply) */
+	SMTPC_EDISCONNECTED =
+	    -6,               /* SMTPServerDisconnected: not connected, or EOF from the server */
+	SMTPC_ERESPONSE = -7, /* SMTPResponseException: unexpected reply code */
+	SMTPC_ESENDER = -8,   /* SMTPSenderRefused: MAIL FROM refused */
+	SMTPC_ERECIPIENTS =
+	    -9,               /* SMTPRecipientsRefused: every recipient refused (or 421 at RCPT) */
+	SMTPC_EDATA = -10,    /* SMTPDataError: DATA not answered 354, or message refused */
+	SMTPC_ECONNECT = -11, /* SMTPConnectError: cannot connect, or greeting not 220 */
+	SMTPC_EHELO = -12,    /* SMTPHeloError: EHLO and HELO both refused */
+	SMTPC_EAUTH = -13,    /* SMTPAuthenticationError */
+	SMTPC_ENOTSUPPORTED = -14, /* SMTPNotSupportedError: extension not offered by the server */
+	SMTPC_EUNKNOWN = -15,      /* outcome unknown: the connection failed after the final dot,
+	                              before its reply; the message may or may not have been accepted */
+	SMTPC_ESHUTDOWN =
+	    -16,          /* the server answered 421 (closing the channel); the session is closed */
+	SMTPC_ETLS = -17, /* TLS error (reserved for the TLS layer) */
+	SMTPC_ERESOLVE = -18, /* the host name could not be resolved */
+} smtpc_error_kind;
+
+/** A short constant description of an error kind ("invalid argument", ...). */
+SMTPC_API const char *smtpc_strerror(int kind);
+/** The smtplib exception name for a kind ("SMTPSenderRefused", ...), or NULL. */
+SMTPC_API const char *smtpc_error_name(int kind);
+
+/**
+ * A reply from the server. The code is the three-digit reply code. When the
+ * reply carries an RFC 3463 enhanced status code ("2.1.5"), it is kept in
+ * `enhanced` and removed from the text of every line that starts with it.
+ * `text` holds the lines' texts (code and separator removed) joined with
+ * one "\n"; it is NUL-terminated, but may contain NUL bytes: use text_len.
+ */
+typedef struct smtpc_reply {
+	int code;
+	char enhanced[16]; /* "" when the reply has none */
+	const char *text;
+	size_t text_len;
+	size_t nlines;
+} smtpc_reply;
+
+/** Details of the last error of a session. Pointers are owned by the session. */
+typedef struct smtpc_error {
+	int kind;            /* SMTPC_E*, or SMTPC_OK */
+	int code;            /* reply code that caused it, or 0 */
+	char enhanced[16];   /* its enhanced status code, or "" */
+	const char *command; /* the command verb concerned ("MAIL", "DATA" ...), or "" */
+	const char *text;    /* the server's text (untrusted), or "" */
+	size_t text_len;
+	const char *message; /* one line for humans, without a trailing newline */
+	int os_error;        /* errno of a system call, or 0 */
+} smtpc_error;
+
+typedef struct smtpc smtpc;
+
+/** Protocols. */
+typedef enum smtpc_protocol {
+	SMTPC_PROTO_SMTP = 0, /* SMTP/ESMTP, EHLO with HELO fallback, port 25 */
+	SMTPC_PROTO_LMTP = 1, /* LMTP: LHLO, no HELO fallback, port 2003, one reply per recipient */
+} smtpc_protocol;
+
+/**
+ * Debug transcript callback: one line at a time, without a line ending.
+ * The line is NUL-terminated; bytes that are not printable ASCII are shown
+ * as \xHH escapes. Level 1: "connect:", "send:", "reply:" lines; level 2:
+ * the same with a "HH:MM:SS.uuuuuu " wall-clock prefix.
+ */
+typedef void (*smtpc_debug_fn)(const char *line, size_t len, void *user);
+
+/* ---------------------------------------------------------------- lifetime */
+
+/** A new session, not connected. NULL when out of memory. */
+SMTPC_API smtpc *smtpc_new(void);
+/** Closes the connection (without QUIT) and frees the session. NULL is fine. */
+SMTPC_API void smtpc_free(smtpc *s);
+
+/* ---------------------------------------------------------------- options
+ * Set before smtpc_connect(); they keep their value across connections. */
+
+/** SMTP (default) or LMTP. Errors: SMTPC_EINVAL. */
+SMTPC_API int smtpc_set_protocol(smtpc *s, smtpc_protocol proto);
+/**
+ * Timeout in milliseconds for every step: the connect, each reply (the whole
+ * reply, not one read) and each write. -1 (default): wait forever. 0 is
+ * refused (as smtplib refuses a zero timeout). Errors: SMTPC_EINVAL.
+ */
+SMTPC_API int smtpc_set_timeout(smtpc *s, int timeout_ms);
+/**
+ * Name sent with EHLO/HELO/LHLO. NULL: the host's fully qualified name when
+ * it has a dot, else an address literal ("[127.0.0.1]", "[IPv6:::1]").
+ * Errors: SMTPC_EINVAL (control characters, empty), SMTPC_ENOMEM.
+ */
+SMTPC_API int smtpc_set_local_hostname(smtpc *s, const char *name);
+/** The local host name in use (computed at connect when not set). */
+SMTPC_API const char *smtpc_local_hostname(smtpc *s);
+/**
+ * Source address to bind before connecting (host may be NULL for any
+ * address; port 0 for any port). Errors: SMTPC_EINVAL, SMTPC_ENOMEM.
+ */
+SMTPC_API int smtpc_set_source_address(smtpc *s, const char *host, int port);
+/**
+ * Debug transcript (smtplib's set_debuglevel). level 0: off; 1: transcript;
+ * 2: transcript with timestamps. fn NULL: write to standard error.
+ */
+SMTPC_API void smtpc_set_debuglevel(smtpc *s, int level, smtpc_debug_fn fn, void *user);
+
+/* ---------------------------------------------------------------- connection */
+
+/**
+ * Connects and reads the greeting (smtplib's SMTP(host, port) / connect()).
+ *
+ * host: a name or address; "host:port" when port is 0 and host has exactly
+ * one colon; "[v6addr]" or "[v6addr]:port"; a bare IPv6 address; a path
+ * starting with "/" connects to a Unix socket (the port is ignored).
+ * port 0 means the default port of the protocol (25, or 2003 for LMTP).
+ * The greeting is returned in *greeting (may be NULL). A greeting other than
+ * 220 closes the connection and fails with SMTPC_ECONNECT (smtplib's
+ * constructor behaviour); 421 fails with SMTPC_ESHUTDOWN.
+ * Errors: SMTPC_EINVAL, SMTPC_ERESOLVE, SMTPC_ECONNECT, SMTPC_ETIMEOUT,
+ * SMTPC_EIO, SMTPC_EDISCONNECTED, SMTPC_EPROTO, SMTPC_ESHUTDOWN, SMTPC_ENOMEM.
+ */
+SMTPC_API int smtpc_connect(smtpc *s, const char *host, int port, smtpc_reply *greeting);
+/** 1 when the session has an open connection. */
+SMTPC_API int smtpc_is_connected(const smtpc *s);
+/**
+ * Sends QUIT, reads the reply (whatever its code), forgets the EHLO state and
+ * closes. The reply goes to *reply (may be NULL).
+ * Errors: SMTPC_EDISCONNECTED, SMTPC_EIO, SMTPC_ETIMEOUT, SMTPC_EPROTO; the
+ * session is closed in every case.
+ */
+SMTPC_API int smtpc_quit(smtpc *s, smtpc_reply *reply);
+/** Closes the connection without QUIT; harmless when not connected. */
+SMTPC_API void smtpc_close(smtpc *s);
+
+/* ---------------------------------------------------------------- greeting */
+
+/**
+ * Sends HELO (name NULL: the local host name) and returns the reply; does
+ * not fail on a refusal. Not available in LMTP (SMTPC_ENOTSUPPORTED).
+ * Errors: SMTPC_EINVAL, SMTPC_ENOTSUPPORTED, SMTPC_ESHUTDOWN and the I/O kinds.
+ */
+SMTPC_API int smtpc_helo(smtpc *s, const char *name, smtpc_reply *reply);
+/**
+ * Sends EHLO (LHLO in LMTP) and returns the reply. On 250 the feature list
+ * is parsed (smtpc_has_extn()); on another code it is left empty and the
+ * reply is returned without an error.
+ * Errors: SMTPC_EINVAL, SMTPC_ESHUTDOWN and the I/O kinds.
+ */
+SMTPC_API int smtpc_ehlo(smtpc *s, const char *name, smtpc_reply *reply);
+/**
+ * Greets when no EHLO/HELO was answered yet: EHLO, then HELO when EHLO is
+ * refused (SMTP only; LMTP has no fallback).
+ * Errors: SMTPC_EHELO (with the last reply), SMTPC_ESHUTDOWN, I/O kinds.
+ */
+SMTPC_API int smtpc_ehlo_or_helo_if_needed(smtpc *s);
+/** 1 when the last EHLO was answered 250 (smtplib's does_esmtp). */
+SMTPC_API int smtpc_does_esmtp(const smtpc *s);
+/** Text of the last HELO / EHLO reply, or NULL (helo_resp, ehlo_resp). */
+SMTPC_API const char *smtpc_helo_resp(const smtpc *s);
+SMTPC_API const char *smtpc_ehlo_resp(const smtpc *s);
+/** 1 when the server advertised the extension (case-insensitive). */
+SMTPC_API int smtpc_has_extn(const smtpc *s, const char *name);
+/**
+ * Parameters of an advertised extension ("" when it has none), or NULL when
+ * not advertised. AUTH collects every AUTH and AUTH= line, each mechanism
+ * once, separated by single spaces.
+ */
+SMTPC_API const char *smtpc_extn_param(const smtpc *s, const char *name);
+/** Number of advertised extensions, and the i-th (keyword in upper case). */
+SMTPC_API size_t smtpc_extn_count(const smtpc *s);
+SMTPC_API int smtpc_extn_at(const smtpc *s, size_t i, const char **keyword, const char **params);
+/** SIZE limit advertised: 1 and *limit set when known (0 = no limit), else 0. */
+SMTPC_API int smtpc_size_limit(const smtpc *s, uint64_t *limit);
+
+/* ---------------------------------------------------------------- raw commands */
+
+/**
+ * Sends "cmd" or "cmd args" followed by CRLF (smtplib's putcmd). args may
+ * be NULL or "". Errors: SMTPC_EINVAL (control characters anywhere, empty
+ * command, line over 512 octets is allowed but 64 KiB is not),
+ * SMTPC_EDISCONNECTED, SMTPC_EIO, SMTPC_ETIMEOUT.
+ */
+SMTPC_API int smtpc_putcmd(smtpc *s, const char *cmd, const char *args);
+/**
+ * Reads one reply (smtplib's getreply). A 421 closes the session and fails
+ * with SMTPC_ESHUTDOWN (the reply is still returned).
+ * Errors: SMTPC_EDISCONNECTED, SMTPC_EPROTO, SMTPC_ETIMEOUT, SMTPC_EIO,
+ * SMTPC_ESHUTDOWN.
+ */
+SMTPC_API int smtpc_getreply(smtpc *s, smtpc_reply *reply);
+/** putcmd then getreply. Errors: those of both. */
+SMTPC_API int smtpc_docmd(smtpc *s, const char *cmd, const char *args, smtpc_reply *reply);
+/**
+ * Writes raw bytes as they are (smtplib's send): no check, no CRLF added.
+ * Errors: SMTPC_EDISCONNECTED, SMTPC_EIO, SMTPC_ETIMEOUT.
+ */
+SMTPC_API int smtpc_send(smtpc *s, const void *data, size_t len);
+
+/* ---------------------------------------------------------------- commands */
+
+/**
+ * MAIL FROM:<sender> with ESMTP options (e.g. "BODY=8BITMIME"); options are
+ * sent only after a 250 EHLO. "SMTPUTF8" needs the server's SMTPUTF8
+ * (SMTPC_ENOTSUPPORTED otherwise, before sending). Returns the reply; a
+ * refusal is not an error. sender is quoted with the rules of
+ * smtpc_quoteaddr(); "" is the null reverse-path "<>".
+ * Errors: SMTPC_EINVAL, SMTPC_ENOTSUPPORTED, SMTPC_ESHUTDOWN, I/O kinds.
+ */
+SMTPC_API int smtpc_mail(smtpc *s, const char *sender, const char *const *options, size_t noptions,
+                         smtpc_reply *reply);
+/** RCPT TO:<recipient> with options; as smtpc_mail(). */
+SMTPC_API int smtpc_rcpt(smtpc *s, const char *recipient, const char *const *options,
+                         size_t noptions, smtpc_reply *reply);
+/**
+ * DATA: sends the command; a reply other than 354 fails with SMTPC_EDATA
+ * and nothing of the message is sent. Then sends the message with line
+ * endings made CRLF, leading dots doubled and the terminator, and returns
+ * the final reply (a refusal is not an error, as in smtplib). In LMTP one
+ * reply is read for every recipient accepted since the last MAIL; *reply is
+ * the first, smtpc_lmtp_reply() gives each.
+ * Errors: SMTPC_EDATA, SMTPC_EUNKNOWN (connection lost after the final dot),
+ * SMTPC_ESHUTDOWN, I/O kinds.
+ */
+SMTPC_API int smtpc_data(smtpc *s, const void *msg, size_t len, smtpc_reply *reply);
+/** LMTP: after smtpc_data(), the number of per-recipient replies, and the i-th. */
+SMTPC_API size_t smtpc_lmtp_reply_count(const smtpc *s);
+SMTPC_API int smtpc_lmtp_reply(const smtpc *s, size_t i, smtpc_reply *reply);
+/** RSET, NOOP: return the reply. Errors: SMTPC_ESHUTDOWN, I/O kinds. */
+SMTPC_API int smtpc_rset(smtpc *s, smtpc_reply *reply);
+SMTPC_API int smtpc_noop(smtpc *s, smtpc_reply *reply);
+/**
+ * VRFY / EXPN with the bare address of `address` (display name and angle
+ * brackets removed). Errors: SMTPC_EINVAL, SMTPC_ESHUTDOWN, I/O kinds.
+ */
+SMTPC_API int smtpc_verify(smtpc *s, const char *address, smtpc_reply *reply);
+#define smtpc_vrfy smtpc_verify
+SMTPC_API int smtpc_expn(smtpc *s, const char *address, smtpc_reply *reply);
+/** HELP [arg] (arg NULL or ""). Errors: SMTPC_EINVAL, SMTPC_ESHUTDOWN, I/O kinds. */
+SMTPC_API int smtpc_help(smtpc *s, const char *arg, smtpc_reply *reply);
+
+/* ---------------------------------------------------------------- sendmail */
+
+/** What happened to one recipient of smtpc_sendmail(). */
+typedef enum smtpc_rcpt_status {
+	SMTPC_RCPT_NOT_TRIED = 0, /* no RCPT was sent for it (the transaction stopped before) */
+	SMTPC_RCPT_REFUSED = 1,   /* RCPT refused: `reply` holds the refusal */
+	SMTPC_RCPT_ACCEPTED = 2,  /* the message was accepted for it: `reply` is the final reply */
+	SMTPC_RCPT_FAILED = 3,    /* RCPT accepted but the message was not: `reply` says why */
+	SMTPC_RCPT_UNKNOWN = 4,   /* RCPT accepted, then the connection failed after the final
+	                             dot: the message may or may not have been delivered */
+} smtpc_rcpt_status;
+
+typedef struct smtpc_rcpt_result {
+	const char *address; /* the recipient as the caller gave it */
+	smtpc_rcpt_status status;
+	smtpc_reply reply; /* code 0 and empty text when there was no reply */
+	int rcpt_code;     /* reply code to its RCPT, or 0 when not sent */
+} smtpc_rcpt_result;
+
+/**
+ * Result of one transaction. Allocated by the library; free it with
+ * smtpc_send_result_free(). All pointers inside live as long as it.
+ */
+typedef struct smtpc_send_result {
+	size_t nrecipients;
+	smtpc_rcpt_result *recipients; /* in the order given */
+	size_t naccepted;              /* recipients with status SMTPC_RCPT_ACCEPTED */
+	smtpc_reply mail_reply;        /* reply to MAIL FROM (code 0 if not sent) */
+	smtpc_reply data_reply;        /* reply to DATA (354 ...), code 0 if not sent */
+	smtpc_reply final_reply;       /* reply after the final dot (SMTP; the first one in
+	                                  LMTP), code 0 if none */
+} smtpc_send_result;
+
+SMTPC_API void smtpc_send_result_free(smtpc_send_result *r);
+
+/** Options of smtpc_sendmail(). Initialise with SMTPC_SEND_OPTIONS_INIT. */
+typedef struct smtpc_send_options {
+	unsigned version;
+	const char *const *mail_options; /* ESMTP MAIL parameters, e.g. "BODY=8BITMIME" */
+	size_t nmail_options;
+	const char *const *rcpt_options; /* ESMTP RCPT parameters, sent with every RCPT */
+	size_t nrcpt_options;
+} smtpc_send_options;
+#define SMTPC_SEND_OPTIONS_VERSION 1
+#define SMTPC_SEND_OPTIONS_INIT                                                                    \
+	{                                                                                          \
+		SMTPC_SEND_OPTIONS_VERSION, NULL, 0, NULL, 0                                       \
+	}
+
+/**
+ * Sends one message to several recipients (smtplib's sendmail).
+ *
+ * Greets if needed, sends MAIL FROM (with SIZE= when the server offers SIZE),
+ * one RCPT per recipient, DATA and the message (CRLF line endings, dot
+ * stuffing, terminator), and reports per recipient. Every address and option
+ * is checked before the first byte is sent. A failed transaction is reset
+ * with RSET so the connection stays usable; a 421 closes it.
+ *
+ * *result (when result is not NULL) is set whenever the call got as far as
+ * contacting the server, also on failure: it says exactly which recipients
+ * were accepted. Returns 0 when at least one recipient accepted the message
+ * (others may be refused: look at the result), or:
+ *   SMTPC_ESENDER      MAIL FROM refused
+ *   SMTPC_ERECIPIENTS  every recipient refused, or 421 to a RCPT
+ *   SMTPC_EDATA        DATA not answered 354, or the message refused
+ *                      (in LMTP: refused for every recipient)
+ *   SMTPC_EUNKNOWN     connection lost after the final dot, before the reply
+ *   SMTPC_EHELO, SMTPC_EINVAL, SMTPC_ENOTSUPPORTED, SMTPC_ENOMEM, I/O kinds.
+ */
+SMTPC_API int smtpc_sendmail(smtpc *s, const char *from, const char *const *to, size_t nto,
+                             const void *msg, size_t len, const smtpc_send_options *opts,
+                             smtpc_send_result **result);
+
+/* ---------------------------------------------------------------- errors */
+
+/** The last error of the session (kind SMTPC_OK when the last call succeeded). */
+SMTPC_API const smtpc_error *smtpc_last_error(const smtpc *s);
+
+/* ---------------------------------------------------------------- helpers */
+
+/**
+ * smtplib's quoteaddr: the address of `addr` between angle brackets.
+ * "Bob <bob@x>" -> "<bob@x>", "" and "<>" -> "<>", "bob" -> "<bob>".
+ * Returns a malloc'd string, or NULL when out of memory.
+ */
+SMTPC_API char *smtpc_quoteaddr(const char *addr);
+/**
+ * smtplib's quotedata: line endings made CRLF and leading dots doubled; no
+ * final CRLF or terminator added. *out is malloc'd and NUL-terminated.
+ * Errors: SMTPC_EINVAL, SMTPC_ENOMEM.
+ */
+SMTPC_API int smtpc_quotedata(const void *in, size_t len, char **out, size_t *outlen);
+/**
+ * smtplib's encode_base64: standard base64 with padding, cut into lines of
+ * at most maxlinelen characters (rounded down to a multiple of 4; 0: one
+ * line), each followed by eol (NULL: "\n"). Empty input gives "".
+ * Returns a malloc'd string, or NULL when out of memory.
+ */
+SMTPC_API char *smtpc_base64_encode(const void *data, size_t len, size_t maxlinelen,
+                                    const char *eol);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SMTPC_H */
