@@ -1,0 +1,850 @@
+/*
+ * session.c - the blocking, smtplib-like session: connection, greeting,
+ * and the single-command verbs (RFC 5321 4.1.1, RFC 2033 for LMTP).
+ *
+ * Commands go down through the command writer (command.c) to the transport;
+ * replies come up through the reply parser (reply.c). Every state change of
+ * the session happens in this file or in sendmail.c.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "address.h"
+#include "command.h"
+#include "session.h"
+
+/* ---------------------------------------------------------------- lifetime */
+
+SMTPC_API smtpc *smtpc_new(void)
+{
+	smtpc *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return NULL;
+	s->rp = malloc(sizeof(*s->rp));
+	if (s->rp == NULL) {
+		free(s);
+		return NULL;
+	}
+	smtpc__rp_reset(s->rp);
+	s->proto = SMTPC_PROTO_SMTP;
+	s->timeout_ms = -1;
+	smtpc__tr_init(&s->tr);
+	smtpc__caps_init(&s->caps);
+	smtpc__err_clear(s);
+	return s;
+}
+
+static void forget_greeting(smtpc *s)
+{
+	free(s->helo_resp);
+	free(s->ehlo_resp);
+	s->helo_resp = s->ehlo_resp = NULL;
+	s->does_esmtp = 0;
+	smtpc__caps_clear(&s->caps);
+}
+
+SMTPC_API void smtpc_free(smtpc *s)
+{
+	if (s == NULL)
+		return;
+	smtpc_close(s);
+	forget_greeting(s);
+	smtpc__lmtp_clear(s);
+	smtpc__err_clear(s);
+	free(s->local_hostname);
+	free(s->src_host);
+	free(s->rp);
+	free(s);
+}
+
+/* ---------------------------------------------------------------- options */
+
+SMTPC_API int smtpc_set_protocol(smtpc *s, smtpc_protocol proto)
+{
+	if (proto != SMTPC_PROTO_SMTP && proto != SMTPC_PROTO_LMTP)
+		return smtpc__err_set(s, SMTPC_EINVAL, "", NULL, "unknown protocol %d", (int)proto);
+	s->proto = proto;
+	return 0;
+}
+
+SMTPC_API int smtpc_set_timeout(smtpc *s, int timeout_ms)
+{
+	if (timeout_ms == 0 || timeout_ms < -1)
+		return smtpc__err_set(s, SMTPC_EINVAL, "", NULL,
+		                      "timeout must be positive, or -1 for none");
+	s->timeout_ms = timeout_ms;
+	return 0;
+}
+
+static int set_string(smtpc *s, char **dst, const char *value, const char *what)
+{
+	char *copy = NULL;
+
+	if (value != NULL) {
+		size_t len = strlen(value);
+
+		if (len == 0 || len > 255 || smtpc__arg_check(value, len, 0) != 0 ||
+		    strchr(value, ' ') != NULL)
+			return smtpc__err_set(s, SMTPC_EINVAL, "", NULL,
+			                      "%s must be 1 to 255 printable ASCII characters "
+			                      "without blanks",
+			                      what);
+		copy = strdup(value);
+		if (copy == NULL)
+			return smtpc__err_set(s, SMTPC_ENOMEM, "", NULL, "out of memory");
+	}
+	free(*dst);
+	*dst = copy;
+	return 0;
+}
+
+SMTPC_API int smtpc_set_local_hostname(smtpc *s, const char *name)
+{
+	return set_string(s, &s->local_hostname, name, "local host name");
+}
+
+SMTPC_API const char *smtpc_local_hostname(smtpc *s)
+{
+	return s->local_hostname ? s->local_hostname : s->computed_hostname;
+}
+
+SMTPC_API int smtpc_set_source_address(smtpc *s, const char *host, int port)
+{
+	if (port < 0 || port > 65535)
+		return smtpc__err_set(s, SMTPC_EINVAL, "", NULL, "source port out of range");
+	if (set_string(s, &s->src_host, host, "source address") != 0)
+		return s->err.kind;
+	s->src_port = port;
+	return 0;
+}
+
+SMTPC_API void smtpc_set_debuglevel(smtpc *s, int level, smtpc_debug_fn fn, void *user)
+{
+	s->debuglevel = level < 0 ? 0 : level;
+	s->debug_fn = fn;
+	s->debug_user = user;
+}
+
+/* ---------------------------------------------------------------- connection */
+
+/* Parses a decimal port 1-65535 from [p, p+len); -1 when it is not one. */
+static int parse_port(const char *p, size_t len)
+{
+	int port = 0;
+
+	if (len == 0 || len > 5)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		port = port * 10 + (p[i] - '0');
+	}
+	return port >= 1 && port <= 65535 ? port : -1;
+}
+
+/*
+ * Splits the host argument of smtpc_connect(): "name", "name:port",
+ * "[v6]", "[v6]:port", "v6" (two colons or more). The address goes to
+ * buf; *port is updated when the string carries one.
+ */
+static int split_host(smtpc *s, const char *host, char *buf, size_t size, int *port)
+{
+	const char *colon = strchr(host, ':');
+	const char *addr = host, *rest = NULL;
+	size_t alen = strlen(host);
+
+	if (host[0] == '[') {
+		const char *close = strchr(host, ']');
+
+		if (close == NULL)
+			return smtpc__err_set(s, SMTPC_EINVAL, "", NULL, "missing ']' in host");
+		addr = host + 1;
+		alen = (size_t)(close - addr);
+		if (alen > 5 && strncasecmp(addr, "IPv6:", 5) == 0) {
+			addr += 5;
+			alen -= 5;
+		}
+		rest = close + 1;
+		if (*rest != '\0' && *rest != ':')
+			return smtpc__err_set(s, SMTPC_EINVAL, "", NULL, "junk after ']' in host");
+	} else if (colon != NULL && strchr(colon + 1, ':') == NULL) {
+		alen = (size_t)(colon - host);
+		rest = colon;
+	}
+	if (rest != NULL && *rest == ':') {
+		int p = parse_port(rest + 1, strlen(rest + 1));
+
+		if (p < 0)
+			return smtpc__err_set(s, SMTPC_EINVAL, "", NULL, "bad port in host \"%s\"",
+			                      host);
+		if (*port != 0 && *port != p)
+			return smtpc__err_set(s, SMTPC_EINVAL, "", NULL,
+			                      "two different ports given for \"%s\"", host);
+		*port = p;
+	}
+	if (alen == 0 || alen >= size)
+		return smtpc__err_set(s, SMTPC_EINVAL, "", NULL, "bad host \"%s\"", host);
+	memcpy(buf, addr, alen);
+	buf[alen] = '\0';
+	return 0;
+}
+
+/* RFC 5321 4.1.4: the fully qualified name, else an address literal. */
+static void compute_hostname(smtpc *s)
+{
+	char name[256];
+	struct addrinfo hints = {0}, *res = NULL;
+
+	if (s->local_hostname != NULL)
+		return;
+	s->computed_hostname[0] = '\0';
+	if (gethostname(name, sizeof(name)) == 0) {
+		name[sizeof(name) - 1] = '\0';
+		if (strchr(name, '.') != NULL && smtpc__arg_check(name, strlen(name), 0) == 0) {
+			memcpy(s->computed_hostname, name, strlen(name) + 1);
+			return;
+		}
+		hints.ai_flags = AI_CANONNAME;
+		if (getaddrinfo(name, NULL, &hints, &res) == 0) {
+			const char *canon = res->ai_canonname;
+
+			if (canon != NULL && strchr(canon, '.') != NULL && strlen(canon) < 256 &&
+			    smtpc__arg_check(canon, strlen(canon), 0) == 0)
+				memcpy(s->computed_hostname, canon, strlen(canon) + 1);
+			freeaddrinfo(res);
+			if (s->computed_hostname[0] != '\0')
+				return;
+		}
+	}
+	if (smtpc__tr_local_literal(&s->tr, s->computed_hostname, sizeof(s->computed_hostname)) !=
+	    0)
+		memcpy(s->computed_hostname, "[127.0.0.1]", sizeof("[127.0.0.1]"));
+}
+
+SMTPC_API int smtpc_connect(smtpc *s, const char *host, int port, smtpc_reply *greeting)
+{
+	char addr[256];
+	int64_t deadline = smtpc__deadline(s->timeout_ms);
+	smtpc_reply r;
+	int rc;
+
+	smtpc__err_clear(s);
+	if (host == NULL || host[0] == '\0')
+		return smtpc__err_set(s, SMTPC_EINVAL, "", NULL, "no host given");
+	if (port < 0 || port > 65535)
+		return smtpc__err_set(s, SMTPC_EINVAL, "", NULL, "port %d out of range", port);
+	if (smtpc__arg_check(host, strlen(host), 0) != 0)
+		return smtpc__err_set(s, SMTPC_EINVAL, "", NULL, "control character in host");
+	smtpc_close(s);
+	forget_greeting(s);
+	smtpc__lmtp_clear(s);
+	s->utf8 = 0;
+	s->rcpt_accepted = 0;
+
+	if (host[0] == '/') {
+		smtpc__debugf(s, "connect: to %s", host);
+		rc = smtpc__tr_connect_unix(&s->tr, host, deadline);
+	} else {
+		rc = split_host(s, host, addr, sizeof(addr), &port);
+		if (rc != 0)
+			return rc;
+		if (port == 0)
+			port = s->proto == SMTPC_PROTO_LMTP ? SMTPC_LMTP_PORT : SMTPC_SMTP_PORT;
+		smtpc__debugf(s, "connect: to (%s, %d)", addr, port);
+		rc = smtpc__tr_connect_tcp(&s->tr, addr, port, s->src_host, s->src_port, deadline);
+	}
+	if (rc != 0) {
+		smtpc__debugf(s, "connect fail: %s", host);
+		return smtpc__err_io(s, rc, "", "connect");
+	}
+	compute_hostname(s);
+
+	rc = smtpc__read_reply(s, "CONNECT", 0, &r);
+	if (greeting != NULL && (rc == 0 || rc == SMTPC_ESHUTDOWN))
+		*greeting = r;
+	if (rc != 0)
+		return rc;
+	if (r.code != 220) {
+		smtpc_close(s);
+		return smtpc__err_set(s, SMTPC_ECONNECT, "CONNECT", &r,
+		                      "server refused the connection: greeting %d", r.code);
+	}
+	return 0;
+}
+
+SMTPC_API int smtpc_is_connected(const smtpc *s)
+{
+	return s->tr.fd >= 0;
+}
+
+SMTPC_API void smtpc_close(smtpc *s)
+{
+	smtpc__tr_close(&s->tr);
+	s->utf8 = 0;
+	s->rcpt_accepted = 0;
+}
+
+/* ---------------------------------------------------------------- lines and replies */
+
+int smtpc__send_line(smtpc *s, const char *verb, const char *line, size_t len)
+{
+	int rc;
+
+	if (s->tr.fd < 0)
+		return smtpc__err_set(s, SMTPC_EDISCONNECTED, verb, NULL,
+		                      "not connected: run smtpc_connect() first");
+	smtpc__debug(s, "send: ", line, len);
+	rc = smtpc__tr_write(&s->tr, line, len, smtpc__deadline(s->timeout_ms));
+	if (rc != 0) {
+		smtpc__err_io(s, rc, verb, "sending the command");
+		smtpc_close(s);
+	}
+	return rc;
+}
+
+int smtpc__read_reply(smtpc *s, const char *verb, int more_expected, smtpc_reply *out)
+{
+	int64_t deadline = smtpc__deadline(s->timeout_ms);
+	smtpc_reply r;
+
+	if (s->tr.fd < 0)
+		return smtpc__err_set(s, SMTPC_EDISCONNECTED, verb, NULL,
+		                      "not connected: run smtpc_connect() first");
+	smtpc__rp_reset(s->rp);
+	for (;;) {
+		if (s->tr.rpos < s->tr.rlen) {
+			size_t used = 0;
+			int st = smtpc__rp_feed(s->rp, s->tr.rbuf + s->tr.rpos,
+			                        s->tr.rlen - s->tr.rpos, &used);
+
+			s->tr.rpos += used;
+			if (st == SMTPC__RP_DONE)
+				break;
+			if (st < 0) {
+				smtpc_close(s);
+				return smtpc__err_set(s, SMTPC_EPROTO, verb, NULL,
+				                      "malformed reply to %s: %s", verb,
+				                      smtpc__rp_strerror(st));
+			}
+		}
+		long n = smtpc__tr_fill(&s->tr, deadline);
+
+		if (n == 0) {
+			int partial = s->rp->nlines > 0 || s->rp->line_len > 0;
+
+			smtpc_close(s);
+			return smtpc__err_set(s, SMTPC_EDISCONNECTED, verb, NULL,
+			                      "connection closed by the server%s",
+			                      partial ? " in the middle of a reply" : "");
+		}
+		if (n < 0) {
+			smtpc__err_io(s, (int)n, verb, "reading the reply");
+			smtpc_close(s);
+			return (int)n;
+		}
+	}
+	smtpc__rp_reply(s->rp, &r);
+	smtpc__debug_reply(s, &r);
+	if (out != NULL)
+		*out = r;
+	if (!more_expected && s->tr.rpos < s->tr.rlen) {
+		size_t extra = s->tr.rlen - s->tr.rpos;
+
+		smtpc_close(s);
+		return smtpc__err_set(s, SMTPC_EPROTO, verb, &r,
+		                      "server sent %zu unexpected bytes after its reply to %s",
+		                      extra, verb);
+	}
+	if (r.code == 421) {
+		smtpc_close(s);
+		return smtpc__err_set(s, SMTPC_ESHUTDOWN, verb, &r,
+		                      "server is closing the connection (421 to %s)", verb);
+	}
+	return 0;
+}
+
+int smtpc__command(smtpc *s, const char *verb, const char *const *args, size_t nargs,
+                   int allow_8bit, smtpc_reply *out)
+{
+	char *line = NULL;
+	size_t len = 0;
+	int rc;
+
+	smtpc__err_clear(s);
+	rc = smtpc__cmd_build(&line, &len, verb, args, nargs, allow_8bit);
+	if (rc == SMTPC_ENOMEM)
+		return smtpc__err_set(s, rc, verb, NULL, "out of memory");
+	if (rc != 0)
+		return smtpc__err_set(s, rc, verb, NULL,
+		                      "refused to send %s: an argument holds a control character%s",
+		                      verb, allow_8bit ? "" : " or a non-ASCII byte");
+	rc = smtpc__send_line(s, verb, line, len);
+	free(line);
+	if (rc != 0)
+		return rc;
+	return smtpc__read_reply(s, verb, 0, out);
+}
+
+void smtpc__safe_rset(smtpc *s)
+{
+	smtpc_error saved = s->err;
+	char *text = s->err_text;
+	char cmd[sizeof(s->err_command)], msg[sizeof(s->err_message)];
+
+	/* Keep the error that made us reset: RSET's own outcome does not matter. */
+	memcpy(cmd, s->err_command, sizeof(cmd));
+	memcpy(msg, s->err_message, sizeof(msg));
+	s->err_text = NULL;
+	if (s->tr.fd >= 0) {
+		const char *const none[1] = {NULL};
+
+		if (smtpc__command(s, "RSET", none, 0, 0, NULL) != 0 && s->tr.fd >= 0)
+			smtpc_close(s); /* L6: a failed RSET leaves the connection unusable */
+	}
+	s->utf8 = 0;
+	s->rcpt_accepted = 0;
+	smtpc__err_clear(s);
+	s->err = saved;
+	s->err_text = text;
+	memcpy(s->err_command, cmd, sizeof(cmd));
+	memcpy(s->err_message, msg, sizeof(msg));
+	s->err.command = s->err_command;
+	s->err.message = s->err_message;
+}
+
+/* ---------------------------------------------------------------- saved replies */
+
+int smtpc__save_reply(smtpc__saved_reply *dst, const smtpc_reply *src)
+{
+	dst->code = src->code;
+	memcpy(dst->enhanced, src->enhanced, sizeof(dst->enhanced));
+	dst->nlines = src->nlines;
+	dst->text_len = src->text_len;
+	dst->text = malloc(src->text_len + 1);
+	if (dst->text == NULL)
+		return SMTPC_ENOMEM;
+	memcpy(dst->text, src->text, src->text_len);
+	dst->text[src->text_len] = '\0';
+	return 0;
+}
+
+void smtpc__free_reply(smtpc__saved_reply *r)
+{
+	free(r->text);
+	r->text = NULL;
+}
+
+void smtpc__view_reply(const smtpc__saved_reply *src, smtpc_reply *dst)
+{
+	dst->code = src->code;
+	memcpy(dst->enhanced, src->enhanced, sizeof(dst->enhanced));
+	dst->text = src->text ? src->text : "";
+	dst->text_len = src->text_len;
+	dst->nlines = src->nlines;
+}
+
+void smtpc__lmtp_clear(smtpc *s)
+{
+	for (size_t i = 0; i < s->nlmtp; i++)
+		smtpc__free_reply(&s->lmtp[i]);
+	free(s->lmtp);
+	s->lmtp = NULL;
+	s->nlmtp = 0;
+}
+
+/* ---------------------------------------------------------------- greeting */
+
+static const char *hello_name(smtpc *s, const char *name)
+{
+	if (name != NULL && name[0] != '\0')
+		return name;
+	return smtpc_local_hostname(s);
+}
+
+static int store_text(smtpc *s, char **dst, const smtpc_reply *r)
+{
+	char *copy = malloc(r->text_len + 1);
+
+	if (copy == NULL)
+		return smtpc__err_set(s, SMTPC_ENOMEM, "", NULL, "out of memory");
+	memcpy(copy, r->text, r->text_len);
+	copy[r->text_len] = '\0';
+	free(*dst);
+	*dst = copy;
+	return 0;
+}
+
+SMTPC_API int smtpc_helo(smtpc *s, const char *name, smtpc_reply *reply)
+{
+	const char *args[1] = {hello_name(s, name)};
+	smtpc_reply r;
+	int rc;
+
+	smtpc__err_clear(s);
+	if (s->proto == SMTPC_PROTO_LMTP)
+		return smtpc__err_set(s, SMTPC_ENOTSUPPORTED, "HELO", NULL,
+		                      "LMTP has no HELO (RFC 2033 4.1): use LHLO");
+	rc = smtpc__command(s, "HELO", args, 1, 0, &r);
+	if (reply != NULL && (rc == 0 || rc == SMTPC_ESHUTDOWN))
+		*reply = r;
+	if (rc != 0)
+		return rc;
+	return store_text(s, &s->helo_resp, &r);
+}
+
+SMTPC_API int smtpc_ehlo(smtpc *s, const char *name, smtpc_reply *reply)
+{
+	const char *args[1] = {hello_name(s, name)};
+	const char *verb = s->proto == SMTPC_PROTO_LMTP ? "LHLO" : "EHLO";
+	smtpc_reply r;
+	int rc;
+
+	smtpc__caps_clear(&s->caps);
+	s->does_esmtp = 0;
+	rc = smtpc__command(s, verb, args, 1, 0, &r);
+	if (reply != NULL && (rc == 0 || rc == SMTPC_ESHUTDOWN))
+		*reply = r;
+	if (rc != 0)
+		return rc;
+	rc = store_text(s, &s->ehlo_resp, &r);
+	if (rc != 0 || r.code != 250)
+		return rc;
+	s->does_esmtp = 1;
+	if (smtpc__caps_parse(&s->caps, r.text, r.text_len) != 0)
+		return smtpc__err_set(s, SMTPC_ENOMEM, verb, NULL, "out of memory");
+	return 0;
+}
+
+SMTPC_API int smtpc_ehlo_or_helo_if_needed(smtpc *s)
+{
+	smtpc_reply r;
+	int rc;
+
+	smtpc__err_clear(s);
+	if (s->helo_resp != NULL || s->ehlo_resp != NULL)
+		return 0;
+	rc = smtpc_ehlo(s, NULL, &r);
+	if (rc != 0)
+		return rc;
+	if (r.code >= 200 && r.code <= 299)
+		return 0;
+	if (s->proto == SMTPC_PROTO_LMTP) {
+		free(s->ehlo_resp);
+		s->ehlo_resp = NULL;
+		return smtpc__err_set(s, SMTPC_EHELO, "LHLO", &r, "LHLO refused: %d", r.code);
+	}
+	rc = smtpc_helo(s, NULL, &r);
+	if (rc != 0)
+		return rc;
+	if (r.code >= 200 && r.code <= 299)
+		return 0;
+	free(s->ehlo_resp);
+	free(s->helo_resp);
+	s->ehlo_resp = s->helo_resp = NULL;
+	return smtpc__err_set(s, SMTPC_EHELO, "HELO", &r, "EHLO and HELO refused: %d", r.code);
+}
+
+SMTPC_API int smtpc_does_esmtp(const smtpc *s)
+{
+	return s->does_esmtp;
+}
+
+SMTPC_API const char *smtpc_helo_resp(const smtpc *s)
+{
+	return s->helo_resp;
+}
+
+SMTPC_API const char *smtpc_ehlo_resp(const smtpc *s)
+{
+	return s->ehlo_resp;
+}
+
+SMTPC_API int smtpc_has_extn(const smtpc *s, const char *name)
+{
+	return name != NULL && smtpc__caps_find(&s->caps, name) != NULL;
+}
+
+SMTPC_API const char *smtpc_extn_param(const smtpc *s, const char *name)
+{
+	const smtpc__cap *c = name ? smtpc__caps_find(&s->caps, name) : NULL;
+
+	return c ? c->params : NULL;
+}
+
+SMTPC_API size_t smtpc_extn_count(const smtpc *s)
+{
+	return s->caps.n;
+}
+
+SMTPC_API int smtpc_extn_at(const smtpc *s, size_t i, const char **keyword, const char **params)
+{
+	if (i >= s->caps.n)
+		return SMTPC_EINVAL;
+	if (keyword != NULL)
+		*keyword = s->caps.cap[i].keyword;
+	if (params != NULL)
+		*params = s->caps.cap[i].params;
+	return 0;
+}
+
+SMTPC_API int smtpc_size_limit(const smtpc *s, uint64_t *limit)
+{
+	if (smtpc__caps_find(&s->caps, "SIZE") == NULL || !s->caps.size_known)
+		return 0;
+	if (limit != NULL)
+		*limit = s->caps.size_max;
+	return 1;
+}
+
+/* ---------------------------------------------------------------- raw commands */
+
+SMTPC_API int smtpc_putcmd(smtpc *s, const char *cmd, const char *args)
+{
+	const char *list[1] = {args};
+	char *line = NULL;
+	size_t len = 0;
+	int rc;
+
+	smtpc__err_clear(s);
+	if (cmd == NULL)
+		return smtpc__err_set(s, SMTPC_EINVAL, "", NULL, "no command");
+	rc = smtpc__cmd_build(&line, &len, cmd, list, 1, s->utf8);
+	if (rc != 0)
+		return smtpc__err_set(s, rc, "", NULL, "refused to send the command: %s",
+		                      rc == SMTPC_ENOMEM ? "out of memory"
+		                                         : "control character, or empty command");
+	rc = smtpc__send_line(s, cmd, line, len);
+	free(line);
+	return rc;
+}
+
+SMTPC_API int smtpc_getreply(smtpc *s, smtpc_reply *reply)
+{
+	smtpc_reply r;
+	int rc;
+
+	smtpc__err_clear(s);
+	rc = smtpc__read_reply(s, "", 0, &r);
+	if (reply != NULL && (rc == 0 || rc == SMTPC_ESHUTDOWN))
+		*reply = r;
+	return rc;
+}
+
+SMTPC_API int smtpc_docmd(smtpc *s, const char *cmd, const char *args, smtpc_reply *reply)
+{
+	int rc = smtpc_putcmd(s, cmd, args);
+
+	if (rc != 0)
+		return rc;
+	return smtpc_getreply(s, reply);
+}
+
+SMTPC_API int smtpc_send(smtpc *s, const void *data, size_t len)
+{
+	smtpc__err_clear(s);
+	if (data == NULL && len > 0)
+		return smtpc__err_set(s, SMTPC_EINVAL, "", NULL, "no data");
+	return smtpc__send_line(s, "", data, len);
+}
+
+/* ---------------------------------------------------------------- MAIL, RCPT */
+
+static int is_option(const char *opt, const char *keyword)
+{
+	size_t n = strlen(keyword);
+
+	return strncasecmp(opt, keyword, n) == 0 && (opt[n] == '\0' || opt[n] == '=');
+}
+
+int smtpc__check_options(smtpc *s, const char *const *options, size_t n, int allow_8bit)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (options[i] == NULL || options[i][0] == '\0' ||
+		    smtpc__arg_check(options[i], strlen(options[i]), allow_8bit) != 0 ||
+		    strchr(options[i], ' ') != NULL)
+			return smtpc__err_set(s, SMTPC_EINVAL, "", NULL,
+			                      "ESMTP option %zu is empty, or holds a blank or a "
+			                      "control character",
+			                      i + 1);
+	}
+	return 0;
+}
+
+/* "FROM:<addr>" or "TO:<addr>" for MAIL/RCPT. */
+static int path_arg(smtpc *s, const char *prefix, const char *addr, char **out)
+{
+	char *quoted = smtpc_quoteaddr(addr);
+	size_t plen = strlen(prefix), qlen;
+
+	if (quoted == NULL)
+		return smtpc__err_set(s, SMTPC_ENOMEM, "", NULL, "out of memory");
+	qlen = strlen(quoted);
+	*out = malloc(plen + qlen + 1);
+	if (*out == NULL) {
+		free(quoted);
+		return smtpc__err_set(s, SMTPC_ENOMEM, "", NULL, "out of memory");
+	}
+	memcpy(*out, prefix, plen);
+	memcpy(*out + plen, quoted, qlen + 1);
+	free(quoted);
+	return 0;
+}
+
+/* Sends MAIL or RCPT: verb, "FROM:<a>"/"TO:<a>", then the options when ESMTP is on. */
+static int envelope_command(smtpc *s, const char *verb, const char *prefix, const char *addr,
+                            const char *const *options, size_t noptions, smtpc_reply *reply)
+{
+	const char *stack[16];
+	const char **args = stack;
+	char *path = NULL;
+	size_t nargs = 0;
+	int rc;
+
+	if (addr == NULL)
+		return smtpc__err_set(s, SMTPC_EINVAL, verb, NULL, "no address");
+	if (smtpc__arg_check(addr, strlen(addr), s->utf8) != 0)
+		return smtpc__err_set(s, SMTPC_EINVAL, verb, NULL,
+		                      "address holds a control character%s",
+		                      s->utf8 ? "" : " or a non-ASCII byte (SMTPUTF8 not in use)");
+	if (!s->does_esmtp)
+		noptions = 0; /* options need ESMTP (smtplib drops them the same way) */
+	if (noptions > 0 && (rc = smtpc__check_options(s, options, noptions, s->utf8)) != 0)
+		return rc;
+	if (noptions + 1 > sizeof(stack) / sizeof(stack[0])) {
+		args = malloc((noptions + 1) * sizeof(*args));
+		if (args == NULL)
+			return smtpc__err_set(s, SMTPC_ENOMEM, verb, NULL, "out of memory");
+	}
+	rc = path_arg(s, prefix, addr, &path);
+	if (rc == 0) {
+		args[nargs++] = path;
+		for (size_t i = 0; i < noptions; i++)
+			args[nargs++] = options[i];
+		rc = smtpc__command(s, verb, args, nargs, s->utf8, reply);
+	}
+	free(path);
+	if (args != stack)
+		free(args);
+	return rc;
+}
+
+SMTPC_API int smtpc_mail(smtpc *s, const char *sender, const char *const *options, size_t noptions,
+                         smtpc_reply *reply)
+{
+	smtpc_reply r;
+	int rc;
+
+	smtpc__err_clear(s);
+	if (options == NULL)
+		noptions = 0;
+	s->utf8 = 0;
+	for (size_t i = 0; s->does_esmtp && i < noptions; i++) {
+		if (options[i] == NULL || !is_option(options[i], "SMTPUTF8"))
+			continue;
+		if (!smtpc_has_extn(s, "SMTPUTF8"))
+			return smtpc__err_set(s, SMTPC_ENOTSUPPORTED, "MAIL", NULL,
+			                      "SMTPUTF8 not supported by the server");
+		s->utf8 = 1;
+	}
+	smtpc__lmtp_clear(s);
+	s->rcpt_accepted = 0;
+	rc = envelope_command(s, "MAIL", "FROM:", sender, options, noptions, &r);
+	if (reply != NULL && (rc == 0 || rc == SMTPC_ESHUTDOWN))
+		*reply = r;
+	if (rc != 0 || r.code / 100 != 2)
+		s->utf8 = 0;
+	return rc;
+}
+
+SMTPC_API int smtpc_rcpt(smtpc *s, const char *recipient, const char *const *options,
+                         size_t noptions, smtpc_reply *reply)
+{
+	smtpc_reply r;
+	int rc;
+
+	smtpc__err_clear(s);
+	if (options == NULL)
+		noptions = 0;
+	rc = envelope_command(s, "RCPT", "TO:", recipient, options, noptions, &r);
+	if (reply != NULL && (rc == 0 || rc == SMTPC_ESHUTDOWN))
+		*reply = r;
+	if (rc == 0 && (r.code == 250 || r.code == 251))
+		s->rcpt_accepted++;
+	return rc;
+}
+
+/* ---------------------------------------------------------------- simple verbs */
+
+static int simple(smtpc *s, const char *verb, const char *arg, int allow_8bit, smtpc_reply *reply)
+{
+	const char *args[1] = {arg};
+	smtpc_reply r;
+	int rc = smtpc__command(s, verb, args, arg ? 1 : 0, allow_8bit, &r);
+
+	if (reply != NULL && (rc == 0 || rc == SMTPC_ESHUTDOWN))
+		*reply = r;
+	return rc;
+}
+
+SMTPC_API int smtpc_rset(smtpc *s, smtpc_reply *reply)
+{
+	s->utf8 = 0;
+	s->rcpt_accepted = 0;
+	return simple(s, "RSET", NULL, 0, reply);
+}
+
+SMTPC_API int smtpc_noop(smtpc *s, smtpc_reply *reply)
+{
+	return simple(s, "NOOP", NULL, 0, reply);
+}
+
+SMTPC_API int smtpc_help(smtpc *s, const char *arg, smtpc_reply *reply)
+{
+	return simple(s, "HELP", arg, 0, reply);
+}
+
+/* VRFY and EXPN take the bare address ("Bob <b@x>" -> "b@x"). */
+static int address_verb(smtpc *s, const char *verb, const char *address, smtpc_reply *reply)
+{
+	char *bare = NULL;
+	int found, rc;
+
+	smtpc__err_clear(s);
+	if (address == NULL)
+		return smtpc__err_set(s, SMTPC_EINVAL, verb, NULL, "no address");
+	found = smtpc__addr_extract(address, &bare);
+	if (found < 0)
+		return smtpc__err_set(s, SMTPC_ENOMEM, verb, NULL, "out of memory");
+	rc = simple(s, verb, found ? bare : address, 0, reply);
+	free(bare);
+	return rc;
+}
+
+SMTPC_API int smtpc_verify(smtpc *s, const char *address, smtpc_reply *reply)
+{
+	return address_verb(s, "VRFY", address, reply);
+}
+
+SMTPC_API int smtpc_expn(smtpc *s, const char *address, smtpc_reply *reply)
+{
+	return address_verb(s, "EXPN", address, reply);
+}
+
+SMTPC_API int smtpc_quit(smtpc *s, smtpc_reply *reply)
+{
+	int rc = simple(s, "QUIT", NULL, 0, reply);
+
+	/* QUIT is answered 221, but any reply (even 421) ends the session cleanly. */
+	if (rc == SMTPC_ESHUTDOWN) {
+		smtpc__err_clear(s);
+		rc = 0;
+	}
+	forget_greeting(s);
+	smtpc_close(s);
+	return rc;
+}

@@ -1,0 +1,100 @@
+/*
+ * session.h - the session object shared by session.c, sendmail.c, error.c
+ * and debug.c. Not part of the public API.
+ */
+#ifndef SMTPC_SESSION_H
+#define SMTPC_SESSION_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#include "caps.h"
+#include "reply.h"
+#include "smtpc.h"
+#include "transport.h"
+
+/** A reply copied out of the parser, owned by whoever holds it. */
+typedef struct smtpc__saved_reply {
+	int code;
+	char enhanced[16];
+	char *text; /* malloc'd, NUL-terminated */
+	size_t text_len;
+	size_t nlines;
+} smtpc__saved_reply;
+
+struct smtpc {
+	/* options */
+	smtpc_protocol proto;
+	int timeout_ms;
+	char *local_hostname; /* set by the caller, or NULL */
+	char *src_host;
+	int src_port;
+	int debuglevel;
+	smtpc_debug_fn debug_fn;
+	void *debug_user;
+
+	/* connection */
+	smtpc__transport tr;
+	smtpc__reply_parser *rp;
+	char computed_hostname[300]; /* local name in use when not set by the caller */
+
+	/* greeting state (smtplib's helo_resp, ehlo_resp, does_esmtp, esmtp_features) */
+	char *helo_resp;
+	char *ehlo_resp;
+	int does_esmtp;
+	smtpc__caps caps;
+
+	/* transaction state */
+	int utf8;                 /* an SMTPUTF8 MAIL is in progress */
+	size_t rcpt_accepted;     /* RCPTs accepted since MAIL (LMTP replies to read) */
+	smtpc__saved_reply *lmtp; /* LMTP replies of the last data() */
+	size_t nlmtp;
+	int data_stage; /* how far the last data() got: enum smtpc__data_stage */
+
+	/* last error */
+	smtpc_error err;
+	char err_command[16];
+	char err_message[512];
+	char *err_text;
+};
+
+enum smtpc__data_stage {
+	SMTPC__DATA_COMMAND = 0, /* DATA not answered 354 (or not sent) */
+	SMTPC__DATA_BODY = 1,    /* failed while sending the message */
+	SMTPC__DATA_SENT = 2,    /* the final dot went out: waiting for, or got, the replies */
+};
+
+/* error.c */
+void smtpc__err_clear(smtpc *s);
+/** Records an error (reply may be NULL) and returns kind. */
+int smtpc__err_set(smtpc *s, int kind, const char *command, const smtpc_reply *reply,
+                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/** Records an error from the transport (errno detail) and returns kind. */
+int smtpc__err_io(smtpc *s, int kind, const char *command, const char *doing);
+
+/* debug.c */
+void smtpc__debug(smtpc *s, const char *prefix, const void *data, size_t len);
+void smtpc__debugf(smtpc *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void smtpc__debug_reply(smtpc *s, const smtpc_reply *r);
+
+/* session.c, for sendmail.c */
+/** Sends a built command line (debug-logged). Closes the session on failure. */
+int smtpc__send_line(smtpc *s, const char *verb, const char *line, size_t len);
+/**
+ * Reads one reply for `verb`. more_expected: further replies may already be
+ * buffered (LMTP). 421 closes the session and returns SMTPC_ESHUTDOWN.
+ */
+int smtpc__read_reply(smtpc *s, const char *verb, int more_expected, smtpc_reply *out);
+/** Builds, sends and reads: one command, one reply. */
+int smtpc__command(smtpc *s, const char *verb, const char *const *args, size_t nargs,
+                   int allow_8bit, smtpc_reply *out);
+/** RSET with every failure swallowed (smtplib's _rset). */
+void smtpc__safe_rset(smtpc *s);
+/** Builds the MAIL FROM / RCPT TO argument list checks, shared with sendmail. */
+int smtpc__check_options(smtpc *s, const char *const *options, size_t n, int allow_8bit);
+int smtpc__save_reply(smtpc__saved_reply *dst, const smtpc_reply *src);
+void smtpc__free_reply(smtpc__saved_reply *r);
+void smtpc__view_reply(const smtpc__saved_reply *src, smtpc_reply *dst);
+void smtpc__lmtp_clear(smtpc *s);
+
+#endif
