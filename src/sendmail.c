@@ -231,14 +231,16 @@ static int wants_utf8(const smtpc_send_options *o)
 /* Length of the message once every line ending is CRLF and it ends with one (RFC 1870). */
 static uint64_t wire_size(const char *p, size_t len)
 {
+	const char *end = p + len, *q;
 	uint64_t size = len;
 
-	for (size_t i = 0; i < len; i++) {
-		if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r'))
+	/* Each bare LF and each bare CR becomes CRLF: one byte more. */
+	for (q = p; (q = memchr(q, '\n', (size_t)(end - q))) != NULL; q++)
+		if (q == p || q[-1] != '\r')
 			size++;
-		else if (p[i] == '\r' && (i + 1 == len || p[i + 1] != '\n'))
+	for (q = p; (q = memchr(q, '\r', (size_t)(end - q))) != NULL; q++)
+		if (q + 1 == end || q[1] != '\n')
 			size++;
-	}
 	if (len == 0 || (p[len - 1] != '\n' && p[len - 1] != '\r'))
 		size += 2;
 	return size;
