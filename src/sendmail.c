@@ -234,6 +234,8 @@ static uint64_t wire_size(const char *p, size_t len)
 	const char *end = p + len, *q;
 	uint64_t size = len;
 
+	if (len == 0)
+		return 2; /* an empty message is sent as one CRLF */
 	/* Each bare LF and each bare CR becomes CRLF: one byte more. */
 	for (q = p; (q = memchr(q, '\n', (size_t)(end - q))) != NULL; q++)
 		if (q == p || q[-1] != '\r')
@@ -241,7 +243,7 @@ static uint64_t wire_size(const char *p, size_t len)
 	for (q = p; (q = memchr(q, '\r', (size_t)(end - q))) != NULL; q++)
 		if (q + 1 == end || q[1] != '\n')
 			size++;
-	if (len == 0 || (p[len - 1] != '\n' && p[len - 1] != '\r'))
+	if (p[len - 1] != '\n' && p[len - 1] != '\r')
 		size += 2;
 	return size;
 }
