@@ -100,6 +100,8 @@ SMTPC_API int smtpc_data(smtpc *s, const void *msg, size_t len, smtpc_reply *rep
 	s->data_stage = SMTPC__DATA_COMMAND;
 	if (msg == NULL && len > 0)
 		return smtpc__err_set(s, SMTPC_EINVAL, "DATA", NULL, "no message");
+	if (msg == NULL)
+		msg = "";
 	rc = smtpc__command(s, "DATA", none, 0, 0, &r);
 	if (reply != NULL && (rc == 0 || rc == SMTPC_ESHUTDOWN))
 		*reply = r;
@@ -422,6 +424,8 @@ SMTPC_API int smtpc_sendmail(smtpc *s, const char *from, const char *const *to, 
 		return smtpc__err_set(s, SMTPC_EINVAL, "", NULL,
 		                      "sendmail needs a sender, at least one recipient and a "
 		                      "message");
+	if (msg == NULL)
+		msg = "";
 	ri = result_new(to, nto);
 	if (ri == NULL)
 		return smtpc__err_set(s, SMTPC_ENOMEM, "", NULL, "out of memory");
