@@ -29,6 +29,7 @@ enum smtpc__rp_status {
 typedef struct smtpc__reply_parser {
 	int status;        /* last status returned; errors are sticky until reset */
 	int code;          /* code of the first line, 0 before it is known */
+	int line_code;     /* internal: digits of the current line's code so far */
 	size_t nlines;     /* complete lines so far */
 	size_t line_len;   /* bytes of the current line seen so far (with CR/LF) */
 	size_t text_len;   /* bytes used in text[] */
@@ -52,7 +53,8 @@ void smtpc__rp_reset(smtpc__reply_parser *rp);
 int smtpc__rp_feed(smtpc__reply_parser *rp, const char *buf, size_t len, size_t *consumed);
 
 /**
- * The complete reply (valid after SMTPC__RP_DONE until the next reset).
+ * The complete reply (valid after SMTPC__RP_DONE until the next reset;
+ * before that, or after an error, code 0 and an empty text).
  * The enhanced status code (RFC 3463 "class.subject.detail", class equal to
  * the first digit of the reply code, followed by a space or the line end)
  * is taken from the first line and stripped from every line starting with
