@@ -1,0 +1,496 @@
+/*
+ * caseparse.c - reads a scenario case file (format: README.md).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scenario.h"
+
+enum section { SEC_HEADER, SEC_SERVER, SEC_CLIENT, SEC_DATA };
+
+struct parser {
+	sc_case *c;
+	const char *path;
+	int line;
+	int errors;
+	enum section sec;
+	sc_data *cur_data;
+	sc_buf data_buf;
+};
+
+static void perr(struct parser *p, const char *msg, const char *detail)
+{
+	fprintf(stderr, "%s:%d: %s%s%s\n", p->path, p->line, msg, detail ? ": " : "",
+	        detail ? detail : "");
+	p->errors++;
+}
+
+static int is_blank(char ch)
+{
+	return ch == ' ' || ch == '\t';
+}
+
+static void trim(const char **s, size_t *n)
+{
+	while (*n && is_blank(**s)) {
+		(*s)++;
+		(*n)--;
+	}
+	while (*n && is_blank((*s)[*n - 1]))
+		(*n)--;
+}
+
+static int parse_ms(const char *s, size_t n, long *out)
+{
+	long v = 0;
+	size_t i;
+
+	if (n == 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+		if (v > 100000000)
+			return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static sc_sstep *add_sstep(struct parser *p, enum sc_sop op, const char *src, size_t srclen)
+{
+	sc_case *c = p->c;
+	sc_sstep *st;
+
+	c->server = sc_xrealloc(c->server, (c->nserver + 1) * sizeof(*c->server));
+	st = &c->server[c->nserver++];
+	memset(st, 0, sizeof(*st));
+	st->op = op;
+	st->line = p->line;
+	st->src = sc_xstrndup(src, srclen);
+	return st;
+}
+
+/* Finishes the [data] section being read, if any. */
+static void end_data(struct parser *p)
+{
+	if (!p->cur_data)
+		return;
+	if (!p->data_buf.p)
+		sc_buf_add(&p->data_buf, "", 0);
+	p->cur_data->bytes = p->data_buf.p;
+	p->cur_data->len = p->data_buf.len;
+	p->data_buf.p = NULL;
+	p->data_buf.len = p->data_buf.cap = 0;
+	p->cur_data = NULL;
+}
+
+static void section_line(struct parser *p, const char *s, size_t n)
+{
+	const char *name;
+	size_t nlen;
+
+	end_data(p);
+	if (n < 2 || s[n - 1] != ']') {
+		perr(p, "bad section header", NULL);
+		return;
+	}
+	name = s + 1;
+	nlen = n - 2;
+	trim(&name, &nlen);
+	if (nlen == 6 && memcmp(name, "server", 6) == 0) {
+		if (p->c->has_server)
+			perr(p, "second [server] section", NULL);
+		p->c->has_server = 1;
+		p->sec = SEC_SERVER;
+	} else if (nlen == 6 && memcmp(name, "client", 6) == 0) {
+		p->sec = SEC_CLIENT;
+	} else if (nlen > 5 && memcmp(name, "data", 4) == 0 && is_blank(name[4])) {
+		sc_case *c = p->c;
+		const char *dn = name + 5;
+		size_t dl = nlen - 5;
+		sc_data *d;
+
+		trim(&dn, &dl);
+		if (dl == 0) {
+			perr(p, "[data NAME]: name missing", NULL);
+			return;
+		}
+		c->data = sc_xrealloc(c->data, (c->ndata + 1) * sizeof(*c->data));
+		d = &c->data[c->ndata++];
+		memset(d, 0, sizeof(*d));
+		d->name = sc_xstrndup(dn, dl);
+		d->line = p->line;
+		for (size_t i = 0; i + 1 < c->ndata; i++)
+			if (strcmp(c->data[i].name, d->name) == 0)
+				perr(p, "duplicate data section", d->name);
+		p->cur_data = d;
+		p->sec = SEC_DATA;
+	} else {
+		perr(p, "unknown section (server, client, data NAME)", NULL);
+	}
+}
+
+static void header_line(struct parser *p, const char *s, size_t n)
+{
+	sc_case *c = p->c;
+	const char *colon = memchr(s, ':', n);
+	const char *val;
+	size_t klen, vlen;
+	long v;
+
+	if (!colon) {
+		perr(p, "expected 'key: value' before the first section", NULL);
+		return;
+	}
+	klen = (size_t)(colon - s);
+	val = colon + 1;
+	vlen = n - klen - 1;
+	trim(&val, &vlen);
+	if (!(klen == 5 && memcmp(s, "title", 5) == 0)) {
+		/* a trailing "  # comment" is allowed after other values */
+		for (size_t i = 0; i < vlen; i++) {
+			if (val[i] == '#' && (i == 0 || is_blank(val[i - 1]))) {
+				vlen = i;
+				break;
+			}
+		}
+		trim(&val, &vlen);
+	}
+	if (klen == 5 && memcmp(s, "title", 5) == 0) {
+		free(c->title);
+		c->title = sc_xstrndup(val, vlen);
+	} else if (klen == 8 && memcmp(s, "protocol", 8) == 0) {
+		if (vlen == 4 && memcmp(val, "smtp", 4) == 0) {
+			c->lmtp = 0;
+			c->unix_socket = 0;
+		} else if (vlen == 4 && memcmp(val, "lmtp", 4) == 0) {
+			c->lmtp = 1;
+			c->unix_socket = 0;
+		} else if (vlen == 9 && memcmp(val, "lmtp-unix", 9) == 0) {
+			c->lmtp = 1;
+			c->unix_socket = 1;
+		} else {
+			perr(p, "protocol: smtp, lmtp or lmtp-unix", NULL);
+		}
+	} else if (klen == 7 && memcmp(s, "timeout", 7) == 0) {
+		if (vlen == 4 && memcmp(val, "none", 4) == 0)
+			c->no_timeout = 1;
+		else if (parse_ms(val, vlen, &v) < 0 || v == 0)
+			perr(p, "timeout: milliseconds (> 0) or none", NULL);
+		else
+			c->timeout_ms = (int)v;
+	} else if (klen == 14 && memcmp(s, "server-timeout", 14) == 0) {
+		if (parse_ms(val, vlen, &v) < 0 || v == 0)
+			perr(p, "server-timeout: milliseconds (> 0)", NULL);
+		else
+			c->server_timeout_ms = (int)v;
+	} else if (klen == 6 && memcmp(s, "rcvbuf", 6) == 0) {
+		if (parse_ms(val, vlen, &v) < 0 || v == 0)
+			perr(p, "rcvbuf: bytes (> 0)", NULL);
+		else
+			c->rcvbuf = (int)v;
+	} else {
+		perr(p, "unknown header key", NULL);
+	}
+}
+
+/* The rest of "S: text" / "C: text": one blank after the colon is dropped. */
+static void plain_text(const char *rest, size_t rlen, sc_sstep *st)
+{
+	sc_buf b = {0};
+
+	if (rlen && rest[0] == ' ')
+		rest++, rlen--;
+	sc_buf_add(&b, rest, rlen);
+	sc_buf_add(&b, "\r\n", 2);
+	st->bytes = b.p;
+	st->len = b.len;
+}
+
+static void escaped_text(struct parser *p, const char *rest, size_t rlen, sc_sstep *st)
+{
+	sc_buf b = {0};
+	char err[128];
+
+	trim(&rest, &rlen);
+	if (sc_unescape(rest, rlen, -1, &b, NULL, err, sizeof(err)) < 0)
+		perr(p, "bad escaped string", err);
+	st->bytes = b.p;
+	st->len = b.len;
+}
+
+static void server_line(struct parser *p, const char *s, size_t n)
+{
+	size_t wl = 0;
+	const char *rest;
+	size_t rlen;
+	int colon;
+	sc_sstep *st;
+
+	while (wl < n && s[wl] >= 'A' && s[wl] <= 'Z')
+		wl++;
+	colon = wl < n && s[wl] == ':';
+	rest = s + wl + (colon ? 1 : 0);
+	rlen = n - wl - (colon ? 1 : 0);
+
+#define IS(w) (wl == sizeof(w) - 1 && memcmp(s, w, wl) == 0)
+	if (colon && (IS("S") || IS("C"))) {
+		st = add_sstep(p, IS("S") ? SOP_SEND : SOP_EXPECT, s, n);
+		plain_text(rest, rlen, st);
+	} else if (colon && (IS("SRAW") || IS("CRAW"))) {
+		st = add_sstep(p, IS("SRAW") ? SOP_SEND : SOP_EXPECT, s, n);
+		escaped_text(p, rest, rlen, st);
+	} else if (colon && IS("SDRIP")) {
+		size_t i = 0;
+
+		st = add_sstep(p, SOP_DRIP, s, n);
+		trim(&rest, &rlen);
+		while (i < rlen && !is_blank(rest[i]))
+			i++;
+		if (parse_ms(rest, i, &st->ms) < 0)
+			perr(p, "SDRIP: MS BYTES", NULL);
+		escaped_text(p, rest + i, rlen - i, st);
+	} else if (colon && IS("CDATA")) {
+		st = add_sstep(p, SOP_EXPECT, s, n);
+		trim(&rest, &rlen);
+		/* resolved once every [data] section is known; keep the name in bytes */
+		st->bytes = sc_xstrndup(rest, rlen);
+		st->len = (size_t)-1;
+	} else if (colon && (IS("SLEEP") || IS("CNOTHING"))) {
+		st = add_sstep(p, IS("SLEEP") ? SOP_SLEEP : SOP_NOTHING, s, n);
+		trim(&rest, &rlen);
+		if (parse_ms(rest, rlen, &st->ms) < 0)
+			perr(p, "expected milliseconds", NULL);
+	} else if (!colon && wl == n &&
+	           (IS("CLOSE") || IS("ABORT") || IS("SHUT") || IS("EOF") || IS("ACCEPT"))) {
+		enum sc_sop op = IS("CLOSE")   ? SOP_CLOSE
+		                 : IS("ABORT") ? SOP_ABORT
+		                 : IS("SHUT")  ? SOP_SHUT
+		                 : IS("EOF")   ? SOP_EOF
+		                               : SOP_ACCEPT;
+
+		add_sstep(p, op, s, n);
+	} else {
+		perr(p,
+		     "unknown server line (S: C: SRAW: CRAW: CDATA: SDRIP: SLEEP: CNOTHING: "
+		     "CLOSE ABORT SHUT EOF ACCEPT)",
+		     NULL);
+	}
+#undef IS
+}
+
+static void client_line(struct parser *p, const char *s, size_t n)
+{
+	sc_case *c = p->c;
+	sc_cstep *st;
+	size_t i = 0;
+
+	c->client = sc_xrealloc(c->client, (c->nclient + 1) * sizeof(*c->client));
+	st = &c->client[c->nclient++];
+	memset(st, 0, sizeof(*st));
+	st->line = p->line;
+	st->src = sc_xstrndup(s, n);
+
+	while (i < n) {
+		sc_tok *t;
+		sc_buf b = {0};
+
+		while (i < n && is_blank(s[i]))
+			i++;
+		if (i >= n || s[i] == '#')
+			break;
+		st->argv = sc_xrealloc(st->argv, (st->argc + 1) * sizeof(*st->argv));
+		t = &st->argv[st->argc++];
+		memset(t, 0, sizeof(*t));
+		sc_buf_add(&b, "", 0);
+		while (i < n && !is_blank(s[i])) {
+			if (s[i] == '"') {
+				size_t used = 0;
+				char err[128];
+
+				t->quoted = 1;
+				if (sc_unescape(s + i + 1, n - i - 1, '"', &b, &used, err,
+				                sizeof(err)) < 0) {
+					perr(p, "bad quoted string", err);
+					i = n;
+					break;
+				}
+				i += used + 2;
+			} else {
+				if (s[i] == '=' && !t->quoted && !t->eq_plain)
+					t->eq_plain = b.len + 1;
+				sc_buf_addc(&b, s[i]);
+				i++;
+			}
+		}
+		t->s = b.p;
+		t->len = b.len;
+	}
+	if (st->argc == 0) {
+		/* only a trailing comment: not a step */
+		free(st->src);
+		free(st->argv);
+		c->nclient--;
+	}
+}
+
+/* What the client must send for a [data] block: CRLF line endings, dot-stuffing, terminator. */
+static void encode_data(const char *in, size_t len, char **out, size_t *outlen)
+{
+	sc_buf b = {0};
+	int bol = 1;
+	size_t i;
+
+	sc_buf_add(&b, "", 0);
+	for (i = 0; i < len; i++) {
+		char ch = in[i];
+
+		if (ch == '\r' || ch == '\n') {
+			if (ch == '\r' && i + 1 < len && in[i + 1] == '\n')
+				i++;
+			sc_buf_add(&b, "\r\n", 2);
+			bol = 1;
+			continue;
+		}
+		if (bol && ch == '.')
+			sc_buf_addc(&b, '.');
+		sc_buf_addc(&b, ch);
+		bol = 0;
+	}
+	if (!bol || len == 0)
+		sc_buf_add(&b, "\r\n", 2);
+	sc_buf_add(&b, ".\r\n", 3);
+	*out = b.p;
+	*outlen = b.len;
+}
+
+const sc_data *sc_case_data(const sc_case *c, const char *name)
+{
+	for (size_t i = 0; i < c->ndata; i++)
+		if (strcmp(c->data[i].name, name) == 0)
+			return &c->data[i];
+	return NULL;
+}
+
+int sc_case_load(sc_case *c, const char *path)
+{
+	struct parser p;
+	FILE *f;
+	sc_buf file = {0};
+	char chunk[65536];
+	size_t got, pos;
+
+	memset(c, 0, sizeof(*c));
+	c->path = path;
+	memset(&p, 0, sizeof(p));
+	p.c = c;
+	p.path = path;
+	p.sec = SEC_HEADER;
+
+	f = fopen(path, "rb");
+	if (!f) {
+		fprintf(stderr, "%s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		sc_buf_add(&file, chunk, got);
+	fclose(f);
+	sc_buf_add(&file, "", 0);
+
+	for (pos = 0; pos < file.len;) {
+		const char *s = file.p + pos;
+		const char *nl = memchr(s, '\n', file.len - pos);
+		size_t n = nl ? (size_t)(nl - s) : file.len - pos;
+		size_t k;
+
+		pos += n + (nl ? 1 : 0);
+		p.line++;
+		if (n && s[n - 1] == '\r')
+			n--;
+		while (n && is_blank(s[n - 1]))
+			n--;
+		for (k = 0; k < n && is_blank(s[k]); k++)
+			;
+		if (k == n || s[k] == '#')
+			continue;
+		if (s[0] == '[') {
+			section_line(&p, s, n);
+			continue;
+		}
+		switch (p.sec) {
+		case SEC_HEADER:
+			header_line(&p, s, n);
+			break;
+		case SEC_SERVER:
+			server_line(&p, s + k, n - k);
+			break;
+		case SEC_CLIENT:
+			client_line(&p, s, n);
+			break;
+		case SEC_DATA: {
+			char err[128];
+
+			if (sc_unescape(s, n, -1, &p.data_buf, NULL, err, sizeof(err)) < 0)
+				perr(&p, "bad escaped data line", err);
+			break;
+		}
+		default:
+			perr(&p, "internal: bad section", NULL);
+		}
+	}
+	end_data(&p);
+	sc_buf_free(&file);
+
+	p.line = 0;
+	if (!c->title)
+		perr(&p, "the header has no 'title:'", NULL);
+	for (size_t i = 0; i < c->nserver; i++) {
+		sc_sstep *st = &c->server[i];
+		const sc_data *d;
+
+		if (st->op != SOP_EXPECT || st->len != (size_t)-1)
+			continue;
+		p.line = st->line;
+		d = sc_case_data(c, st->bytes);
+		free(st->bytes);
+		st->bytes = NULL;
+		st->len = 0;
+		if (!d) {
+			perr(&p, "CDATA: no such [data] section", NULL);
+			st->bytes = sc_xstrndup("", 0);
+			continue;
+		}
+		encode_data(d->bytes, d->len, &st->bytes, &st->len);
+	}
+	if (c->server_timeout_ms == 0)
+		c->server_timeout_ms = 5000;
+	return p.errors ? -1 : 0;
+}
+
+void sc_case_free(sc_case *c)
+{
+	size_t i, j;
+
+	free(c->title);
+	for (i = 0; i < c->nserver; i++) {
+		free(c->server[i].src);
+		free(c->server[i].bytes);
+	}
+	free(c->server);
+	for (i = 0; i < c->nclient; i++) {
+		for (j = 0; j < c->client[i].argc; j++)
+			free(c->client[i].argv[j].s);
+		free(c->client[i].argv);
+		free(c->client[i].src);
+	}
+	free(c->client);
+	for (i = 0; i < c->ndata; i++) {
+		free(c->data[i].name);
+		free(c->data[i].bytes);
+	}
+	free(c->data);
+	memset(c, 0, sizeof(*c));
+}
