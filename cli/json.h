@@ -1,0 +1,27 @@
+/*
+ * json.h - the few JSON (RFC 8259) writers that smtpc's --json output needs.
+ *
+ * Strings are written from (pointer, length) because server text may hold
+ * NUL bytes. Valid UTF-8 is passed through; quote and backslash are escaped;
+ * control characters, DEL and every byte that is not part of a valid UTF-8
+ * sequence are written as \u00XX (the byte's value).
+ */
+#ifndef SMTPC_CLI_JSON_H
+#define SMTPC_CLI_JSON_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+/** Writes len bytes of p as a JSON string. */
+void json_string(FILE *f, const char *p, size_t len);
+
+/** A NUL-terminated string as a JSON string; NULL writes null. */
+void json_cstring(FILE *f, const char *s);
+
+/** Writes "key": (the key is a trusted constant). */
+void json_key(FILE *f, const char *key);
+
+/** Writes {"code":N,"enhanced":"...","text":"..."}. */
+void json_reply(FILE *f, int code, const char *enhanced, const char *text, size_t len);
+
+#endif /* SMTPC_CLI_JSON_H */

@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""A scripted SMTP/LMTP server for tests/cli/test-cli.sh: the faults that a
+well-behaved sink does not produce (outcome unknown, 421, protocol errors,
+slow replies, hostile reply text).
+
+usage: fake-server.py SCENARIO PORT_FILE [--lmtp] [--unix PATH]
+Listens on 127.0.0.1, an ephemeral port written to PORT_FILE (or on the
+Unix socket PATH; PORT_FILE then gets "0"), serves one connection at a time
+until killed. Only loopback. --lmtp: one reply per accepted recipient after
+the final dot ("dotN" in a scenario overrides the reply for recipient N).
+"""
+import os
+import socket
+import sys
+import time
+
+SCENARIOS = {
+    # name: {stage: reply bytes, ...}; stages: greeting, ehlo, helo, mail, rcpt, data, dot
+    "ok": {},
+    "hangup-after-dot": {"dot": None},
+    "rcpt-421": {"rcpt2": b"421 4.3.2 shutting down\r\n"},
+    "garbage-ehlo": {"ehlo": b"xyz\r\n"},
+    "ehlo-502": {"ehlo": b"502 5.5.1 no ESMTP here\r\n"},
+    "ehlo-451": {"ehlo": b"451 4.3.0 busy\r\n"},
+    "greet-554": {"greeting": b"554 5.7.1 go away\r\n"},
+    "slow-greeting": {"greeting-delay": 3},
+    "mail-553": {"mail": b"553 5.7.1 sender refused\r\n"},
+    "mail-451": {"mail": b"451 4.7.1 greylisted\r\n"},
+    "data-554": {"dot": b"554 5.6.0 content refused\r\n"},
+    "data-452": {"dot": b"452 4.3.1 out of space\r\n"},
+    "lmtp-mixed": {"dot2": b"452 4.2.2 mailbox full\r\n"},
+    "lmtp-hangup-second": {"dot2": None},
+    "hostile": {
+        "greeting": b"220-fake \x1b]0;owned\x07 \xff\xfe caf\xc3\xa9\r\n220 second line\r\n",
+        "ehlo": b"250-fake\r\n250-SIZE 10485760\r\n250-X-\x1b[2J\r\n250 PIPELINING\r\n",
+        "dot": b"250-2.0.0 queued \x00 nul\r\n250 2.0.0 second \"q\" \\ line\r\n",
+    },
+}
+
+DEFAULTS = {
+    "greeting": b"220 fake.test ESMTP\r\n",
+    "ehlo": b"250-fake.test\r\n250-SIZE 10485760\r\n250 8BITMIME\r\n",
+    "helo": b"250 fake.test\r\n",
+    "mail": b"250 2.1.0 ok\r\n",
+    "rcpt": b"250 2.1.5 ok\r\n",
+    "data": b"354 go ahead\r\n",
+    "dot": b"250 2.0.0 queued\r\n",
+    "rset": b"250 2.0.0 ok\r\n",
+    "quit": b"221 2.0.0 bye\r\n",
+    "other": b"502 5.5.2 unknown command\r\n",
+}
+
+
+def reply(script, stage):
+    return script[stage] if stage in script else DEFAULTS[stage]
+
+
+def final_replies(conn, script, naccepted, lmtp):
+    """Sends the replies after the final dot; False when the script hangs up."""
+    if not lmtp:
+        answer = reply(script, "dot")
+        if answer is None:
+            return False
+        conn.sendall(answer)
+        return True
+    for i in range(1, naccepted + 1):
+        answer = script.get("dot%d" % i, reply(script, "dot"))
+        if answer is None:
+            return False
+        conn.sendall(answer)
+    return True
+
+
+def serve(conn, script, lmtp):
+    f = conn.makefile("rb")
+    time.sleep(script.get("greeting-delay", 0))
+    conn.sendall(reply(script, "greeting"))
+    nrcpt = naccepted = 0
+    while True:
+        line = f.readline()
+        if not line:
+            return
+        verb = line.split(b" ", 1)[0].split(b":", 1)[0].strip().upper()
+        if verb in (b"EHLO", b"LHLO"):
+            stage = "ehlo"
+        elif verb == b"HELO":
+            stage = "helo"
+        elif verb == b"MAIL":
+            stage = "mail"
+            nrcpt = naccepted = 0
+        elif verb == b"RCPT":
+            nrcpt += 1
+            stage = "rcpt%d" % nrcpt if "rcpt%d" % nrcpt in script else "rcpt"
+            if (reply(script, stage) or b"").startswith(b"2"):
+                naccepted += 1
+        elif verb == b"DATA":
+            conn.sendall(reply(script, "data"))
+            while True:
+                body = f.readline()
+                if not body or body == b".\r\n":
+                    break
+            if not final_replies(conn, script, naccepted, lmtp):
+                return
+            continue
+        elif verb == b"RSET":
+            stage = "rset"
+        elif verb == b"QUIT":
+            conn.sendall(reply(script, "quit"))
+            return
+        else:
+            stage = "other"
+        answer = reply(script, stage)
+        if answer is None:
+            return
+        conn.sendall(answer)
+        if answer.startswith(b"421"):
+            return
+
+
+def listen(unix_path):
+    if unix_path:
+        srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        srv.bind(unix_path)
+    else:
+        srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    return srv
+
+
+def main():
+    script = SCENARIOS[sys.argv[1]]
+    port_file = sys.argv[2]
+    lmtp = "--lmtp" in sys.argv[3:]
+    unix_path = sys.argv[sys.argv.index("--unix") + 1] if "--unix" in sys.argv else None
+    srv = listen(unix_path)
+    with open(port_file + ".tmp", "w") as pf:
+        pf.write("%d\n" % (0 if unix_path else srv.getsockname()[1]))
+    os.rename(port_file + ".tmp", port_file)
+    while True:
+        conn, _ = srv.accept()
+        try:
+            serve(conn, script, lmtp)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+
+if __name__ == "__main__":
+    main()
