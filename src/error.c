@@ -130,8 +130,7 @@ int smtpc__err_io(smtpc *s, int kind, const char *command, const char *doing)
 	else if (kind == SMTPC_ETIMEOUT)
 		smtpc__err_set(s, kind, command, NULL, "%s: timed out", doing);
 	else if (os_error != 0)
-		smtpc__err_set(s, kind, command, NULL, "%s: %s: %s", doing, what,
-		               strerror(os_error));
+		smtpc__err_set(s, kind, command, NULL, "%s: %s", doing, strerror(os_error));
 	else
 		smtpc__err_set(s, kind, command, NULL, "%s: %s", doing, smtpc_strerror(kind));
 	s->err.os_error = os_error;

@@ -312,6 +312,7 @@ static int send_mail(smtpc *s, result_impl *ri, const char *from, const smtpc_se
 static int send_rcpts(smtpc *s, result_impl *ri, const char *const *to, size_t nto,
                       const smtpc_send_options *o)
 {
+	const smtpc_reply *last_refusal = NULL;
 	int accepted = 0;
 
 	for (size_t i = 0; i < nto; i++) {
@@ -320,15 +321,16 @@ static int send_rcpts(smtpc *s, result_impl *ri, const char *const *to, size_t n
 		int rc = smtpc_rcpt(s, to[i], o->rcpt_options, o->nrcpt_options, &r);
 
 		if (rc == SMTPC_ESHUTDOWN) {
+			/* Those accepted so far will not get the message: failed, with the 421. */
 			rr->rcpt_code = r.code;
 			settle(s, ri, i, SMTPC_RCPT_REFUSED, &r);
-			settle_pending(s, ri, SMTPC_RCPT_NOT_TRIED, NULL);
+			settle_pending(s, ri, SMTPC_RCPT_FAILED, &r);
 			return smtpc__err_set(s, SMTPC_ERECIPIENTS, "RCPT", &r,
 			                      "recipient refused: the server is closing the "
 			                      "connection");
 		}
 		if (rc != 0) {
-			settle_pending(s, ri, SMTPC_RCPT_NOT_TRIED, NULL);
+			settle_pending(s, ri, SMTPC_RCPT_FAILED, NULL);
 			return rc;
 		}
 		rr->rcpt_code = r.code;
@@ -338,7 +340,14 @@ static int send_rcpts(smtpc *s, result_impl *ri, const char *const *to, size_t n
 			accepted++;
 		} else {
 			settle(s, ri, i, SMTPC_RCPT_REFUSED, &r);
+			last_refusal = &ri->pub.recipients[i].reply;
 		}
+	}
+	if (accepted == 0) {
+		smtpc__err_set(s, SMTPC_ERECIPIENTS, "RCPT", last_refusal,
+		               "every recipient was refused");
+		smtpc__safe_rset(s);
+		return SMTPC_ERECIPIENTS;
 	}
 	return accepted;
 }
@@ -437,11 +446,7 @@ SMTPC_API int smtpc_sendmail(smtpc *s, const char *from, const char *const *to, 
 		rc = send_mail(s, ri, from, opts, wire_size(msg, len));
 	if (rc == 0) {
 		rc = send_rcpts(s, ri, to, nto, opts);
-		if (rc == 0) {
-			rc = smtpc__err_set(s, SMTPC_ERECIPIENTS, "RCPT", NULL,
-			                    "every recipient was refused");
-			smtpc__safe_rset(s);
-		} else if (rc > 0) {
+		if (rc > 0) {
 			memset(&first, 0, sizeof(first));
 			first.text = "";
 			rc = smtpc_data(s, msg, len, &first);

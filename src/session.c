@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <netdb.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -259,8 +260,11 @@ SMTPC_API int smtpc_connect(smtpc *s, const char *host, int port, smtpc_reply *g
 		rc = smtpc__tr_connect_tcp(&s->tr, addr, port, s->src_host, s->src_port, deadline);
 	}
 	if (rc != 0) {
+		char doing[300];
+
 		smtpc__debugf(s, "connect fail: %s", host);
-		return smtpc__err_io(s, rc, "", "connect");
+		snprintf(doing, sizeof(doing), "cannot connect to %s", host);
+		return smtpc__err_io(s, rc, "", doing);
 	}
 	compute_hostname(s);
 
