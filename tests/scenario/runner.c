@@ -53,6 +53,8 @@ struct run {
 	int have_result_step; /* a sendmail ran */
 	smtpc_send_result *res;
 	size_t nto;
+	int capture;  /* `set debug N` was used */
+	sc_buf debug; /* lines of the debug transcript after `set debug N`, each ending in \n */
 };
 
 static const struct {
@@ -408,6 +410,23 @@ out:
 	return ret;
 }
 
+static void debug_line(const char *line, size_t len, void *user)
+{
+	struct run *r = user;
+
+	if (r->verbose) {
+		printf("  lib: %.*s\n", (int)len, line);
+		fflush(stdout);
+	}
+	if (r->capture) {
+		if (strlen(line) != len)
+			cfail(r, NULL, "library: a debug line has len %zu but strlen %zu", len,
+			      strlen(line));
+		sc_buf_add(&r->debug, line, len);
+		sc_buf_addc(&r->debug, '\n');
+	}
+}
+
 static int step_set(struct run *r, const sc_cstep *st)
 {
 	const char *what = st->argv[1].s;
@@ -426,8 +445,15 @@ static int step_set(struct run *r, const sc_cstep *st)
 			r->rc = smtpc_set_protocol(r->s, SMTPC_PROTO_LMTP);
 		else
 			return case_error(r, st, "set protocol smtp|lmtp");
+	} else if (strcmp(what, "debug") == 0) {
+		if (want_long(r, st, &st->argv[2], &v) < 0)
+			return -1;
+		/* a void call: the rc stays 0 */
+		r->capture = 1;
+		smtpc_set_debuglevel(r->s, (int)v, debug_line, r);
+		r->rc = 0;
 	} else {
-		return case_error(r, st, "set local_hostname|timeout|protocol");
+		return case_error(r, st, "set local_hostname|timeout|protocol|debug");
 	}
 	r->have_rc = 1;
 	return 0;
@@ -677,6 +703,16 @@ static int expect_error(struct run *r, const sc_cstep *st, const sc_tok *a, size
 	return 0;
 }
 
+static int contains(const char *hay, size_t hlen, const char *needle, size_t nlen)
+{
+	if (nlen == 0)
+		return 1;
+	for (size_t i = 0; hay && i + nlen <= hlen; i++)
+		if (memcmp(hay + i, needle, nlen) == 0)
+			return 1;
+	return 0;
+}
+
 static int run_expect(struct run *r, const sc_cstep *st)
 {
 	const char *what = st->argv[1].s;
@@ -830,6 +866,27 @@ static int run_expect(struct run *r, const sc_cstep *st)
 		if (reply_sane(r, st, &rep, "lmtp reply"))
 			return check_reply(r, st, "lmtp reply", a + 1, na - 1, rep.code,
 			                   rep.enhanced, rep.text, rep.text_len);
+	} else if (IS("debug") || IS("no_debug")) {
+		int found = contains(r->debug.p, r->debug.len, a[0].s, a[0].len);
+
+		if (IS("debug") && !found)
+			fail_bytes(r, st, "the debug transcript does not contain", a[0].s, a[0].len,
+			           r->debug.p ? r->debug.p : "", r->debug.len);
+		else if (IS("no_debug") && found)
+			fail_bytes(r, st, "the debug transcript contains", a[0].s, a[0].len,
+			           r->debug.p, r->debug.len);
+	} else if (IS("debug_printable")) {
+		for (size_t i = 0; i < r->debug.len; i++) {
+			unsigned char ch = (unsigned char)r->debug.p[i];
+
+			if ((ch < 0x20 && ch != '\n') || ch >= 0x7f) {
+				fail_bytes(r, st,
+				           "a byte that is not printable ASCII in the debug "
+				           "transcript",
+				           "", 0, r->debug.p, r->debug.len);
+				break;
+			}
+		}
 	} else if (IS("quoteaddr")) {
 		char *out = smtpc_quoteaddr(a[0].s);
 
@@ -912,6 +969,9 @@ static const struct {
       {"lmtp", 2, 4},
       {"quoteaddr", 2, 2},
       {"quotedata", 2, 2},
+      {"debug", 1, 1},
+      {"no_debug", 1, 1},
+      {"debug_printable", 0, 0},
 };
 
 static int validate(const sc_case *c)
@@ -964,13 +1024,6 @@ static int validate(const sc_case *c)
 }
 
 /* ---------------------------------------------------------------- main */
-
-static void debug_line(const char *line, size_t len, void *user)
-{
-	(void)user;
-	printf("  lib: %.*s\n", (int)len, line);
-	fflush(stdout);
-}
 
 /* A step returned an error that no `expect rc` looked at. */
 static void check_rc_seen(struct run *r)
@@ -1037,7 +1090,8 @@ int main(int argc, char **argv)
 		cfail(&r, NULL, "smtpc_new() returned NULL");
 	} else {
 		if (verbose)
-			smtpc_set_debuglevel(r.s, 1, debug_line, NULL);
+			smtpc_set_debuglevel(r.s, 1, debug_line, &r);
+		/* `set debug N` captures the transcript for `expect debug` */
 		if (c.lmtp && (rc = smtpc_set_protocol(r.s, SMTPC_PROTO_LMTP)) != 0)
 			cfail(&r, NULL, "smtpc_set_protocol(LMTP) returned %s", kind_name(rc));
 		if (!c.no_timeout &&
@@ -1068,6 +1122,7 @@ int main(int argc, char **argv)
 	sc_buf_free(&r.err.command);
 	sc_buf_free(&r.err.text);
 	sc_buf_free(&r.err.message);
+	sc_buf_free(&r.debug);
 
 	srv_failures = sc_server_finish(srv, stdout, r.failed);
 	if (r.failed || srv_failures) {
