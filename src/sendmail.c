@@ -65,12 +65,13 @@ static int read_final(smtpc *s, smtpc_reply *first)
 	for (size_t i = 0; i < want; i++) {
 		rc = smtpc__read_reply(s, "DATA", i + 1 < want, &r);
 		if (rc == 0 || rc == SMTPC_ESHUTDOWN) {
+			/* Copied: the parser's buffer is reused for the next reply. */
 			if (smtpc__save_reply(&s->lmtp[s->nlmtp], &r) != 0)
 				return smtpc__err_set(s, SMTPC_ENOMEM, "DATA", NULL,
 				                      "out of memory");
 			s->nlmtp++;
 			if (i == 0 && first != NULL)
-				*first = r;
+				smtpc__view_reply(&s->lmtp[0], first);
 		}
 		if (rc == SMTPC_ESHUTDOWN && i + 1 == want)
 			return rc;
@@ -102,11 +103,17 @@ SMTPC_API int smtpc_data(smtpc *s, const void *msg, size_t len, smtpc_reply *rep
 		return smtpc__err_set(s, SMTPC_EINVAL, "DATA", NULL, "no message");
 	if (msg == NULL)
 		msg = "";
+	smtpc__free_reply(&s->data_cmd_reply);
 	rc = smtpc__command(s, "DATA", none, 0, 0, &r);
 	if (reply != NULL && (rc == 0 || rc == SMTPC_ESHUTDOWN))
 		*reply = r;
+	if (rc == SMTPC_ESHUTDOWN && smtpc__save_reply(&s->data_cmd_reply, &r) != 0)
+		return smtpc__err_set(s, SMTPC_ENOMEM, "DATA", NULL, "out of memory");
 	if (rc != 0)
 		return rc;
+	smtpc__free_reply(&s->data_cmd_reply);
+	if (smtpc__save_reply(&s->data_cmd_reply, &r) != 0)
+		return smtpc__err_set(s, SMTPC_ENOMEM, "DATA", NULL, "out of memory");
 	if (r.code != 354)
 		return smtpc__err_set(s, SMTPC_EDATA, "DATA", &r, "DATA refused: %d", r.code);
 	s->data_stage = SMTPC__DATA_BODY;
@@ -204,8 +211,14 @@ static void settle(smtpc *s, result_impl *ri, size_t i, smtpc_rcpt_status st, co
 
 	rr->status = st;
 	ri->pending[i] = 0;
-	if (r != NULL)
+	if (r != NULL) {
 		keep(s, &ri->rcpt[i], &rr->reply, r);
+	} else {
+		/* No reply about the outcome: not the RCPT reply either (that is rcpt_code). */
+		smtpc__free_reply(&ri->rcpt[i]);
+		memset(&rr->reply, 0, sizeof(rr->reply));
+		rr->reply.text = "";
+	}
 	if (st == SMTPC_RCPT_ACCEPTED)
 		ri->pub.naccepted++;
 }
@@ -355,10 +368,15 @@ static int send_rcpts(smtpc *s, result_impl *ri, const char *const *to, size_t n
 /* Maps what smtpc_data() learnt onto the pending recipients. */
 static int settle_data(smtpc *s, result_impl *ri, int rc, const smtpc_reply *first)
 {
+	if (s->data_cmd_reply.text != NULL) {
+		smtpc_reply dr;
+
+		smtpc__view_reply(&s->data_cmd_reply, &dr);
+		keep(s, &ri->data, &ri->pub.data_reply, &dr);
+	}
 	if (s->data_stage == SMTPC__DATA_COMMAND) {
-		if (rc == 0 || rc == SMTPC_EDATA || rc == SMTPC_ESHUTDOWN) {
-			keep(s, &ri->data, &ri->pub.data_reply, first);
-			settle_pending(s, ri, SMTPC_RCPT_FAILED, first);
+		if (rc == SMTPC_EDATA || rc == SMTPC_ESHUTDOWN) {
+			settle_pending(s, ri, SMTPC_RCPT_FAILED, &ri->pub.data_reply);
 		} else {
 			settle_pending(s, ri, SMTPC_RCPT_FAILED, NULL);
 		}
@@ -406,7 +424,7 @@ static int settle_data(smtpc *s, result_impl *ri, int rc, const smtpc_reply *fir
 
 		smtpc__view_reply(&s->lmtp[s->nlmtp - 1], &r);
 		smtpc__err_set(s, SMTPC_EDATA, "DATA", &r, "message refused: %d", r.code);
-		if (rc == 0 && s->proto == SMTPC_PROTO_SMTP)
+		if (rc == 0)
 			smtpc__safe_rset(s);
 		return SMTPC_EDATA;
 	}

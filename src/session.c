@@ -56,6 +56,7 @@ SMTPC_API void smtpc_free(smtpc *s)
 	smtpc_close(s);
 	forget_greeting(s);
 	smtpc__lmtp_clear(s);
+	smtpc__free_reply(&s->data_cmd_reply);
 	smtpc__err_clear(s);
 	free(s->local_hostname);
 	free(s->src_host);
@@ -67,6 +68,7 @@ SMTPC_API void smtpc_free(smtpc *s)
 
 SMTPC_API int smtpc_set_protocol(smtpc *s, smtpc_protocol proto)
 {
+	smtpc__err_clear(s);
 	if (proto != SMTPC_PROTO_SMTP && proto != SMTPC_PROTO_LMTP)
 		return smtpc__err_set(s, SMTPC_EINVAL, "", NULL, "unknown protocol %d", (int)proto);
 	s->proto = proto;
@@ -75,6 +77,7 @@ SMTPC_API int smtpc_set_protocol(smtpc *s, smtpc_protocol proto)
 
 SMTPC_API int smtpc_set_timeout(smtpc *s, int timeout_ms)
 {
+	smtpc__err_clear(s);
 	if (timeout_ms == 0 || timeout_ms < -1)
 		return smtpc__err_set(s, SMTPC_EINVAL, "", NULL,
 		                      "timeout must be positive, or -1 for none");
@@ -106,6 +109,7 @@ static int set_string(smtpc *s, char **dst, const char *value, const char *what)
 
 SMTPC_API int smtpc_set_local_hostname(smtpc *s, const char *name)
 {
+	smtpc__err_clear(s);
 	return set_string(s, &s->local_hostname, name, "local host name");
 }
 
@@ -116,6 +120,7 @@ SMTPC_API const char *smtpc_local_hostname(smtpc *s)
 
 SMTPC_API int smtpc_set_source_address(smtpc *s, const char *host, int port)
 {
+	smtpc__err_clear(s);
 	if (port < 0 || port > 65535)
 		return smtpc__err_set(s, SMTPC_EINVAL, "", NULL, "source port out of range");
 	if (set_string(s, &s->src_host, host, "source address") != 0)
