@@ -374,6 +374,130 @@ SMTPC_API int smtpc_sendmail(smtpc *s, const char *from, const char *const *to, 
                              const void *msg, size_t len, const smtpc_send_options *opts,
                              smtpc_send_result **result);
 
+/* ---------------------------------------------------------------- TLS
+ * Certificates and host names are verified by default (chain against the
+ * system store, or the CA file/directory given; the name given to
+ * smtpc_connect(), or smtpc_set_tls_name()); TLS 1.2 at least; SNI sent. */
+
+/**
+ * Implicit TLS (smtplib's SMTP_SSL, "smtps", port 465 by default): the TLS
+ * handshake runs right after the TCP connect, before the greeting.
+ * Errors: SMTPC_EINVAL.
+ */
+SMTPC_API int smtpc_set_implicit_tls(smtpc *s, int on);
+
+/** When smtpc_ehlo_or_helo_if_needed() (and so sendmail and login) runs STARTTLS. */
+typedef enum smtpc_starttls_policy {
+	SMTPC_STARTTLS_NEVER = 0,         /* only when smtpc_starttls() is called (default) */
+	SMTPC_STARTTLS_OPPORTUNISTIC = 1, /* when the server offers it; plaintext otherwise */
+	SMTPC_STARTTLS_REQUIRED = 2,      /* fail closed: no STARTTLS, no session (SMTPC_ETLS) */
+} smtpc_starttls_policy;
+/** Errors: SMTPC_EINVAL. */
+SMTPC_API int smtpc_set_starttls(smtpc *s, smtpc_starttls_policy policy);
+/**
+ * Certificate verification: 1 (default) or 0 (insecure: any certificate,
+ * any name; the debug transcript says so, and AUTH then needs
+ * smtpc_set_auth_plaintext(), as over plaintext). Errors: SMTPC_EINVAL.
+ */
+SMTPC_API int smtpc_set_tls_verify(smtpc *s, int verify);
+/** CA certificates (PEM file, and/or hashed directory) instead of the system store. */
+SMTPC_API int smtpc_set_ca_file(smtpc *s, const char *path);
+SMTPC_API int smtpc_set_ca_dir(smtpc *s, const char *path);
+/** Client certificate chain and key (PEM; key NULL: in the certificate file). */
+SMTPC_API int smtpc_set_client_cert(smtpc *s, const char *cert_file, const char *key_file);
+/** Name to verify and to send as SNI, when it differs from the host connected to (RFC 7817). */
+SMTPC_API int smtpc_set_tls_name(smtpc *s, const char *name);
+/**
+ * Pins the server certificate: the SHA-256 of its DER encoding, as 64 hex
+ * digits (colons allowed), checked in addition to verification (or alone,
+ * with verification off). NULL removes the pin. Errors: SMTPC_EINVAL.
+ */
+SMTPC_API int smtpc_set_tls_pin(smtpc *s, const char *sha256_hex);
+/**
+ * STARTTLS (RFC 3207): greets if needed, requires the extension, sends
+ * STARTTLS; only a plain 220 starts the handshake. Anything the server sent
+ * after its 220 is an attack (SMTPC_EPROTO, connection closed). After the
+ * handshake every capability learned before is forgotten and EHLO is sent
+ * again. Errors: SMTPC_ENOTSUPPORTED (not offered; nothing sent),
+ * SMTPC_ERESPONSE (refused: 454, 5xx...; the connection stays in plaintext),
+ * SMTPC_ETLS (handshake or verification failed; closed), SMTPC_EPROTO,
+ * SMTPC_ESHUTDOWN, I/O kinds.
+ */
+SMTPC_API int smtpc_starttls(smtpc *s, smtpc_reply *reply);
+/** 1 when the connection is encrypted; *verified (may be NULL) says whether it was verified. */
+SMTPC_API int smtpc_is_tls(const smtpc *s, int *verified);
+/** "TLSv1.3 TLS_AES_256_GCM_SHA384", or "" without TLS. */
+SMTPC_API const char *smtpc_tls_info(const smtpc *s);
+
+/* ---------------------------------------------------------------- AUTH (RFC 4954)
+ * Credentials never travel without verified TLS unless the caller allows it
+ * with smtpc_set_auth_plaintext(); a Unix socket counts as local and is
+ * allowed. Every AUTH line and every answer to a 334 is redacted in the
+ * debug transcript; copies of secrets are wiped after use. */
+
+/** Allows AUTH over a connection without verified TLS (default 0). */
+SMTPC_API int smtpc_set_auth_plaintext(smtpc *s, int allow);
+/** smtplib's initial_response_ok (default 1): send the initial response with AUTH. */
+SMTPC_API int smtpc_set_auth_initial_response(smtpc *s, int ok);
+
+/**
+ * smtplib's login(): greets if needed, then authenticates with the
+ * strongest mechanism that both sides offer, from the capabilities learned
+ * after TLS: SCRAM-SHA-256, SCRAM-SHA-1, then PLAIN, LOGIN, CRAM-MD5 over
+ * TLS (CRAM-MD5 before PLAIN without TLS). The next mechanism is tried only
+ * when the server refuses the mechanism itself (504, or 534/538: "not
+ * allowed", "encryption required"); a 535 (bad credentials) ends at once, so
+ * one wrong password never becomes several failed logins.
+ * user and password are UTF-8.
+ * Errors: SMTPC_ENOTSUPPORTED (no AUTH, or no common mechanism; nothing
+ * sent), SMTPC_EAUTH (refused, or a SCRAM server that failed to prove
+ * itself), SMTPC_ETLS (no verified TLS and plaintext not allowed),
+ * SMTPC_EINVAL, SMTPC_EPROTO (bad challenge, too many rounds), I/O kinds.
+ */
+SMTPC_API int smtpc_login(smtpc *s, const char *user, const char *password);
+
+/**
+ * Callback giving an OAuth 2.0 access token for XOAUTH2 and OAUTHBEARER,
+ * called at each authentication so that it can be refreshed. Sets *token
+ * to a malloc'd NUL-terminated string (the library wipes and frees it);
+ * returns 0, or a negative value to cancel.
+ */
+typedef int (*smtpc_token_fn)(char **token, void *user);
+
+/** Credentials for smtpc_auth(). Initialise with SMTPC_AUTH_CREDS_INIT. */
+typedef struct smtpc_auth_creds {
+	unsigned version;
+	const char *user;        /* authentication identity (UTF-8) */
+	const char *password;    /* PLAIN, LOGIN, CRAM-MD5, SCRAM-* */
+	const char *authzid;     /* authorization identity, or NULL */
+	smtpc_token_fn token_fn; /* XOAUTH2, OAUTHBEARER */
+	void *token_user;
+} smtpc_auth_creds;
+#define SMTPC_AUTH_CREDS_VERSION 1
+#define SMTPC_AUTH_CREDS_INIT                                                                      \
+	{                                                                                          \
+		SMTPC_AUTH_CREDS_VERSION, NULL, NULL, NULL, NULL, NULL                             \
+	}
+
+/**
+ * smtplib's auth(mechanism, ...) with a built-in mechanism: PLAIN, LOGIN,
+ * CRAM-MD5, SCRAM-SHA-1, SCRAM-SHA-256, XOAUTH2, OAUTHBEARER, EXTERNAL.
+ * Challenges are bounded (one reply's size, 8 rounds); an undecodable
+ * challenge is cancelled with "*". OAuth errors (the server's JSON in a
+ * 334) are in the error text. Errors: as smtpc_login().
+ */
+SMTPC_API int smtpc_auth(smtpc *s, const char *mechanism, const smtpc_auth_creds *creds);
+
+/**
+ * smtplib's authobject: a caller's mechanism. Called first with challenge
+ * NULL for the initial response (return 1 to send none), then once per 334
+ * with the decoded challenge. Sets *response (malloc'd; the library wipes
+ * and frees it) and returns 0, or returns a negative value to cancel ("*").
+ */
+typedef int (*smtpc_auth_fn)(const unsigned char *challenge, size_t len, unsigned char **response,
+                             size_t *response_len, void *user);
+SMTPC_API int smtpc_auth_custom(smtpc *s, const char *mechanism, smtpc_auth_fn fn, void *user);
+
 /* ---------------------------------------------------------------- errors */
 
 /** The last error of the session (kind SMTPC_OK when the last call succeeded). */

@@ -34,6 +34,8 @@ SMTPC_API smtpc *smtpc_new(void)
 	smtpc__rp_reset(s->rp);
 	s->proto = SMTPC_PROTO_SMTP;
 	s->timeout_ms = -1;
+	s->tls.verify = 1;
+	s->auth_ir = 1;
 	smtpc__tr_init(&s->tr);
 	smtpc__caps_init(&s->caps);
 	smtpc__err_clear(s);
@@ -57,6 +59,8 @@ SMTPC_API void smtpc_free(smtpc *s)
 	forget_greeting(s);
 	smtpc__lmtp_clear(s);
 	smtpc__free_reply(&s->data_cmd_reply);
+	smtpc__free_reply(&s->kept);
+	smtpc__tls_config_free(&s->tls);
 	smtpc__err_clear(s);
 	free(s->local_hostname);
 	free(s->src_host);
@@ -134,6 +138,134 @@ SMTPC_API void smtpc_set_debuglevel(smtpc *s, int level, smtpc_debug_fn fn, void
 	s->debuglevel = level < 0 ? 0 : level;
 	s->debug_fn = fn;
 	s->debug_user = user;
+}
+
+/* Any change of TLS settings drops the context built from the old ones. */
+static void tls_changed(smtpc *s)
+{
+	smtpc__tls_ctx_reset(&s->tls);
+}
+
+SMTPC_API int smtpc_set_implicit_tls(smtpc *s, int on)
+{
+	smtpc__err_clear(s);
+	s->implicit_tls = on != 0;
+	return 0;
+}
+
+SMTPC_API int smtpc_set_starttls(smtpc *s, smtpc_starttls_policy policy)
+{
+	smtpc__err_clear(s);
+	if (policy != SMTPC_STARTTLS_NEVER && policy != SMTPC_STARTTLS_OPPORTUNISTIC &&
+	    policy != SMTPC_STARTTLS_REQUIRED)
+		return smtpc__err_set(s, SMTPC_EINVAL, "", NULL, "unknown STARTTLS policy");
+	s->starttls_policy = policy;
+	return 0;
+}
+
+SMTPC_API int smtpc_set_tls_verify(smtpc *s, int verify)
+{
+	smtpc__err_clear(s);
+	s->tls.verify = verify != 0;
+	return 0;
+}
+
+/* A path or name option: any bytes but controls, NULL clears it. */
+static int set_path(smtpc *s, char **dst, const char *value)
+{
+	char *copy = NULL;
+
+	smtpc__err_clear(s);
+	if (value != NULL) {
+		if (value[0] == '\0' || smtpc__arg_check(value, strlen(value), 1) != 0)
+			return smtpc__err_set(s, SMTPC_EINVAL, "", NULL,
+			                      "empty, or a control character in a TLS setting");
+		copy = strdup(value);
+		if (copy == NULL)
+			return smtpc__err_set(s, SMTPC_ENOMEM, "", NULL, "out of memory");
+	}
+	free(*dst);
+	*dst = copy;
+	tls_changed(s);
+	return 0;
+}
+
+SMTPC_API int smtpc_set_ca_file(smtpc *s, const char *path)
+{
+	return set_path(s, &s->tls.ca_file, path);
+}
+
+SMTPC_API int smtpc_set_ca_dir(smtpc *s, const char *path)
+{
+	return set_path(s, &s->tls.ca_dir, path);
+}
+
+SMTPC_API int smtpc_set_client_cert(smtpc *s, const char *cert_file, const char *key_file)
+{
+	int rc = set_path(s, &s->tls.cert_file, cert_file);
+
+	return rc != 0 ? rc : set_path(s, &s->tls.key_file, key_file);
+}
+
+SMTPC_API int smtpc_set_tls_name(smtpc *s, const char *name)
+{
+	return set_path(s, &s->tls.name, name);
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+SMTPC_API int smtpc_set_tls_pin(smtpc *s, const char *sha256_hex)
+{
+	unsigned char pin[32];
+	size_t n = 0;
+
+	smtpc__err_clear(s);
+	if (sha256_hex == NULL) {
+		s->tls.has_pin = 0;
+		return 0;
+	}
+	for (const char *p = sha256_hex; *p != '\0'; p++) {
+		int hi, lo;
+
+		if (*p == ':')
+			continue;
+		hi = hexval(p[0]);
+		lo = hi < 0 ? -1 : hexval(p[1]);
+		if (lo < 0 || n == sizeof(pin))
+			return smtpc__err_set(s, SMTPC_EINVAL, "", NULL,
+			                      "a pin is 64 hex digits (SHA-256), colons allowed");
+		pin[n++] = (unsigned char)(hi << 4 | lo);
+		p++;
+	}
+	if (n != sizeof(pin))
+		return smtpc__err_set(s, SMTPC_EINVAL, "", NULL,
+		                      "a pin is 64 hex digits (SHA-256), colons allowed");
+	memcpy(s->tls.pin, pin, sizeof(pin));
+	s->tls.has_pin = 1;
+	return 0;
+}
+
+SMTPC_API int smtpc_set_auth_plaintext(smtpc *s, int allow)
+{
+	smtpc__err_clear(s);
+	s->auth_plaintext = allow != 0;
+	return 0;
+}
+
+SMTPC_API int smtpc_set_auth_initial_response(smtpc *s, int ok)
+{
+	smtpc__err_clear(s);
+	s->auth_ir = ok != 0;
+	return 0;
 }
 
 /* ---------------------------------------------------------------- connection */
@@ -232,6 +364,23 @@ static void compute_hostname(smtpc *s)
 		memcpy(s->computed_hostname, "[127.0.0.1]", sizeof("[127.0.0.1]"));
 }
 
+/* The TLS handshake on the open connection; closes it on failure (never plaintext after). */
+static int start_tls(smtpc *s, const char *verb, int64_t deadline)
+{
+	const char *name = s->tls.name ? s->tls.name : s->peer;
+	char why[300];
+	int rc = smtpc__tr_start_tls(&s->tr, &s->tls, name, deadline, why, sizeof(why));
+
+	if (rc != 0) {
+		smtpc_close(s);
+		return smtpc__err_set(s, rc, verb, NULL, "%s", why);
+	}
+	smtpc__debugf(s, "tls: %s, %s", s->tr.tls_info,
+	              s->tr.verified ? "certificate verified"
+	                             : "certificate NOT verified (verification is off: insecure)");
+	return 0;
+}
+
 SMTPC_API int smtpc_connect(smtpc *s, const char *host, int port, smtpc_reply *greeting)
 {
 	char addr[256];
@@ -252,15 +401,21 @@ SMTPC_API int smtpc_connect(smtpc *s, const char *host, int port, smtpc_reply *g
 	s->utf8 = 0;
 	s->rcpt_accepted = 0;
 
-	if (host[0] == '/') {
+	s->peer[0] = '\0';
+	s->is_unix = host[0] == '/';
+	if (s->is_unix) {
 		smtpc__debugf(s, "connect: to %s", host);
 		rc = smtpc__tr_connect_unix(&s->tr, host, deadline);
+		memcpy(s->peer, "localhost", sizeof("localhost"));
 	} else {
 		rc = split_host(s, host, addr, sizeof(addr), &port);
 		if (rc != 0)
 			return rc;
-		if (port == 0)
-			port = s->proto == SMTPC_PROTO_LMTP ? SMTPC_LMTP_PORT : SMTPC_SMTP_PORT;
+		memcpy(s->peer, addr, strlen(addr) + 1);
+		if (port == 0 && s->proto == SMTPC_PROTO_LMTP)
+			port = SMTPC_LMTP_PORT;
+		else if (port == 0)
+			port = s->implicit_tls ? SMTPC_SMTPS_PORT : SMTPC_SMTP_PORT;
 		smtpc__debugf(s, "connect: to (%s, %d)", addr, port);
 		rc = smtpc__tr_connect_tcp(&s->tr, addr, port, s->src_host, s->src_port, deadline);
 	}
@@ -272,6 +427,8 @@ SMTPC_API int smtpc_connect(smtpc *s, const char *host, int port, smtpc_reply *g
 		return smtpc__err_io(s, rc, "", doing);
 	}
 	compute_hostname(s);
+	if (s->implicit_tls && (rc = start_tls(s, "CONNECT", deadline)) != 0)
+		return rc;
 
 	rc = smtpc__read_reply(s, "CONNECT", 0, &r);
 	if (greeting != NULL && (rc == 0 || rc == SMTPC_ESHUTDOWN))
@@ -313,6 +470,17 @@ int smtpc__send_line(smtpc *s, const char *verb, const char *line, size_t len)
 		smtpc__err_io(s, rc, verb, "sending the command");
 		smtpc_close(s);
 	}
+	return rc;
+}
+
+int smtpc__send_secret(smtpc *s, const char *verb, const char *line, size_t len, const char *shown)
+{
+	int level = s->debuglevel, rc;
+
+	smtpc__debug(s, "send: ", shown, strlen(shown));
+	s->debuglevel = 0;
+	rc = smtpc__send_line(s, verb, line, len);
+	s->debuglevel = level;
 	return rc;
 }
 
@@ -529,33 +697,134 @@ SMTPC_API int smtpc_ehlo(smtpc *s, const char *name, smtpc_reply *reply)
 	return 0;
 }
 
-SMTPC_API int smtpc_ehlo_or_helo_if_needed(smtpc *s)
+int smtpc__greet(smtpc *s)
 {
 	smtpc_reply r;
 	int rc;
 
-	smtpc__err_clear(s);
-	if (s->helo_resp != NULL || s->ehlo_resp != NULL)
-		return 0;
 	rc = smtpc_ehlo(s, NULL, &r);
 	if (rc != 0)
 		return rc;
 	if (r.code >= 200 && r.code <= 299)
 		return 0;
-	if (s->proto == SMTPC_PROTO_LMTP) {
-		free(s->ehlo_resp);
-		s->ehlo_resp = NULL;
+	free(s->ehlo_resp);
+	s->ehlo_resp = NULL;
+	if (s->proto == SMTPC_PROTO_LMTP)
 		return smtpc__err_set(s, SMTPC_EHELO, "LHLO", &r, "LHLO refused: %d", r.code);
-	}
+	if (s->starttls_policy == SMTPC_STARTTLS_REQUIRED && s->tr.ssl == NULL)
+		return smtpc__err_set(
+		    s, SMTPC_EHELO, "EHLO", &r,
+		    "EHLO refused (%d) and STARTTLS is required: no HELO fallback", r.code);
 	rc = smtpc_helo(s, NULL, &r);
 	if (rc != 0)
 		return rc;
 	if (r.code >= 200 && r.code <= 299)
 		return 0;
-	free(s->ehlo_resp);
 	free(s->helo_resp);
-	s->ehlo_resp = s->helo_resp = NULL;
+	s->helo_resp = NULL;
 	return smtpc__err_set(s, SMTPC_EHELO, "HELO", &r, "EHLO and HELO refused: %d", r.code);
+}
+
+/* Fails closed: QUIT (the only command sent after a STARTTLS failure), close, SMTPC_ETLS. */
+static int tls_required_failed(smtpc *s)
+{
+	char why[sizeof(s->err_message)];
+
+	memcpy(why, s->err_message, sizeof(why));
+	if (s->tr.fd >= 0) {
+		int level = s->debuglevel;
+
+		smtpc__send_line(s, "QUIT", "QUIT\r\n", 6);
+		s->debuglevel = level;
+		smtpc_close(s);
+	}
+	return smtpc__err_set(s, SMTPC_ETLS, "STARTTLS", NULL, "STARTTLS is required: %s", why);
+}
+
+SMTPC_API int smtpc_ehlo_or_helo_if_needed(smtpc *s)
+{
+	int rc;
+
+	smtpc__err_clear(s);
+	if (s->helo_resp != NULL || s->ehlo_resp != NULL)
+		return 0;
+	rc = smtpc__greet(s);
+	if (s->starttls_policy == SMTPC_STARTTLS_NEVER || s->tr.ssl != NULL)
+		return rc;
+	if (rc != 0) {
+		if (s->starttls_policy == SMTPC_STARTTLS_REQUIRED && rc == SMTPC_EHELO)
+			return tls_required_failed(s);
+		return rc;
+	}
+	rc = smtpc_starttls(s, NULL);
+	if (rc == 0)
+		return 0;
+	if (s->starttls_policy == SMTPC_STARTTLS_REQUIRED)
+		return s->tr.fd >= 0 ? tls_required_failed(s) : rc;
+	/* Opportunistic: not offered or refused (454): carry on in plaintext. */
+	if ((rc == SMTPC_ENOTSUPPORTED || rc == SMTPC_ERESPONSE) && s->tr.fd >= 0) {
+		smtpc__err_clear(s);
+		return 0;
+	}
+	return rc;
+}
+
+SMTPC_API int smtpc_starttls(smtpc *s, smtpc_reply *reply)
+{
+	const char *const none[1] = {NULL};
+	smtpc_reply r;
+	int rc;
+
+	smtpc__err_clear(s);
+	if (s->tr.ssl != NULL)
+		return smtpc__err_set(s, SMTPC_ENOTSUPPORTED, "STARTTLS", NULL,
+		                      "TLS is already active: no second STARTTLS");
+	if (s->helo_resp == NULL && s->ehlo_resp == NULL && (rc = smtpc__greet(s)) != 0)
+		return rc;
+	if (!smtpc_has_extn(s, "STARTTLS"))
+		return smtpc__err_set(s, SMTPC_ENOTSUPPORTED, "STARTTLS", NULL,
+		                      "STARTTLS extension not supported by the server");
+	/* Sent alone, nothing behind it (security-cases.md S4); a reply with bytes after it
+	 * fails in smtpc__read_reply (S1, S2). */
+	rc = smtpc__command(s, "STARTTLS", none, 0, 0, &r);
+	if (rc != 0)
+		return rc;
+	if (r.code != 220 || r.nlines != 1) {
+		smtpc__save_reply(&s->kept, &r);
+		if (reply != NULL)
+			smtpc__view_reply(&s->kept, reply);
+		if (r.code == 220) {
+			smtpc_close(s);
+			return smtpc__err_set(s, SMTPC_EPROTO, "STARTTLS", &r,
+			                      "multi-line 220 to STARTTLS");
+		}
+		return smtpc__err_set(s, SMTPC_ERESPONSE, "STARTTLS", &r, "STARTTLS refused: %d",
+		                      r.code);
+	}
+	smtpc__free_reply(&s->kept);
+	if (smtpc__save_reply(&s->kept, &r) != 0)
+		return smtpc__err_set(s, SMTPC_ENOMEM, "STARTTLS", NULL, "out of memory");
+	rc = start_tls(s, "STARTTLS", smtpc__deadline(s->timeout_ms));
+	if (rc != 0)
+		return rc;
+	/* RFC 3207 4.2: forget everything learnt before TLS, then greet again. */
+	forget_greeting(s);
+	rc = smtpc__greet(s);
+	if (rc == 0 && reply != NULL)
+		smtpc__view_reply(&s->kept, reply);
+	return rc;
+}
+
+SMTPC_API int smtpc_is_tls(const smtpc *s, int *verified)
+{
+	if (verified != NULL)
+		*verified = s->tr.ssl != NULL && s->tr.verified;
+	return s->tr.ssl != NULL;
+}
+
+SMTPC_API const char *smtpc_tls_info(const smtpc *s)
+{
+	return s->tr.tls_info;
 }
 
 SMTPC_API int smtpc_does_esmtp(const smtpc *s)

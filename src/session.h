@@ -32,11 +32,19 @@ struct smtpc {
 	int debuglevel;
 	smtpc_debug_fn debug_fn;
 	void *debug_user;
+	smtpc__tls_config tls;
+	int implicit_tls;
+	int starttls_policy; /* smtpc_starttls_policy */
+	int auth_plaintext;  /* AUTH allowed without verified TLS */
+	int auth_ir;         /* send initial responses */
 
 	/* connection */
 	smtpc__transport tr;
 	smtpc__reply_parser *rp;
 	char computed_hostname[300]; /* local name in use when not set by the caller */
+	char peer[256];              /* host connected to (the name TLS verifies), or "" */
+	int is_unix;                 /* connected over a Unix socket (local: AUTH allowed) */
+	smtpc__saved_reply kept;     /* a reply a verb returns after further exchanges */
 
 	/* greeting state (smtplib's helo_resp, ehlo_resp, does_esmtp, esmtp_features) */
 	char *helo_resp;
@@ -89,6 +97,10 @@ int smtpc__read_reply(smtpc *s, const char *verb, int more_expected, smtpc_reply
 /** Builds, sends and reads: one command, one reply. */
 int smtpc__command(smtpc *s, const char *verb, const char *const *args, size_t nargs,
                    int allow_8bit, smtpc_reply *out);
+/** Sends a line, showing `shown` instead of it in the debug transcript (AUTH). */
+int smtpc__send_secret(smtpc *s, const char *verb, const char *line, size_t len, const char *shown);
+/** EHLO (LHLO), with the HELO fallback unless LMTP or STARTTLS is required. */
+int smtpc__greet(smtpc *s);
 /** RSET with every failure swallowed (smtplib's _rset). */
 void smtpc__safe_rset(smtpc *s);
 /** Builds the MAIL FROM / RCPT TO argument list checks, shared with sendmail. */

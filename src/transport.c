@@ -14,11 +14,17 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "smtpc.h"
 
@@ -65,6 +71,9 @@ static int wait_fd(int fd, short events, int64_t deadline)
 void smtpc__tr_init(smtpc__transport *t)
 {
 	t->fd = -1;
+	t->ssl = NULL;
+	t->verified = 0;
+	t->tls_info[0] = '\0';
 	t->os_error = 0;
 	t->what = "";
 	t->rpos = t->rlen = 0;
@@ -72,6 +81,15 @@ void smtpc__tr_init(smtpc__transport *t)
 
 void smtpc__tr_close(smtpc__transport *t)
 {
+	if (t->ssl != NULL) {
+		/* One close_notify, best effort: the socket is non-blocking, never wait. */
+		SSL_shutdown(t->ssl);
+		SSL_free(t->ssl);
+		t->ssl = NULL;
+	}
+	t->verified = 0;
+	t->tls_info[0] = '\0';
+	ERR_clear_error();
 	if (t->fd >= 0)
 		close(t->fd);
 	t->fd = -1;
@@ -211,9 +229,74 @@ int smtpc__tr_connect_unix(smtpc__transport *t, const char *path, int64_t deadli
 	return 0;
 }
 
+/*
+ * Waits for what OpenSSL asks for after a non-blocking call returned rc:
+ * 1 retry, 0 end of stream, or a negative SMTPC_E* kind.
+ */
+static int tls_wait(smtpc__transport *t, int rc, const char *what, int64_t deadline)
+{
+	int e = SSL_get_error(t->ssl, rc), r;
+
+	if (e == SSL_ERROR_ZERO_RETURN)
+		return 0;
+	if (e == SSL_ERROR_SYSCALL && errno == 0)
+		return 0; /* EOF without close_notify: the server hung up */
+	if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+		int gone = e == SSL_ERROR_SYSCALL && (errno == EPIPE || errno == ECONNRESET);
+
+		if (e == SSL_ERROR_SSL)
+			errno = EPROTO;
+		ERR_clear_error();
+		return fail(t, what, gone ? SMTPC_EDISCONNECTED : SMTPC_EIO);
+	}
+	r = wait_fd(t->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline);
+	if (r == 0) {
+		errno = ETIMEDOUT;
+		return fail(t, what, SMTPC_ETIMEOUT);
+	}
+	if (r < 0)
+		return fail(t, "poll", SMTPC_EIO);
+	return 1;
+}
+
+static int tls_write(smtpc__transport *t, const char *p, size_t len, int64_t deadline)
+{
+	while (len > 0) {
+		int chunk = len > (1 << 30) ? (1 << 30) : (int)len;
+		int n;
+
+		errno = 0;
+		n = SSL_write(t->ssl, p, chunk);
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+			continue;
+		}
+		int w = tls_wait(t, n, "SSL_write", deadline);
+
+		if (w == 0) {
+			errno = EPIPE;
+			return fail(t, "SSL_write", SMTPC_EDISCONNECTED);
+		}
+		if (w < 0)
+			return w;
+	}
+	return 0;
+}
+
 int smtpc__tr_writev(smtpc__transport *t, struct iovec *iov, int iovcnt, int64_t deadline)
 {
 	struct msghdr msg = {0};
+
+	if (t->ssl != NULL) {
+		for (int i = 0; i < iovcnt; i++) {
+			int rc = tls_write(t, iov[i].iov_base, iov[i].iov_len, deadline);
+
+			if (rc != 0)
+				return rc;
+		}
+		return 0;
+	}
 
 	msg.msg_iov = iov;
 	msg.msg_iovlen = (size_t)iovcnt;
@@ -280,6 +363,19 @@ long smtpc__tr_fill(smtpc__transport *t, int64_t deadline)
 	}
 	if (t->rlen == sizeof(t->rbuf))
 		return 0; /* cannot happen: the parser consumes what it is given */
+	while (t->ssl != NULL) {
+		int n, w;
+
+		errno = 0;
+		n = SSL_read(t->ssl, t->rbuf + t->rlen, (int)(sizeof(t->rbuf) - t->rlen));
+		if (n > 0) {
+			t->rlen += (size_t)n;
+			return n;
+		}
+		w = tls_wait(t, n, "SSL_read", deadline);
+		if (w <= 0)
+			return w;
+	}
 	for (;;) {
 		ssize_t n = recv(t->fd, t->rbuf + t->rlen, sizeof(t->rbuf) - t->rlen, 0);
 		int r;
@@ -325,4 +421,187 @@ int smtpc__tr_local_literal(const smtpc__transport *t, char *buf, size_t size)
 		return 0;
 	}
 	return -1;
+}
+
+/* ---------------------------------------------------------------- TLS */
+
+void smtpc__tls_ctx_reset(smtpc__tls_config *cfg)
+{
+	if (cfg->own_ctx)
+		SSL_CTX_free(cfg->ctx);
+	cfg->ctx = NULL;
+	cfg->own_ctx = 0;
+}
+
+void smtpc__tls_config_free(smtpc__tls_config *cfg)
+{
+	smtpc__tls_ctx_reset(cfg);
+	free(cfg->ca_file);
+	free(cfg->ca_dir);
+	free(cfg->cert_file);
+	free(cfg->key_file);
+	free(cfg->name);
+	cfg->ca_file = cfg->ca_dir = cfg->cert_file = cfg->key_file = cfg->name = NULL;
+}
+
+static int tls_error(char *err, size_t size, const char *what)
+{
+	unsigned long e = ERR_get_error();
+	char detail[256] = "";
+
+	if (e != 0)
+		ERR_error_string_n(e, detail, sizeof(detail));
+	snprintf(err, size, "%s%s%s", what, detail[0] ? ": " : "", detail);
+	ERR_clear_error();
+	return SMTPC_ETLS;
+}
+
+/* The client context: TLS 1.2 at least, the trust store, the client certificate. */
+static int build_ctx(smtpc__tls_config *cfg, char *err, size_t size)
+{
+	SSL_CTX *ctx;
+
+	if (cfg->ctx != NULL)
+		return 0;
+	ctx = SSL_CTX_new(TLS_client_method());
+	if (ctx == NULL)
+		return tls_error(err, size, "cannot create a TLS context");
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	if (cfg->ca_file != NULL || cfg->ca_dir != NULL) {
+		if (SSL_CTX_load_verify_locations(ctx, cfg->ca_file, cfg->ca_dir) != 1) {
+			SSL_CTX_free(ctx);
+			return tls_error(err, size, "cannot load the CA certificates");
+		}
+	} else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
+		SSL_CTX_free(ctx);
+		return tls_error(err, size, "cannot load the system's CA certificates");
+	}
+	if (cfg->cert_file != NULL) {
+		const char *key = cfg->key_file ? cfg->key_file : cfg->cert_file;
+
+		if (SSL_CTX_use_certificate_chain_file(ctx, cfg->cert_file) != 1 ||
+		    SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
+		    SSL_CTX_check_private_key(ctx) != 1) {
+			SSL_CTX_free(ctx);
+			return tls_error(err, size, "cannot load the client certificate or key");
+		}
+	}
+	cfg->ctx = ctx;
+	cfg->own_ctx = 1;
+	return 0;
+}
+
+static int is_ip_literal(const char *host)
+{
+	unsigned char buf[16];
+
+	return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
+}
+
+/* RFC 6125 / RFC 7817: check the name the caller asked for; SNI for names only. */
+static int set_peer_name(SSL *ssl, const char *host, int verify)
+{
+	int ip = is_ip_literal(host);
+
+	if (!ip && SSL_set_tlsext_host_name(ssl, host) != 1)
+		return -1;
+	if (!verify)
+		return 0;
+	if (ip) {
+		X509_VERIFY_PARAM *param = SSL_get0_param(ssl);
+
+		return X509_VERIFY_PARAM_set1_ip_asc(param, host) == 1 ? 0 : -1;
+	}
+	SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	return SSL_set1_host(ssl, host) == 1 ? 0 : -1;
+}
+
+static int check_pin(SSL *ssl, const smtpc__tls_config *cfg, char *err, size_t size)
+{
+	X509 *cert = SSL_get1_peer_certificate(ssl);
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	int ok;
+
+	if (cert == NULL) {
+		snprintf(err, size, "the server sent no certificate to check the pin against");
+		return SMTPC_ETLS;
+	}
+	ok = X509_digest(cert, EVP_sha256(), md, &mdlen) == 1 && mdlen == sizeof(cfg->pin) &&
+	     CRYPTO_memcmp(md, cfg->pin, sizeof(cfg->pin)) == 0;
+	X509_free(cert);
+	if (!ok) {
+		snprintf(err, size,
+		         "the server certificate does not match the pinned SHA-256 "
+		         "fingerprint");
+		return SMTPC_ETLS;
+	}
+	return 0;
+}
+
+int smtpc__tr_start_tls(smtpc__transport *t, smtpc__tls_config *cfg, const char *host,
+                        int64_t deadline, char *err, size_t errsize)
+{
+	SSL *ssl;
+	int rc;
+
+	if (t->rpos < t->rlen) {
+		/* security-cases.md S1/S2: plaintext injected before the handshake. */
+		snprintf(err, errsize, "the server sent %zu bytes before the TLS handshake",
+		         t->rlen - t->rpos);
+		return SMTPC_EPROTO;
+	}
+	rc = build_ctx(cfg, err, errsize);
+	if (rc != 0)
+		return rc;
+	ssl = SSL_new(cfg->ctx);
+	if (ssl == NULL)
+		return tls_error(err, errsize, "cannot create a TLS session");
+	SSL_set_verify(ssl, cfg->verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
+	if (SSL_set_fd(ssl, t->fd) != 1 || set_peer_name(ssl, host, cfg->verify) != 0) {
+		SSL_free(ssl);
+		return tls_error(err, errsize, "cannot set up the TLS session");
+	}
+	for (;;) {
+		int n, e, w;
+
+		errno = 0;
+		n = SSL_connect(ssl);
+		if (n == 1)
+			break;
+		e = SSL_get_error(ssl, n);
+		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+			long vr = SSL_get_verify_result(ssl);
+
+			if (cfg->verify && vr != X509_V_OK) {
+				snprintf(err, errsize, "certificate verification failed for %s: %s",
+				         host, X509_verify_cert_error_string(vr));
+				ERR_clear_error();
+			} else if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
+				snprintf(err, errsize, "TLS handshake failed: %s",
+				         errno ? strerror(errno)
+				               : "connection closed by the server");
+			} else {
+				tls_error(err, errsize, "TLS handshake failed");
+			}
+			SSL_free(ssl);
+			return SMTPC_ETLS;
+		}
+		w = wait_fd(t->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline);
+		if (w <= 0) {
+			SSL_free(ssl);
+			snprintf(err, errsize, "TLS handshake: %s",
+			         w == 0 ? "timed out" : "poll failed");
+			return w == 0 ? SMTPC_ETIMEOUT : SMTPC_ETLS;
+		}
+	}
+	if (cfg->has_pin && (rc = check_pin(ssl, cfg, err, errsize)) != 0) {
+		SSL_free(ssl);
+		return rc;
+	}
+	t->ssl = ssl;
+	t->verified = cfg->verify;
+	snprintf(t->tls_info, sizeof(t->tls_info), "%s %s", SSL_get_version(ssl),
+	         SSL_get_cipher_name(ssl));
+	return 0;
 }

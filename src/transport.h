@@ -12,11 +12,31 @@
 
 #define SMTPC__RBUF_SIZE 16384
 
+struct ssl_st;
+struct ssl_ctx_st;
+
+/** TLS settings of a session (owned by the session). */
+typedef struct smtpc__tls_config {
+	int verify;    /* verify the chain and the name (default 1) */
+	char *ca_file; /* NULL: the system store */
+	char *ca_dir;
+	char *cert_file; /* client certificate and key, or NULL */
+	char *key_file;
+	char *name; /* name to verify and send as SNI instead of the host */
+	int has_pin;
+	unsigned char pin[32];  /* SHA-256 of the server certificate (DER) */
+	struct ssl_ctx_st *ctx; /* built on first use, or the caller's */
+	int own_ctx;            /* 1 when we built ctx */
+} smtpc__tls_config;
+
 typedef struct smtpc__transport {
-	int fd;            /* -1 when closed */
-	int os_error;      /* errno of the last failure */
-	const char *what;  /* the failing system call, for messages */
-	size_t rpos, rlen; /* unread bytes are rbuf[rpos..rlen) */
+	int fd;             /* -1 when closed */
+	struct ssl_st *ssl; /* TLS session over fd, or NULL */
+	int verified;       /* the peer certificate and name were verified */
+	char tls_info[96];  /* "TLSv1.3 TLS_AES_256_GCM_SHA384" */
+	int os_error;       /* errno of the last failure */
+	const char *what;   /* the failing system call, for messages */
+	size_t rpos, rlen;  /* unread bytes are rbuf[rpos..rlen) */
 	char rbuf[SMTPC__RBUF_SIZE];
 } smtpc__transport;
 
@@ -51,6 +71,23 @@ int smtpc__tr_write(smtpc__transport *t, const void *buf, size_t len, int64_t de
  * SMTPC_ETIMEOUT or SMTPC_EIO.
  */
 long smtpc__tr_fill(smtpc__transport *t, int64_t deadline);
+
+/**
+ * Runs the TLS handshake over the open connection (implicit TLS, or after
+ * "220" to STARTTLS). host: the name to verify (a DNS name or an IP
+ * address) and to send as SNI (names only). The read buffer must be empty:
+ * bytes the server sent before the handshake are an attack, never data.
+ * Returns 0, SMTPC_ETLS (handshake, verification or pin failure: the
+ * message goes to err, size errsize), SMTPC_ETIMEOUT, SMTPC_EPROTO
+ * (buffered plaintext), SMTPC_ENOMEM.
+ */
+int smtpc__tr_start_tls(smtpc__transport *t, smtpc__tls_config *cfg, const char *host,
+                        int64_t deadline, char *err, size_t errsize);
+
+/** Drops the context built from the settings (they changed); the next handshake rebuilds it. */
+void smtpc__tls_ctx_reset(smtpc__tls_config *cfg);
+/** Frees the TLS context of a configuration (when it built it) and its strings. */
+void smtpc__tls_config_free(smtpc__tls_config *cfg);
 
 /** The local address of the connection as an address literal ("[1.2.3.4]", "[IPv6:::1]"). */
 int smtpc__tr_local_literal(const smtpc__transport *t, char *buf, size_t size);
