@@ -374,6 +374,35 @@ SMTPC_API int smtpc_sendmail(smtpc *s, const char *from, const char *const *to, 
                              const void *msg, size_t len, const smtpc_send_options *opts,
                              smtpc_send_result **result);
 
+/* ---------------------------------------------------------------- RFC 5322 addresses */
+
+/** One address of an address list ("Name <local@domain>"). Strings are NUL-terminated UTF-8. */
+typedef struct smtpc_address {
+	const char *name;    /* display name, quotes and escapes removed, "" if none */
+	const char *address; /* local@domain as written (quoted local parts kept), "" for an
+	                        empty group */
+	const char *group;   /* name of the group it belongs to, or NULL */
+} smtpc_address;
+
+typedef struct smtpc_address_list {
+	size_t n;
+	smtpc_address *items;
+} smtpc_address_list;
+
+/**
+ * Parses an RFC 5322 address list (the value of To, Cc, From...; smtplib
+ * uses email.utils.getaddresses): display names, quoted strings with
+ * escapes, nested comments, groups ("undisclosed-recipients:;"), angle
+ * addresses, obsolete routes, folded lines, encoded words left as they are,
+ * UTF-8 (RFC 6532). Best effort on malformed input: an element that cannot
+ * be parsed is skipped up to the next top-level comma and counted in
+ * *skipped (may be NULL). *out is freed with smtpc_address_list_free().
+ * Errors: SMTPC_EINVAL (NULL arguments), SMTPC_ENOMEM.
+ */
+SMTPC_API int smtpc_parse_addresses(const char *value, size_t len, smtpc_address_list **out,
+                                    size_t *skipped);
+SMTPC_API void smtpc_address_list_free(smtpc_address_list *list);
+
 /* ---------------------------------------------------------------- TLS
  * Certificates and host names are verified by default (chain against the
  * system store, or the CA file/directory given; the name given to
