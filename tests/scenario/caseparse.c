@@ -187,6 +187,18 @@ static void header_line(struct parser *p, const char *s, size_t n)
 			perr(p, "server-timeout: milliseconds (> 0)", NULL);
 		else
 			c->server_timeout_ms = (int)v;
+	} else if (klen == 3 && memcmp(s, "tls", 3) == 0) {
+		char err[160];
+
+		if (vlen < 8 || memcmp(val, "implicit", 8) != 0 ||
+		    (vlen > 8 && !is_blank(val[8]))) {
+			perr(p, "tls: implicit [CERT] [OPTION...]", NULL);
+			return;
+		}
+		free(c->implicit_tls);
+		c->implicit_tls = sc_xmalloc(sizeof(*c->implicit_tls));
+		if (sc_tlsopt_parse(val + 8, vlen - 8, c->implicit_tls, err, sizeof(err)) < 0)
+			perr(p, "tls: implicit", err);
 	} else if (klen == 6 && memcmp(s, "rcvbuf", 6) == 0) {
 		if (parse_ms(val, vlen, &v) < 0 || v == 0)
 			perr(p, "rcvbuf: bytes (> 0)", NULL);
@@ -222,6 +234,63 @@ static void escaped_text(struct parser *p, const char *rest, size_t rlen, sc_sst
 	st->len = b.len;
 }
 
+/* Next blank-separated word of rest[*i..rlen); NULL at the end. */
+static const char *next_word(const char *rest, size_t rlen, size_t *i, size_t *wl)
+{
+	const char *w;
+
+	while (*i < rlen && is_blank(rest[*i]))
+		(*i)++;
+	if (*i >= rlen)
+		return NULL;
+	w = rest + *i;
+	*wl = 0;
+	while (*i < rlen && !is_blank(rest[*i]))
+		(*i)++, (*wl)++;
+	return w;
+}
+
+/* SCRAM: SHA-256|SHA-1 USER PASSWORD [no-final] [bad-signature] */
+static void scram_line(struct parser *p, const char *s, size_t n, const char *rest, size_t rlen)
+{
+	sc_sstep *st = add_sstep(p, SOP_SCRAM, s, n);
+	sc_scramopt *o = sc_xmalloc(sizeof(*o));
+	const char *w;
+	size_t i = 0, wl = 0;
+
+	memset(o, 0, sizeof(*o));
+	st->scram = o;
+	w = next_word(rest, rlen, &i, &wl);
+	if (w && wl == 7 && memcmp(w, "SHA-256", 7) == 0) {
+		snprintf(o->md, sizeof(o->md), "SHA256");
+		snprintf(o->mech, sizeof(o->mech), "SCRAM-SHA-256");
+	} else if (w && wl == 5 && memcmp(w, "SHA-1", 5) == 0) {
+		snprintf(o->md, sizeof(o->md), "SHA1");
+		snprintf(o->mech, sizeof(o->mech), "SCRAM-SHA-1");
+	} else {
+		perr(p, "SCRAM: SHA-256|SHA-1 USER PASSWORD [no-final] [bad-signature]", NULL);
+		return;
+	}
+	w = next_word(rest, rlen, &i, &wl);
+	if (w)
+		o->user = sc_xstrndup(w, wl);
+	w = next_word(rest, rlen, &i, &wl);
+	if (w)
+		o->password = sc_xstrndup(w, wl);
+	if (!o->user || !o->password) {
+		perr(p, "SCRAM: user name and password missing", NULL);
+		return;
+	}
+	while ((w = next_word(rest, rlen, &i, &wl)) != NULL) {
+		if (wl == 8 && memcmp(w, "no-final", 8) == 0)
+			o->no_final = 1;
+		else if (wl == 13 && memcmp(w, "bad-signature", 13) == 0)
+			o->bad_signature = 1;
+		else
+			perr(p, "SCRAM: unknown option (no-final, bad-signature)", NULL);
+	}
+}
+
 static void server_line(struct parser *p, const char *s, size_t n)
 {
 	size_t wl = 0;
@@ -230,7 +299,8 @@ static void server_line(struct parser *p, const char *s, size_t n)
 	int colon;
 	sc_sstep *st;
 
-	while (wl < n && s[wl] >= 'A' && s[wl] <= 'Z')
+	while (wl < n && ((s[wl] >= 'A' && s[wl] <= 'Z') || (s[wl] == '-' && wl > 0) ||
+	                  (s[wl] >= '0' && s[wl] <= '9' && wl > 0)))
 		wl++;
 	colon = wl < n && s[wl] == ':';
 	rest = s + wl + (colon ? 1 : 0);
@@ -264,6 +334,23 @@ static void server_line(struct parser *p, const char *s, size_t n)
 		trim(&rest, &rlen);
 		if (parse_ms(rest, rlen, &st->ms) < 0)
 			perr(p, "expected milliseconds", NULL);
+	} else if ((IS("TLS") || IS("TLS-FAIL")) && (colon || wl == n)) {
+		char err[160];
+
+		st = add_sstep(p, IS("TLS") ? SOP_TLS : SOP_TLS_FAIL, s, n);
+		st->tls = sc_xmalloc(sizeof(*st->tls));
+		if (sc_tlsopt_parse(rest, colon ? rlen : 0, st->tls, err, sizeof(err)) < 0)
+			perr(p, "bad TLS step", err);
+	} else if (IS("CANY") && (colon || wl == n)) {
+		st = add_sstep(p, SOP_ANY, s, n);
+		if (colon && rlen && rest[0] == ' ')
+			rest++, rlen--;
+		st->bytes = sc_xstrndup(rest, colon ? rlen : 0);
+		st->len = colon ? rlen : 0;
+	} else if (colon && IS("SCRAM")) {
+		scram_line(p, s, n, rest, rlen);
+	} else if (!colon && wl == n && (IS("CHELLO") || IS("CALERT"))) {
+		add_sstep(p, IS("CHELLO") ? SOP_HELLO : SOP_ALERT, s, n);
 	} else if (!colon && wl == n &&
 	           (IS("CLOSE") || IS("ABORT") || IS("SHUT") || IS("EOF") || IS("ACCEPT"))) {
 		enum sc_sop op = IS("CLOSE")   ? SOP_CLOSE
@@ -276,7 +363,7 @@ static void server_line(struct parser *p, const char *s, size_t n)
 	} else {
 		perr(p,
 		     "unknown server line (S: C: SRAW: CRAW: CDATA: SDRIP: SLEEP: CNOTHING: "
-		     "CLOSE ABORT SHUT EOF ACCEPT)",
+		     "CLOSE ABORT SHUT EOF ACCEPT TLS TLS-FAIL CANY CHELLO CALERT SCRAM:)",
 		     NULL);
 	}
 #undef IS
@@ -467,6 +554,20 @@ int sc_case_load(sc_case *c, const char *path)
 	}
 	if (c->server_timeout_ms == 0)
 		c->server_timeout_ms = 5000;
+	/* the test certificates are made only for the cases that use them */
+	c->uses_tls = c->implicit_tls != NULL;
+	for (size_t i = 0; i < c->nserver; i++)
+		if (c->server[i].op == SOP_TLS || c->server[i].op == SOP_TLS_FAIL)
+			c->uses_tls = 1;
+	for (size_t i = 0; i < c->nclient; i++) {
+		const sc_cstep *st = &c->client[i];
+
+		if (st->argc >= 2 && strcmp(st->argv[0].s, "set") == 0 &&
+		    (strcmp(st->argv[1].s, "ca_file") == 0 || strcmp(st->argv[1].s, "ca_dir") == 0 ||
+		     strcmp(st->argv[1].s, "client_cert") == 0 ||
+		     strcmp(st->argv[1].s, "tls_pin") == 0))
+			c->uses_tls = 1;
+	}
 	return p.errors ? -1 : 0;
 }
 
@@ -478,7 +579,14 @@ void sc_case_free(sc_case *c)
 	for (i = 0; i < c->nserver; i++) {
 		free(c->server[i].src);
 		free(c->server[i].bytes);
+		free(c->server[i].tls);
+		if (c->server[i].scram) {
+			free(c->server[i].scram->user);
+			free(c->server[i].scram->password);
+			free(c->server[i].scram);
+		}
 	}
+	free(c->implicit_tls);
 	free(c->server);
 	for (i = 0; i < c->nclient; i++) {
 		for (j = 0; j < c->client[i].argc; j++)

@@ -55,6 +55,18 @@ struct run {
 	size_t nto;
 	int capture;  /* `set debug N` was used */
 	sc_buf debug; /* lines of the debug transcript after `set debug N`, each ending in \n */
+
+	/* auth: the token callback */
+	const sc_tok *token; /* token=...: what the callback returns (NULL token: cancel) */
+	int token_calls;
+	/* auth_custom: the scripted mechanism */
+	const sc_cstep *custom;   /* the step, for messages */
+	const sc_tok *custom_ir;  /* ir=..., or NULL: no initial response */
+	const sc_tok *custom_resp; /* the responses, in order */
+	size_t ncustom_resp, custom_next;
+	sc_buf *challenges; /* challenges the callback was given (decoded) */
+	size_t nchallenges;
+	int custom_calls;
 };
 
 static const struct {
@@ -427,6 +439,145 @@ static void debug_line(const char *line, size_t len, void *user)
 	}
 }
 
+/* ---------------------------------------------------------------- AUTH callbacks */
+
+static int token_cb(char **token, void *user)
+{
+	struct run *r = user;
+
+	r->token_calls++;
+	if (!r->token || (!r->token->quoted && strcmp(r->token->s, "NULL") == 0))
+		return -1;
+	*token = sc_xstrndup(r->token->s + r->token->eq_plain,
+	                     r->token->len - r->token->eq_plain);
+	return 0;
+}
+
+/* One scripted answer: quoted bytes; unquoted `cancel` (-1) or `null` (0, no response). */
+static int custom_answer(const sc_tok *t, size_t skip, unsigned char **resp, size_t *rlen)
+{
+	const char *v = t->s + skip;
+	size_t n = t->len - skip;
+
+	if (!t->quoted && strcmp(v, "cancel") == 0)
+		return -1;
+	if (!t->quoted && strcmp(v, "null") == 0) {
+		*resp = NULL;
+		*rlen = 0;
+		return 0;
+	}
+	if (!t->quoted && strcmp(v, "none") == 0)
+		return 1;
+	*resp = sc_xmalloc(n ? n : 1);
+	if (n)
+		memcpy(*resp, v, n);
+	*rlen = n;
+	return 0;
+}
+
+static int custom_cb(const unsigned char *chal, size_t len, unsigned char **resp, size_t *rlen,
+                     void *user)
+{
+	struct run *r = user;
+	const sc_tok *t;
+	int rc;
+
+	r->custom_calls++;
+	if (!chal) {
+		/* the initial response: none unless ir= says */
+		if (!r->custom_ir)
+			return 1;
+		return custom_answer(r->custom_ir, r->custom_ir->eq_plain, resp, rlen);
+	}
+	r->challenges = sc_xrealloc(r->challenges, (r->nchallenges + 1) * sizeof(*r->challenges));
+	memset(&r->challenges[r->nchallenges], 0, sizeof(*r->challenges));
+	sc_buf_add(&r->challenges[r->nchallenges++], chal, len);
+	if (r->custom_next >= r->ncustom_resp) {
+		cfail(r, r->custom, "the mechanism callback got challenge %zu, the step scripts %zu "
+		                    "answers (add `cancel` to cancel)",
+		      r->nchallenges, r->ncustom_resp);
+		return -1;
+	}
+	t = &r->custom_resp[r->custom_next++];
+	rc = custom_answer(t, 0, resp, rlen);
+	return rc == 1 ? -1 : rc; /* `none` is for the initial response only */
+}
+
+static void free_challenges(struct run *r)
+{
+	for (size_t i = 0; i < r->nchallenges; i++)
+		sc_buf_free(&r->challenges[i]);
+	free(r->challenges);
+	r->challenges = NULL;
+	r->nchallenges = 0;
+}
+
+/* auth MECH [user=U] [password=P] [authzid=A] [token=T|token=NULL] [creds=NULL] */
+static int step_auth(struct run *r, const sc_cstep *st)
+{
+	smtpc_auth_creds creds = SMTPC_AUTH_CREDS_INIT;
+	int null_creds = 0;
+
+	r->token = NULL;
+	r->token_calls = 0;
+	for (size_t i = 2; i < st->argc; i++) {
+		const sc_tok *t = &st->argv[i];
+		const char *key = t->s, *val = t->s + t->eq_plain;
+		size_t klen = t->eq_plain ? t->eq_plain - 1 : 0;
+		const char *v = (!t->quoted && strcmp(val, "NULL") == 0) ? NULL : val;
+
+#define KEY(k) (klen == sizeof(k) - 1 && memcmp(key, k, klen) == 0)
+		if (!t->eq_plain)
+			return case_error(r, st, "auth takes key=value arguments after the mechanism");
+		if (KEY("user")) {
+			creds.user = v;
+		} else if (KEY("password")) {
+			creds.password = v;
+		} else if (KEY("authzid")) {
+			creds.authzid = v;
+		} else if (KEY("token")) {
+			r->token = t;
+			creds.token_fn = token_cb;
+			creds.token_user = r;
+		} else if (KEY("creds")) {
+			null_creds = v == NULL;
+		} else {
+			return case_error(r, st, "auth: user= password= authzid= token= creds=NULL");
+		}
+#undef KEY
+	}
+	r->rc = smtpc_auth(r->s, str_arg(&st->argv[1]), null_creds ? NULL : &creds);
+	r->token = NULL;
+	return 0;
+}
+
+/* auth_custom MECH [ir=BYTES|none|cancel|null] [ANSWER...] */
+static int step_auth_custom(struct run *r, const sc_cstep *st)
+{
+	size_t i = 2;
+
+	free_challenges(r);
+	r->custom = st;
+	r->custom_ir = NULL;
+	r->custom_calls = 0;
+	if (i < st->argc && st->argv[i].eq_plain == 3 && memcmp(st->argv[i].s, "ir=", 3) == 0)
+		r->custom_ir = &st->argv[i++];
+	r->custom_resp = st->argv + i;
+	r->ncustom_resp = st->argc - i;
+	r->custom_next = 0;
+	r->rc = smtpc_auth_custom(r->s, str_arg(&st->argv[1]), custom_cb, r);
+	r->custom = NULL;
+	return 0;
+}
+
+/* A test certificate's path for the names the README lists; other values as given. */
+static const char *tls_path(const sc_tok *t, const char *name, const char *what)
+{
+	if (!t->quoted && strcmp(t->s, name) == 0)
+		return sc_tls_cert_path(what);
+	return str_arg(t);
+}
+
 static int step_set(struct run *r, const sc_cstep *st)
 {
 	const char *what = st->argv[1].s;
@@ -452,8 +603,67 @@ static int step_set(struct run *r, const sc_cstep *st)
 		r->capture = 1;
 		smtpc_set_debuglevel(r->s, (int)v, debug_line, r);
 		r->rc = 0;
+	} else if (strcmp(what, "implicit_tls") == 0 || strcmp(what, "tls_verify") == 0 ||
+	           strcmp(what, "auth_plaintext") == 0 ||
+	           strcmp(what, "auth_initial_response") == 0) {
+		if (want_long(r, st, &st->argv[2], &v) < 0)
+			return -1;
+		r->rc = strcmp(what, "implicit_tls") == 0 ? smtpc_set_implicit_tls(r->s, (int)v)
+		        : strcmp(what, "tls_verify") == 0 ? smtpc_set_tls_verify(r->s, (int)v)
+		        : strcmp(what, "auth_plaintext") == 0
+		            ? smtpc_set_auth_plaintext(r->s, (int)v)
+		            : smtpc_set_auth_initial_response(r->s, (int)v);
+	} else if (strcmp(what, "starttls") == 0) {
+		const char *p = st->argv[2].s;
+
+		if (strcmp(p, "never") == 0)
+			r->rc = smtpc_set_starttls(r->s, SMTPC_STARTTLS_NEVER);
+		else if (strcmp(p, "opportunistic") == 0)
+			r->rc = smtpc_set_starttls(r->s, SMTPC_STARTTLS_OPPORTUNISTIC);
+		else if (strcmp(p, "required") == 0)
+			r->rc = smtpc_set_starttls(r->s, SMTPC_STARTTLS_REQUIRED);
+		else if (parse_long(&st->argv[2], &v) == 0)
+			r->rc = smtpc_set_starttls(r->s, (smtpc_starttls_policy)v);
+		else
+			return case_error(r, st, "set starttls never|opportunistic|required|NUMBER");
+	} else if (strcmp(what, "tls_name") == 0) {
+		r->rc = smtpc_set_tls_name(r->s, str_arg(&st->argv[2]));
+	} else if (strcmp(what, "ca_file") == 0) {
+		const sc_tok *t = &st->argv[2];
+		const char *path = !t->quoted && strcmp(t->s, "OTHER-CA") == 0
+		                       ? sc_tls_cert_path("other-ca")
+		                       : tls_path(t, "CA", "ca");
+
+		r->rc = smtpc_set_ca_file(r->s, path);
+	} else if (strcmp(what, "ca_dir") == 0) {
+		const sc_tok *t = &st->argv[2];
+
+		r->rc = smtpc_set_ca_dir(r->s, !t->quoted && strcmp(t->s, "CA-DIR") == 0
+		                                   ? sc_tls_ca_dir()
+		                                   : str_arg(t));
+	} else if (strcmp(what, "client_cert") == 0) {
+		const sc_tok *t = &st->argv[2];
+
+		if (!t->quoted && strcmp(t->s, "NULL") == 0)
+			r->rc = smtpc_set_client_cert(r->s, NULL, NULL);
+		else if (!t->quoted && strcmp(t->s, "client-bundle") == 0)
+			r->rc = smtpc_set_client_cert(r->s, sc_tls_cert_path(t->s), NULL);
+		else if (!t->quoted && sc_tls_known(t->s))
+			r->rc = smtpc_set_client_cert(r->s, sc_tls_cert_path(t->s),
+			                              sc_tls_key_path(t->s));
+		else
+			return case_error(r, st, "set client_cert CERT|client-bundle|NULL");
+	} else if (strcmp(what, "tls_pin") == 0) {
+		const sc_tok *t = &st->argv[2];
+		const char *pin = !t->quoted && sc_tls_known(t->s) ? sc_tls_fingerprint(t->s)
+		                                                   : str_arg(t);
+
+		r->rc = smtpc_set_tls_pin(r->s, pin);
 	} else {
-		return case_error(r, st, "set local_hostname|timeout|protocol|debug");
+		return case_error(r, st,
+		                  "set local_hostname|timeout|protocol|debug|implicit_tls|starttls|"
+		                  "tls_verify|tls_name|tls_pin|ca_file|ca_dir|client_cert|"
+		                  "auth_plaintext|auth_initial_response");
 	}
 	r->have_rc = 1;
 	return 0;
@@ -489,7 +699,27 @@ static int run_step(struct run *r, const sc_cstep *st)
 		if (step_set(r, st) < 0)
 			return -1;
 	} else if (CMD("connect")) {
-		r->rc = smtpc_connect(r->s, r->host, r->port, &rep);
+		const char *host = r->host;
+
+		if (st->argc > 1) {
+			if (st->argv[1].eq_plain != 5 || memcmp(st->argv[1].s, "host=", 5) != 0)
+				return case_error(r, st, "connect [host=NAME]");
+			host = st->argv[1].s + 5;
+		}
+		r->rc = smtpc_connect(r->s, host, r->port, &rep);
+	} else if (CMD("starttls")) {
+		r->rc = smtpc_starttls(r->s, &rep);
+	} else if (CMD("login")) {
+		with_reply = 0;
+		r->rc = smtpc_login(r->s, str_arg(&st->argv[1]), str_arg(&st->argv[2]));
+	} else if (CMD("auth")) {
+		with_reply = 0;
+		if (step_auth(r, st) < 0)
+			return -1;
+	} else if (CMD("auth_custom")) {
+		with_reply = 0;
+		if (step_auth_custom(r, st) < 0)
+			return -1;
 	} else if (CMD("ehlo")) {
 		r->rc = smtpc_ehlo(r->s, st->argc > 1 ? str_arg(&st->argv[1]) : NULL, &rep);
 	} else if (CMD("helo")) {
@@ -658,6 +888,16 @@ static const char *status_name(int st)
 	return st >= 0 && st < 5 ? rcpt_status_names[st] : "(bad status)";
 }
 
+static int contains(const char *hay, size_t hlen, const char *needle, size_t nlen)
+{
+	if (nlen == 0)
+		return 1;
+	for (size_t i = 0; hay && i + nlen <= hlen; i++)
+		if (memcmp(hay + i, needle, nlen) == 0)
+			return 1;
+	return 0;
+}
+
 static int expect_error(struct run *r, const sc_cstep *st, const sc_tok *a, size_t na)
 {
 	if (na % 2)
@@ -696,20 +936,20 @@ static int expect_error(struct run *r, const sc_cstep *st, const sc_tok *a, size
 			if (want_long(r, st, v, &n) < 0)
 				return -1;
 			check_int(r, st, "error os_error", n, r->err.os_error);
+		} else if (strcmp(k, "message") == 0) {
+			if (!contains(r->err.message.p, r->err.message.len, v->s, v->len))
+				fail_bytes(r, st, "the error message does not contain", v->s, v->len,
+				           r->err.message.p ? r->err.message.p : "", r->err.message.len);
+		} else if (strcmp(k, "no_message") == 0) {
+			if (contains(r->err.message.p, r->err.message.len, v->s, v->len))
+				fail_bytes(r, st, "the error message contains", v->s, v->len,
+				           r->err.message.p, r->err.message.len);
 		} else {
-			return case_error(r, st, "expect error: kind code enhanced command text");
+			return case_error(
+			    r, st,
+			    "expect error: kind code enhanced command text os_error message no_message");
 		}
 	}
-	return 0;
-}
-
-static int contains(const char *hay, size_t hlen, const char *needle, size_t nlen)
-{
-	if (nlen == 0)
-		return 1;
-	for (size_t i = 0; hay && i + nlen <= hlen; i++)
-		if (memcmp(hay + i, needle, nlen) == 0)
-			return 1;
 	return 0;
 }
 
@@ -887,6 +1127,47 @@ static int run_expect(struct run *r, const sc_cstep *st)
 				break;
 			}
 		}
+	} else if (IS("tls")) {
+		int verified = 0, on = smtpc_is_tls(r->s, &verified);
+
+		if (check_bool(r, st, "is_tls", &a[0], on) < 0)
+			return -1;
+		if (na == 3) {
+			if (strcmp(a[1].s, "verified") != 0)
+				return case_error(r, st, "expect tls 0|1 [verified 0|1]");
+			return check_bool(r, st, "is_tls verified", &a[2], verified);
+		}
+		if (na != 1)
+			return case_error(r, st, "expect tls 0|1 [verified 0|1]");
+	} else if (IS("tls_info")) {
+		const char *info = smtpc_tls_info(r->s);
+
+		if (!info) {
+			cfail(r, st, "smtpc_tls_info returned NULL");
+		} else if (is_none(&a[0])) {
+			check_bytes(r, st, "tls_info", "", 0, info, strlen(info));
+		} else if (strncmp(info, a[0].s, a[0].len) != 0 || a[0].len == 0) {
+			fail_bytes(r, st, "tls_info does not start with", a[0].s, a[0].len, info,
+			           strlen(info));
+		}
+	} else if (IS("challenges")) {
+		if (want_long(r, st, &a[0], &v) == 0)
+			check_int(r, st, "challenges given to the callback", v, (long)r->nchallenges);
+	} else if (IS("challenge")) {
+		if (want_long(r, st, &a[0], &v) < 0)
+			return -1;
+		if (v < 0 || (size_t)v >= r->nchallenges)
+			cfail(r, st, "the callback got %zu challenges, no challenge %ld",
+			      r->nchallenges, v);
+		else
+			check_bytes(r, st, "challenge", a[1].s, a[1].len, r->challenges[v].p,
+			            r->challenges[v].len);
+	} else if (IS("callback_calls")) {
+		if (want_long(r, st, &a[0], &v) == 0)
+			check_int(r, st, "mechanism callback calls", v, (long)r->custom_calls);
+	} else if (IS("token_calls")) {
+		if (want_long(r, st, &a[0], &v) == 0)
+			check_int(r, st, "token callback calls", v, (long)r->token_calls);
 	} else if (IS("quoteaddr")) {
 		char *out = smtpc_quoteaddr(a[0].s);
 
@@ -917,7 +1198,11 @@ static const struct {
 } step_table[] =
     {
         {"set", 2, 2},
-        {"connect", 0, 0},
+        {"connect", 0, 1},
+        {"starttls", 0, 0},
+        {"login", 2, 2},
+        {"auth", 1, 6},
+        {"auth_custom", 1, 40},
         {"ehlo", 0, 1},
         {"helo", 0, 1},
         {"ehlo_or_helo_if_needed", 0, 0},
@@ -972,6 +1257,12 @@ static const struct {
       {"debug", 1, 1},
       {"no_debug", 1, 1},
       {"debug_printable", 0, 0},
+      {"tls", 1, 3},
+      {"tls_info", 1, 1},
+      {"challenges", 1, 1},
+      {"challenge", 2, 2},
+      {"callback_calls", 1, 1},
+      {"token_calls", 1, 1},
 };
 
 static int validate(const sc_case *c)
@@ -1071,6 +1362,16 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	if (c.uses_tls) {
+		char err[300];
+
+		if (sc_tls_init(err, sizeof(err)) < 0) {
+			printf("FAIL: %s: cannot make the test certificates: %s\n", path, err);
+			sc_case_free(&c);
+			return 2;
+		}
+	}
+
 	memset(&r, 0, sizeof(r));
 	r.c = &c;
 	r.verbose = verbose;
@@ -1123,8 +1424,10 @@ int main(int argc, char **argv)
 	sc_buf_free(&r.err.text);
 	sc_buf_free(&r.err.message);
 	sc_buf_free(&r.debug);
+	free_challenges(&r);
 
 	srv_failures = sc_server_finish(srv, stdout, r.failed);
+	sc_tls_free();
 	if (r.failed || srv_failures) {
 		printf("FAIL: %s (%s)\n", path, c.title);
 		sc_case_free(&c);

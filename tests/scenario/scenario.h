@@ -56,7 +56,33 @@ enum sc_sop {
 	SOP_EOF,     /* EOF: the client must close */
 	SOP_NOTHING, /* CNOTHING: */
 	SOP_ACCEPT,  /* ACCEPT */
+	SOP_TLS,     /* TLS: the handshake must succeed */
+	SOP_TLS_FAIL, /* TLS-FAIL: the handshake must fail */
+	SOP_ANY,     /* CANY: any one line (starting with `bytes`) */
+	SOP_HELLO,   /* CHELLO: a TLS ClientHello record */
+	SOP_ALERT,   /* CALERT: a TLS alert record, or the client closes */
+	SOP_SCRAM,   /* SCRAM: a SCRAM server exchange */
 };
+
+/* Options of a TLS handshake of the fake server (TLS:, TLS-FAIL:, tls: implicit). */
+typedef struct sc_tlsopt {
+	char cert[32];           /* test certificate name (tlsfix.c) */
+	int require_client_cert; /* require-client-cert */
+	int max_version;         /* max-tls1.1 ...: 10, 11, 12, 13; 0 = OpenSSL's */
+	int min_version;         /* min-tls1.3 ... */
+	int check_sni;           /* sni=NAME or sni=none given */
+	char sni[64];            /* "" = none */
+} sc_tlsopt;
+
+/* Options of the SCRAM: server step. */
+typedef struct sc_scramopt {
+	char md[16]; /* "SHA256" or "SHA1" */
+	char mech[24]; /* "SCRAM-SHA-256" */
+	char *user;
+	char *password;
+	int no_final;      /* stop after the client's proof: the script answers */
+	int bad_signature; /* send a wrong v= */
+} sc_scramopt;
 
 typedef struct sc_sstep {
 	enum sc_sop op;
@@ -65,6 +91,8 @@ typedef struct sc_sstep {
 	char *bytes;
 	size_t len;
 	long ms;
+	sc_tlsopt *tls;     /* SOP_TLS, SOP_TLS_FAIL */
+	sc_scramopt *scram; /* SOP_SCRAM */
 } sc_sstep;
 
 typedef struct sc_tok {
@@ -97,6 +125,8 @@ typedef struct sc_case {
 	int no_timeout;        /* "timeout: none" */
 	int server_timeout_ms; /* per expected item */
 	int rcvbuf;            /* SO_RCVBUF of the server socket, 0 = system default */
+	sc_tlsopt *implicit_tls; /* "tls: implicit": a handshake after every accept */
+	int uses_tls;            /* the case needs the test certificates */
 	int has_server;
 	sc_sstep *server;
 	size_t nserver;
@@ -126,5 +156,33 @@ int sc_server_port(const sc_server *srv);
  * verbose). Returns the number of failures. Frees the server.
  */
 int sc_server_finish(sc_server *srv, FILE *out, int client_failed);
+
+/* ---------------------------------------------------------------- TLS fixtures (tlsfix.c) */
+
+/** 1 when NAME is one of the test certificates. */
+int sc_tls_known(const char *name);
+/** Makes the test PKI in a temporary directory (once; removed at exit). 0 or -1 and err. */
+int sc_tls_init(char *err, size_t errlen);
+/** Frees the test PKI and removes its files. */
+void sc_tls_free(void);
+/** Paths of a test certificate (PEM) and its key, NULL when unknown or not made. */
+const char *sc_tls_cert_path(const char *name);
+const char *sc_tls_key_path(const char *name);
+/** A hashed directory holding the test CA (for smtpc_set_ca_dir). */
+const char *sc_tls_ca_dir(void);
+/** SHA-256 of the certificate's DER as 64 lower-case hex digits, NULL when unknown. */
+const char *sc_tls_fingerprint(const char *name);
+/** A server SSL_CTX * for these options; the SNI the client sends goes to *sni. */
+void *sc_tls_server_ctx(const sc_tlsopt *o, sc_buf *sni, char *err, size_t errlen);
+/** Parses "NAME [option...]" of TLS:/TLS-FAIL:/tls: implicit. 0 or -1 and err. */
+int sc_tlsopt_parse(const char *s, size_t n, sc_tlsopt *o, char *err, size_t errlen);
+
+void sc_b64_encode(const void *p, size_t n, sc_buf *out);
+/** Strict base64 (padding required). 0, or -1 when s is not base64. */
+int sc_b64_decode(const char *s, size_t n, sc_buf *out);
+/** SCRAM (RFC 5802 3): the client proof and the server signature; *hlen the hash size. */
+int sc_scram_keys(const char *md, const char *password, const unsigned char *salt, size_t slen,
+                  int iter, const char *authmsg, size_t alen, unsigned char *proof,
+                  unsigned char *server_sig, size_t *hlen);
 
 #endif
