@@ -336,18 +336,88 @@ typedef struct smtpc_send_result {
 
 SMTPC_API void smtpc_send_result_free(smtpc_send_result *r);
 
-/** Options of smtpc_sendmail(). Initialise with SMTPC_SEND_OPTIONS_INIT. */
+/** DSN (RFC 3461): when to notify, as a bit set (0: the server's default). */
+enum smtpc_dsn_notify {
+	SMTPC_DSN_NEVER = 1,
+	SMTPC_DSN_SUCCESS = 2,
+	SMTPC_DSN_FAILURE = 4,
+	SMTPC_DSN_DELAY = 8,
+};
+/** DSN: what a bounce returns. */
+typedef enum smtpc_dsn_ret {
+	SMTPC_DSN_RET_DEFAULT = 0,
+	SMTPC_DSN_RET_FULL = 1,
+	SMTPC_DSN_RET_HDRS = 2,
+} smtpc_dsn_ret;
+
+/** A message body with 8-bit bytes for a server without 8BITMIME (RFC 6152). */
+typedef enum smtpc_8bit_policy {
+	SMTPC_8BIT_REFUSE = 0, /* default: SMTPC_ENOTSUPPORTED, nothing delivered */
+	SMTPC_8BIT_SEND = 1,   /* send it anyway, as it is (the caller's choice) */
+} smtpc_8bit_policy;
+
+/** Progress of a message: bytes of the message sent so far, and the total (0: unknown). */
+typedef void (*smtpc_progress_fn)(uint64_t sent, uint64_t total, void *user);
+
+/**
+ * Options of smtpc_sendmail() and smtpc_send_message(). Initialise with
+ * SMTPC_SEND_OPTIONS_INIT: every field is 0/NULL by default.
+ */
 typedef struct smtpc_send_options {
 	unsigned version;
-	const char *const *mail_options; /* ESMTP MAIL parameters, e.g. "BODY=8BITMIME" */
+	const char *const *mail_options; /* extra ESMTP MAIL parameters, e.g. "BODY=8BITMIME" */
 	size_t nmail_options;
-	const char *const *rcpt_options; /* ESMTP RCPT parameters, sent with every RCPT */
+	const char *const *rcpt_options; /* extra ESMTP RCPT parameters, sent with every RCPT */
 	size_t nrcpt_options;
+
+	/* DSN (RFC 3461); needs the server's DSN (else SMTPC_ENOTSUPPORTED before MAIL). */
+	smtpc_dsn_ret dsn_ret;           /* RET= on MAIL */
+	const char *dsn_envid;           /* ENVID= on MAIL (xtext-encoded by the library) */
+	unsigned dsn_notify;             /* NOTIFY= on every RCPT (enum smtpc_dsn_notify bits) */
+	const unsigned *dsn_notify_rcpt; /* per recipient (parallel to `to`; 0: dsn_notify) */
+	const char *const *dsn_orcpt; /* ORCPT=rfc822;<xtext> per recipient, entries may be NULL */
+
+	smtpc_8bit_policy eight_bit; /* 8-bit body and no 8BITMIME */
+	smtpc_progress_fn progress;  /* called after each write of the message */
+	void *progress_user;
+
+	int no_pipelining; /* 1: lock-step even when PIPELINING is offered */
+	int no_chunking;   /* 1: DATA even when CHUNKING is offered */
+	int binarymime;    /* 1: BODY=BINARYMIME with BDAT, bytes sent untouched
+	                      (needs CHUNKING and BINARYMIME) */
 } smtpc_send_options;
 #define SMTPC_SEND_OPTIONS_VERSION 1
-#define SMTPC_SEND_OPTIONS_INIT                                                                    \
+/* clang-format off */
+#define SMTPC_SEND_OPTIONS_INIT { .version = SMTPC_SEND_OPTIONS_VERSION }
+/* clang-format on */
+
+/**
+ * Callback source: fill buf with up to len bytes; return the number
+ * written, 0 at the end of the message, or a negative value on error
+ * (the transaction is then abandoned before the final dot).
+ */
+typedef long (*smtpc_read_fn)(void *buf, size_t len, void *user);
+
+/**
+ * Where a message comes from: bytes in memory, a file descriptor read to
+ * its end, or a callback. Memory is streamed as it is; the others are read
+ * in fixed-size buffers, so memory use does not grow with the message.
+ * Initialise with SMTPC_SOURCE_INIT, then set one of the three.
+ */
+typedef struct smtpc_source {
+	unsigned version;
+	const void *data; /* a message in memory, len bytes */
+	size_t len;
+	int fd;             /* or a file descriptor (-1: none) */
+	smtpc_read_fn read; /* or a callback */
+	void *read_user;
+	int64_t size; /* bytes that fd or read will give, -1 when unknown (for SIZE=, progress;
+	                 a regular file's size is found with fstat) */
+} smtpc_source;
+#define SMTPC_SOURCE_VERSION 1
+#define SMTPC_SOURCE_INIT                                                                          \
 	{                                                                                          \
-		SMTPC_SEND_OPTIONS_VERSION, NULL, 0, NULL, 0                                       \
+		SMTPC_SOURCE_VERSION, NULL, 0, -1, NULL, NULL, -1                                  \
 	}
 
 /**
@@ -373,6 +443,32 @@ typedef struct smtpc_send_options {
 SMTPC_API int smtpc_sendmail(smtpc *s, const char *from, const char *const *to, size_t nto,
                              const void *msg, size_t len, const smtpc_send_options *opts,
                              smtpc_send_result **result);
+
+/**
+ * smtpc_sendmail() with the message from a source (memory, file descriptor
+ * or callback), streamed in bounded memory. Same results and errors, plus
+ * SMTPC_EIO when the source fails (the final dot is then never sent).
+ */
+SMTPC_API int smtpc_sendmail_source(smtpc *s, const char *from, const char *const *to, size_t nto,
+                                    const smtpc_source *msg, const smtpc_send_options *opts,
+                                    smtpc_send_result **result);
+
+/**
+ * smtplib's send_message on a raw RFC 5322 message. The envelope comes from
+ * the headers unless given: the sender from Sender, else From (Resent-Sender
+ * / Resent-From when there is exactly one Resent block; several are
+ * SMTPC_EINVAL); the recipients from To, Bcc and Cc (or the Resent- ones).
+ * from NULL: from the headers; to NULL/nto 0: from the headers. Bcc and
+ * Resent-Bcc are removed from what is sent; every other byte is unchanged.
+ * A non-ASCII address or header asks for SMTPUTF8 (and BODY=8BITMIME) when
+ * the server offers it, else SMTPC_ENOTSUPPORTED before MAIL. The header
+ * block is read into memory (at most 1 MiB); the body is streamed.
+ * Errors: as smtpc_sendmail_source(), SMTPC_EINVAL (no sender or no
+ * recipient in the headers, several Resent blocks, header block too big).
+ */
+SMTPC_API int smtpc_send_message(smtpc *s, const smtpc_source *msg, const char *from,
+                                 const char *const *to, size_t nto, const smtpc_send_options *opts,
+                                 smtpc_send_result **result);
 
 /* ---------------------------------------------------------------- RFC 5322 addresses */
 

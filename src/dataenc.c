@@ -50,6 +50,13 @@ void smtpc__dataenc_init(smtpc__dataenc *e)
 {
 	e->state = ENC_BOL;
 	e->started = 0;
+	e->stuff = 1;
+}
+
+void smtpc__dataenc_init_bdat(smtpc__dataenc *e)
+{
+	smtpc__dataenc_init(e);
+	e->stuff = 0;
 }
 
 /*
@@ -98,7 +105,7 @@ size_t smtpc__dataenc_update(smtpc__dataenc *e, const char *in, size_t inlen, ch
 				continue;
 			}
 		}
-		if (e->state == ENC_BOL && *p == '.')
+		if (e->state == ENC_BOL && *p == '.' && e->stuff)
 			*o++ = '.'; /* RFC 5321 4.5.2; the dot itself is copied below */
 
 		q = next_eol(p, end, &cr, &lf);
@@ -137,9 +144,13 @@ size_t smtpc__dataenc_finish(smtpc__dataenc *e, char *out, int terminate)
 		*o++ = '\r';
 		*o++ = '\n';
 	}
-	*o++ = '.';
-	*o++ = '\r';
-	*o++ = '\n';
-	smtpc__dataenc_init(e); /* ready for the next message */
+	if (e->stuff) {
+		*o++ = '.';
+		*o++ = '\r';
+		*o++ = '\n';
+		smtpc__dataenc_init(e); /* ready for the next message */
+	} else {
+		smtpc__dataenc_init_bdat(e);
+	}
 	return (size_t)(o - out);
 }

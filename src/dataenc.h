@@ -15,6 +15,7 @@
 typedef struct smtpc__dataenc {
 	int state;   /* internal */
 	int started; /* any byte seen */
+	int stuff;   /* 1: DATA (dot-stuffing, terminator); 0: BDAT (line endings only) */
 } smtpc__dataenc;
 
 /** Output needed for `inlen` input bytes, worst case. */
@@ -23,6 +24,11 @@ typedef struct smtpc__dataenc {
 #define SMTPC__DATAENC_FINISH_MAX 5
 
 void smtpc__dataenc_init(smtpc__dataenc *e);
+/**
+ * For BDAT (RFC 3030): line endings made CRLF and the body closed by CRLF,
+ * but no dot-stuffing and no terminator (BDAT counts bytes instead).
+ */
+void smtpc__dataenc_init_bdat(smtpc__dataenc *e);
 
 /**
  * Encodes `inlen` bytes into `out`, which has room for at least

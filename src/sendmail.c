@@ -8,52 +8,110 @@
  * is out, a lost connection is "outcome unknown", never success and never
  * a plain failure; the caller learns the fate of each recipient.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "body.h"
 #include "command.h"
 #include "dataenc.h"
 #include "session.h"
 
-/* Input bytes encoded per write: the output buffer is about twice this. */
-#define BODY_CHUNK 65536
-
-/* ---------------------------------------------------------------- DATA */
-
-/* Sends the message encoded (CRLF, dot-stuffing, terminator). */
-static int send_body(smtpc *s, const void *msg, size_t len)
+/*
+ * Streams the message: every piece of the body is encoded (CRLF line endings;
+ * for DATA also dot-stuffing and the terminator) and written. With BDAT each
+ * piece goes out as "BDAT n" + its bytes, the last as "BDAT n LAST" (RFC
+ * 3030); *inflight counts the BDAT commands whose replies are not read yet
+ * (replies to all but LAST are read here when more than `window` are out).
+ * On failure the session is closed: the terminator (or LAST) never went out.
+ */
+static int stream_body(smtpc *s, smtpc__body *b, int bdat, size_t window, size_t *inflight,
+                       const smtpc_send_options *o, int64_t total)
 {
-	char *out = malloc(SMTPC__DATAENC_MAX_OUT(BODY_CHUNK) + SMTPC__DATAENC_FINISH_MAX);
-	const char *p = msg;
+	char *out = malloc(SMTPC__DATAENC_MAX_OUT(SMTPC__BODY_CHUNK) + SMTPC__DATAENC_FINISH_MAX);
+	const char *p = NULL;
+	size_t n = 0;
 	smtpc__dataenc e;
-	size_t pos = 0;
-	int rc = 0;
+	int more, rc = 0;
 
 	if (out == NULL)
 		return smtpc__err_set(s, SMTPC_ENOMEM, "DATA", NULL, "out of memory");
-	smtpc__dataenc_init(&e);
-	smtpc__debugf(s, "send: [message, %zu bytes before encoding]", len);
-	do {
-		size_t n = len - pos < BODY_CHUNK ? len - pos : BODY_CHUNK;
-		size_t o = smtpc__dataenc_update(&e, p + pos, n, out);
+	if (bdat)
+		smtpc__dataenc_init_bdat(&e);
+	else
+		smtpc__dataenc_init(&e);
+	smtpc__debugf(s, "send: [message%s]", bdat ? ", in BDAT chunks" : "");
+	more = smtpc__body_next(b, &p, &n);
+	for (;;) {
+		size_t olen = more > 0 ? smtpc__dataenc_update(&e, p, n, out) : 0;
+		char cmd[48];
+		struct iovec iov[2];
+		int iovcnt = 0;
 
-		pos += n;
-		if (pos == len)
-			o += smtpc__dataenc_finish(&e, out + o, 1);
-		rc = smtpc__tr_write(&s->tr, out, o, smtpc__deadline(s->timeout_ms));
-	} while (rc == 0 && pos < len);
-	free(out);
-	if (rc != 0) {
-		smtpc__err_io(s, rc, "DATA", "sending the message");
-		smtpc_close(s);
+		if (more < 0) {
+			rc = more;
+			break;
+		}
+		if (more > 0)
+			more =
+			    smtpc__body_next(b, &p, &n); /* look ahead: is this the last piece? */
+		if (more < 0) {
+			rc = more;
+			break;
+		}
+		if (more == 0)
+			olen += smtpc__dataenc_finish(&e, out + olen, 1);
+		if (olen == 0 && more > 0)
+			continue;
+		if (bdat) {
+			int len = snprintf(cmd, sizeof(cmd), "BDAT %zu%s\r\n", olen,
+			                   more == 0 ? " LAST" : "");
+
+			smtpc__debug(s, "send: ", cmd, (size_t)len);
+			iov[iovcnt].iov_base = cmd;
+			iov[iovcnt++].iov_len = (size_t)len;
+		}
+		iov[iovcnt].iov_base = out;
+		iov[iovcnt++].iov_len = olen;
+		rc = smtpc__tr_writev(&s->tr, iov, iovcnt, smtpc__deadline(s->timeout_ms));
+		if (rc != 0) {
+			smtpc__err_io(s, rc, bdat ? "BDAT" : "DATA", "sending the message");
+			break;
+		}
+		if (o != NULL && o->progress != NULL)
+			o->progress(b->consumed, total > 0 ? (uint64_t)total : 0, o->progress_user);
+		if (more == 0)
+			break;
+		if (bdat && ++*inflight > window) {
+			/* Keep the number of unanswered BDATs bounded (no deadlock on full
+			 * buffers). */
+			smtpc_reply r;
+
+			rc = smtpc__read_reply(s, "BDAT", 1, &r);
+			--*inflight;
+			if (rc == 0 && r.code != 250)
+				rc = smtpc__err_set(s, SMTPC_EDATA, "BDAT", &r, "BDAT refused: %d",
+				                    r.code);
+			if (rc != 0)
+				break;
+		}
 	}
+	free(out);
+	if (rc == SMTPC_EIO && s->tr.fd >= 0)
+		smtpc__err_set(s, rc, "DATA", NULL, "cannot read the message: %s", strerror(errno));
+	else if (rc == SMTPC_ENOTSUPPORTED)
+		smtpc__err_set(
+		    s, rc, "DATA", NULL,
+		    "the message has 8-bit bytes and the server does not offer 8BITMIME");
+	if (rc != 0)
+		smtpc_close(s); /* never a terminator after a failure: nothing is delivered */
 	return rc;
 }
 
 /* Reads the replies after the final dot: one (SMTP) or one per accepted RCPT (LMTP). */
-static int read_final(smtpc *s, smtpc_reply *first)
+static int read_final(smtpc *s, const char *verb, smtpc_reply *first)
 {
 	size_t want = s->proto == SMTPC_PROTO_LMTP && s->rcpt_accepted > 0 ? s->rcpt_accepted : 1;
 	smtpc_reply r;
@@ -63,7 +121,7 @@ static int read_final(smtpc *s, smtpc_reply *first)
 	if (s->lmtp == NULL)
 		return smtpc__err_set(s, SMTPC_ENOMEM, "DATA", NULL, "out of memory");
 	for (size_t i = 0; i < want; i++) {
-		rc = smtpc__read_reply(s, "DATA", i + 1 < want, &r);
+		rc = smtpc__read_reply(s, verb, i + 1 < want, &r);
 		if (rc == 0 || rc == SMTPC_ESHUTDOWN) {
 			/* Copied: the parser's buffer is reused for the next reply. */
 			if (smtpc__save_reply(&s->lmtp[s->nlmtp], &r) != 0)
@@ -81,7 +139,7 @@ static int read_final(smtpc *s, smtpc_reply *first)
 
 			memcpy(why, s->err_message, sizeof(why));
 			why[sizeof(why) - 1] = '\0';
-			return smtpc__err_set(s, SMTPC_EUNKNOWN, "DATA", NULL,
+			return smtpc__err_set(s, SMTPC_EUNKNOWN, verb, NULL,
 			                      "outcome unknown: %s after the end of data (%zu of "
 			                      "%zu replies read)",
 			                      why, s->nlmtp, want);
@@ -93,6 +151,9 @@ static int read_final(smtpc *s, smtpc_reply *first)
 SMTPC_API int smtpc_data(smtpc *s, const void *msg, size_t len, smtpc_reply *reply)
 {
 	const char *const none[1] = {NULL};
+	smtpc_source src = SMTPC_SOURCE_INIT;
+	smtpc__body body;
+	size_t inflight = 0;
 	smtpc_reply r;
 	int rc;
 
@@ -117,11 +178,16 @@ SMTPC_API int smtpc_data(smtpc *s, const void *msg, size_t len, smtpc_reply *rep
 	if (r.code != 354)
 		return smtpc__err_set(s, SMTPC_EDATA, "DATA", &r, "DATA refused: %d", r.code);
 	s->data_stage = SMTPC__DATA_BODY;
-	rc = send_body(s, msg, len);
+	src.data = msg;
+	src.len = len;
+	rc = smtpc__body_init(&body, &src);
+	if (rc == 0)
+		rc = stream_body(s, &body, 0, 0, &inflight, NULL, -1);
+	smtpc__body_free(&body);
 	if (rc != 0)
 		return rc;
 	s->data_stage = SMTPC__DATA_SENT;
-	rc = read_final(s, reply);
+	rc = read_final(s, "DATA", reply);
 	s->rcpt_accepted = 0;
 	s->utf8 = 0;
 	return rc;
@@ -231,9 +297,41 @@ static void settle_pending(smtpc *s, result_impl *ri, smtpc_rcpt_status st, cons
 			settle(s, ri, i, st, r);
 }
 
-/* ---------------------------------------------------------------- sendmail */
+/* ---------------------------------------------------------------- the transaction */
 
-static int wants_utf8(const smtpc_send_options *o)
+/* Commands written before their replies are read, with PIPELINING (RFC 2920 3.1). */
+#define MAX_INFLIGHT 100
+/* Unanswered BDAT chunks allowed before the client reads their replies. */
+#define BDAT_WINDOW 8
+
+typedef struct txn {
+	smtpc *s;
+	result_impl *ri;
+	const char *from;
+	const char *const *to;
+	size_t nto;
+	const smtpc_send_options *o;
+	smtpc__body body;
+	int64_t size;  /* message size for SIZE=, -1 unknown */
+	int has_8bit;  /* 1, 0, or -1 when unknown (streamed sources) */
+	int want_utf8; /* SMTPUTF8 needed: non-ASCII envelope or headers */
+	int pipelined;
+	int bdat;
+	char **lines; /* MAIL, RCPT..., then DATA unless BDAT */
+	size_t *lens;
+	size_t nlines;
+} txn;
+
+static void txn_free(txn *t)
+{
+	for (size_t i = 0; i < t->nlines; i++)
+		free(t->lines[i]);
+	free(t->lines);
+	free(t->lens);
+	smtpc__body_free(&t->body);
+}
+
+static int wants_utf8_option(const smtpc_send_options *o)
 {
 	for (size_t i = 0; i < o->nmail_options; i++)
 		if (o->mail_options[i] != NULL &&
@@ -243,24 +341,16 @@ static int wants_utf8(const smtpc_send_options *o)
 	return 0;
 }
 
-/* Length of the message once every line ending is CRLF and it ends with one (RFC 1870). */
-static uint64_t wire_size(const char *p, size_t len)
+static int has_option(const smtpc_send_options *o, const char *keyword)
 {
-	const char *end = p + len, *q;
-	uint64_t size = len;
+	size_t n = strlen(keyword);
 
-	if (len == 0)
-		return 2; /* an empty message is sent as one CRLF */
-	/* Each bare LF and each bare CR becomes CRLF: one byte more. */
-	for (q = p; (q = memchr(q, '\n', (size_t)(end - q))) != NULL; q++)
-		if (q == p || q[-1] != '\r')
-			size++;
-	for (q = p; (q = memchr(q, '\r', (size_t)(end - q))) != NULL; q++)
-		if (q + 1 == end || q[1] != '\n')
-			size++;
-	if (p[len - 1] != '\n' && p[len - 1] != '\r')
-		size += 2;
-	return size;
+	for (size_t i = 0; i < o->nmail_options; i++)
+		if (o->mail_options[i] != NULL &&
+		    strncasecmp(o->mail_options[i], keyword, n) == 0 &&
+		    (o->mail_options[i][n] == '\0' || o->mail_options[i][n] == '='))
+			return 1;
+	return 0;
 }
 
 /* Everything the transaction will send is checked before its first byte. */
@@ -283,127 +373,428 @@ static int check_envelope(smtpc *s, const char *from, const char *const *to, siz
 	if (smtpc__check_options(s, o->mail_options, o->nmail_options, utf8) != 0 ||
 	    smtpc__check_options(s, o->rcpt_options, o->nrcpt_options, utf8) != 0)
 		return s->err.kind;
+	if (o->dsn_envid != NULL && smtpc__arg_check(o->dsn_envid, strlen(o->dsn_envid), 1) != 0)
+		return smtpc__err_set(s, SMTPC_EINVAL, "MAIL", NULL,
+		                      "ENVID holds a control character");
+	for (size_t i = 0; o->dsn_orcpt != NULL && i < nto; i++)
+		if (o->dsn_orcpt[i] != NULL &&
+		    smtpc__arg_check(o->dsn_orcpt[i], strlen(o->dsn_orcpt[i]), 1) != 0)
+			return smtpc__err_set(s, SMTPC_EINVAL, "RCPT", NULL,
+			                      "ORCPT %zu holds a control character", i + 1);
 	return 0;
 }
 
-/* MAIL FROM, with SIZE= first when the server offers SIZE. */
-static int send_mail(smtpc *s, result_impl *ri, const char *from, const smtpc_send_options *o,
-                     uint64_t size)
+/* xtext (RFC 3461 4): '+', '=' and bytes outside 33..126 become "+HH". */
+static char *xtext(const char *prefix, const char *value)
 {
-	const char **opts = calloc(o->nmail_options + 1, sizeof(*opts));
+	static const char hex[] = "0123456789ABCDEF";
+	size_t plen = strlen(prefix), vlen = strlen(value);
+	char *out = malloc(plen + 3 * vlen + 1), *o;
+
+	if (out == NULL)
+		return NULL;
+	memcpy(out, prefix, plen);
+	o = out + plen;
+	for (const unsigned char *p = (const unsigned char *)value; *p != '\0'; p++) {
+		if (*p < 33 || *p > 126 || *p == '+' || *p == '=') {
+			*o++ = '+';
+			*o++ = hex[*p >> 4];
+			*o++ = hex[*p & 15];
+		} else {
+			*o++ = (char)*p;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+static char *notify_option(unsigned bits)
+{
+	char buf[64] = "NOTIFY=";
+	static const struct {
+		unsigned bit;
+		const char *name;
+	} names[] = {{SMTPC_DSN_SUCCESS, "SUCCESS"},
+	             {SMTPC_DSN_FAILURE, "FAILURE"},
+	             {SMTPC_DSN_DELAY, "DELAY"}};
+
+	if (bits & SMTPC_DSN_NEVER)
+		return strdup("NOTIFY=NEVER");
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!(bits & names[i].bit))
+			continue;
+		if (buf[7] != '\0')
+			strncat(buf, ",", sizeof(buf) - strlen(buf) - 1);
+		strncat(buf, names[i].name, sizeof(buf) - strlen(buf) - 1);
+	}
+	return strdup(buf);
+}
+
+/* A list of strings to free together. */
+typedef struct strlist {
+	char *item[8];
+	size_t n;
+} strlist;
+
+static const char *own(strlist *l, char *str)
+{
+	if (str == NULL || l->n == sizeof(l->item) / sizeof(l->item[0])) {
+		free(str);
+		return NULL;
+	}
+	l->item[l->n++] = str;
+	return str;
+}
+
+static void strlist_free(strlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->item[i]);
+	l->n = 0;
+}
+
+/* "FROM:<a>" / "TO:<a>" (smtplib's quoteaddr). */
+static char *path_arg(const char *prefix, const char *addr)
+{
+	char *q = smtpc_quoteaddr(addr), *out;
+	size_t plen = strlen(prefix), qlen;
+
+	if (q == NULL)
+		return NULL;
+	qlen = strlen(q);
+	out = malloc(plen + qlen + 1);
+	if (out != NULL) {
+		memcpy(out, prefix, plen);
+		memcpy(out + plen, q, qlen + 1);
+	}
+	free(q);
+	return out;
+}
+
+/* Adds one command line (built and checked by the command writer). */
+static int add_line(txn *t, const char *verb, const char *const *args, size_t nargs, int utf8)
+{
+	int rc =
+	    smtpc__cmd_build(&t->lines[t->nlines], &t->lens[t->nlines], verb, args, nargs, utf8);
+
+	if (rc == SMTPC_ENOMEM)
+		return smtpc__err_set(t->s, rc, verb, NULL, "out of memory");
+	if (rc != 0)
+		return smtpc__err_set(t->s, rc, verb, NULL,
+		                      "refused to send %s: a control character, a non-ASCII byte "
+		                      "without SMTPUTF8, or a line too long",
+		                      verb);
+	t->nlines++;
+	return 0;
+}
+
+/*
+ * Decides the parameters from the server's capabilities and builds every
+ * command line of the envelope. Nothing is sent here.
+ */
+static int plan(txn *t)
+{
+	smtpc *s = t->s;
+	const smtpc_send_options *o = t->o;
+	int esmtp = s->does_esmtp, utf8 = 0, rc = 0;
+	const char *margs[16];
+	size_t nm = 0;
+	strlist owned = {{0}, 0};
 	char size_opt[32];
-	size_t n = 0;
+	uint64_t limit;
+
+	if (t->want_utf8 || wants_utf8_option(o)) {
+		if (!esmtp || !smtpc_has_extn(s, "SMTPUTF8"))
+			return smtpc__err_set(
+			    s, SMTPC_ENOTSUPPORTED, "MAIL", NULL,
+			    "non-ASCII addresses or headers need SMTPUTF8, which the "
+			    "server does not offer");
+		utf8 = 1;
+	}
+	if ((o->dsn_ret || o->dsn_envid || o->dsn_notify || o->dsn_notify_rcpt || o->dsn_orcpt) &&
+	    (!esmtp || !smtpc_has_extn(s, "DSN")))
+		return smtpc__err_set(s, SMTPC_ENOTSUPPORTED, "MAIL", NULL,
+		                      "DSN options given, but the server does not offer DSN");
+	if (o->binarymime &&
+	    (!esmtp || !smtpc_has_extn(s, "CHUNKING") || !smtpc_has_extn(s, "BINARYMIME")))
+		return smtpc__err_set(s, SMTPC_ENOTSUPPORTED, "MAIL", NULL,
+		                      "BINARYMIME needs the server's CHUNKING and BINARYMIME");
+	if (t->size >= 0 && smtpc_size_limit(s, &limit) && limit > 0 && (uint64_t)t->size > limit)
+		return smtpc__err_set(s, SMTPC_EDATA, "MAIL", NULL,
+		                      "the message (%lld bytes) is larger than the server's SIZE "
+		                      "limit (%llu bytes): not sent",
+		                      (long long)t->size, (unsigned long long)limit);
+	t->pipelined = esmtp && smtpc_has_extn(s, "PIPELINING") && !o->no_pipelining;
+	t->bdat = esmtp && smtpc_has_extn(s, "CHUNKING") && (!o->no_chunking || o->binarymime);
+
+	/* RFC 6152: 8-bit bodies need 8BITMIME; a caller's BODY= wins. */
+	if (o->binarymime) {
+		margs[nm++] = "BODY=BINARYMIME";
+	} else if (esmtp && smtpc_has_extn(s, "8BITMIME") && !has_option(o, "BODY") &&
+	           (t->has_8bit != 0 || utf8)) {
+		margs[nm++] = "BODY=8BITMIME";
+	} else if (!(esmtp && smtpc_has_extn(s, "8BITMIME")) && o->eight_bit == SMTPC_8BIT_REFUSE) {
+		if (t->has_8bit == 1)
+			return smtpc__err_set(s, SMTPC_ENOTSUPPORTED, "MAIL", NULL,
+			                      "the message has 8-bit bytes and the server does not "
+			                      "offer 8BITMIME");
+		t->body.refuse_8bit = t->has_8bit < 0;
+	}
+	if (utf8)
+		margs[nm++] = "SMTPUTF8";
+	if (o->dsn_ret)
+		margs[nm++] = o->dsn_ret == SMTPC_DSN_RET_HDRS ? "RET=HDRS" : "RET=FULL";
+	if (o->dsn_envid && (margs[nm] = own(&owned, xtext("ENVID=", o->dsn_envid))) != NULL)
+		nm++;
+
+	/* Lines: MAIL, one RCPT per recipient, DATA. */
+	t->lines = calloc(t->nto + 2, sizeof(*t->lines));
+	t->lens = calloc(t->nto + 2, sizeof(*t->lens));
+	if (t->lines == NULL || t->lens == NULL)
+		return smtpc__err_set(s, SMTPC_ENOMEM, "MAIL", NULL, "out of memory");
+
+	const char **args = calloc(o->nmail_options + o->nrcpt_options + nm + 8, sizeof(*args));
+	size_t na = 0;
+
+	if (args == NULL)
+		return smtpc__err_set(s, SMTPC_ENOMEM, "MAIL", NULL, "out of memory");
+	args[na++] = own(&owned, path_arg("FROM:", t->from));
+	if (esmtp && smtpc_has_extn(s, "SIZE") && t->size >= 0) {
+		snprintf(size_opt, sizeof(size_opt), "SIZE=%lld", (long long)t->size);
+		args[na++] = size_opt;
+	}
+	for (size_t i = 0; esmtp && i < o->nmail_options; i++)
+		args[na++] = o->mail_options[i];
+	for (size_t i = 0; esmtp && i < nm; i++)
+		args[na++] = margs[i];
+	rc = args[0] == NULL ? smtpc__err_set(s, SMTPC_ENOMEM, "MAIL", NULL, "out of memory")
+	                     : add_line(t, "MAIL", args, na, utf8);
+	strlist_free(&owned);
+
+	for (size_t i = 0; rc == 0 && i < t->nto; i++) {
+		unsigned notify = o->dsn_notify_rcpt && o->dsn_notify_rcpt[i]
+		                      ? o->dsn_notify_rcpt[i]
+		                      : o->dsn_notify;
+
+		na = 0;
+		args[na++] = own(&owned, path_arg("TO:", t->to[i]));
+		for (size_t j = 0; esmtp && j < o->nrcpt_options; j++)
+			args[na++] = o->rcpt_options[j];
+		if (notify && (args[na] = own(&owned, notify_option(notify))) != NULL)
+			na++;
+		if (o->dsn_orcpt && o->dsn_orcpt[i] &&
+		    (args[na] = own(&owned, xtext("ORCPT=rfc822;", o->dsn_orcpt[i]))) != NULL)
+			na++;
+		rc = args[0] == NULL
+		         ? smtpc__err_set(s, SMTPC_ENOMEM, "RCPT", NULL, "out of memory")
+		         : add_line(t, "RCPT", args, na, utf8);
+		strlist_free(&owned);
+	}
+	free(args);
+	if (rc == 0 && !t->bdat)
+		rc = add_line(t, "DATA", NULL, 0, 0);
+	return rc;
+}
+
+static const char *verb_of(const txn *t, size_t k)
+{
+	if (k == 0)
+		return "MAIL";
+	return k <= t->nto ? "RCPT" : "DATA";
+}
+
+/* Writes lines [from, to) in one write (each shown in the transcript). */
+static int write_lines(txn *t, size_t from, size_t to)
+{
+	struct iovec iov[MAX_INFLIGHT];
+	int n = 0, rc;
+
+	for (size_t i = from; i < to; i++) {
+		smtpc__debug(t->s, "send: ", t->lines[i], t->lens[i]);
+		iov[n].iov_base = t->lines[i];
+		iov[n++].iov_len = t->lens[i];
+	}
+	rc = smtpc__tr_writev(&t->s->tr, iov, n, smtpc__deadline(t->s->timeout_ms));
+	if (rc != 0) {
+		smtpc__err_io(t->s, rc, verb_of(t, from), "sending the command");
+		smtpc_close(t->s);
+	}
+	return rc;
+}
+
+/*
+ * After a failure (connection gone, 421): every recipient accepted so far
+ * is failed; the error kind is the one of the step (smtplib's exceptions).
+ */
+static int stop(txn *t, int rc, size_t k, const smtpc_reply *r)
+{
+	smtpc *s = t->s;
+
+	if (rc == SMTPC_ESHUTDOWN && k > 0 && k <= t->nto &&
+	    t->ri->pub.recipients[k - 1].status == SMTPC_RCPT_NOT_TRIED) {
+		/* The 421 is this recipient's answer; the ones after it are not tried. */
+		t->ri->pub.recipients[k - 1].rcpt_code = r->code;
+		settle(s, t->ri, k - 1, SMTPC_RCPT_REFUSED, r);
+	}
+	if (rc == SMTPC_ESHUTDOWN && k == 0)
+		keep(s, &t->ri->mail, &t->ri->pub.mail_reply, r);
+	else if (rc == SMTPC_ESHUTDOWN && k > t->nto)
+		keep(s, &t->ri->data, &t->ri->pub.data_reply, r);
+	settle_pending(s, t->ri, SMTPC_RCPT_FAILED, rc == SMTPC_ESHUTDOWN ? r : NULL);
+	if (rc != SMTPC_ESHUTDOWN)
+		return rc;
+	if (k == 0)
+		return smtpc__err_set(s, SMTPC_ESENDER, "MAIL", r,
+		                      "sender refused: the server is closing the connection");
+	if (k <= t->nto)
+		return smtpc__err_set(s, SMTPC_ERECIPIENTS, "RCPT", r,
+		                      "recipient refused: the server is closing the connection");
+	return smtpc__err_set(s, SMTPC_EDATA, "DATA", r,
+	                      "DATA refused: the server is closing the connection");
+}
+
+/* The server answered DATA with 354 although the transaction failed: end it empty. */
+static void abandon_data(txn *t)
+{
 	smtpc_reply r;
+
+	if (smtpc__send_line(t->s, "DATA", ".\r\n", 3) == 0)
+		smtpc__read_reply(t->s, "DATA", 0, &r);
+}
+
+/*
+ * MAIL, RCPT..., DATA: lock-step, or with PIPELINING in flights of at most
+ * MAX_INFLIGHT commands. The replies are handled the same way in both modes,
+ * so the results are the same; only the number of round trips differs.
+ */
+static int envelope(txn *t)
+{
+	smtpc *s = t->s;
+	result_impl *ri = t->ri;
+	size_t sent = 0, accepted = 0, last_refused = 0;
+	int mail_code = 0, data_code = 0, rc;
+
+	for (size_t k = 0; k < t->nlines; k++) {
+		smtpc_reply r;
+
+		if (k == sent) {
+			size_t upto = t->pipelined ? t->nlines : k + 1;
+
+			if (upto - k > MAX_INFLIGHT)
+				upto = k + MAX_INFLIGHT;
+			/* Lock-step: no DATA when the sender or every recipient was refused. */
+			if (!t->pipelined && k > 0 &&
+			    (mail_code != 250 || (k > t->nto && !accepted)))
+				break;
+			rc = write_lines(t, k, upto);
+			if (rc != 0)
+				return stop(t, rc, k, NULL);
+			sent = upto;
+		}
+		rc = smtpc__read_reply(s, verb_of(t, k), k + 1 < sent, &r);
+		if (rc != 0)
+			return stop(t, rc, k, &r);
+		if (k == 0) {
+			mail_code = r.code;
+			keep(s, &ri->mail, &ri->pub.mail_reply, &r);
+			if (r.code != 250)
+				smtpc__err_set(s, SMTPC_ESENDER, "MAIL", &r, "sender refused: %d",
+				               r.code);
+		} else if (k <= t->nto) {
+			smtpc_rcpt_result *rr = &ri->pub.recipients[k - 1];
+
+			if (mail_code != 250)
+				continue; /* answers to a transaction that does not exist */
+			rr->rcpt_code = r.code;
+			if (r.code == 250 || r.code == 251) {
+				ri->pending[k - 1] = 1;
+				keep(s, &ri->rcpt[k - 1], &rr->reply, &r);
+				accepted++;
+			} else {
+				settle(s, ri, k - 1, SMTPC_RCPT_REFUSED, &r);
+				last_refused = k;
+			}
+		} else {
+			data_code = r.code;
+			keep(s, &ri->data, &ri->pub.data_reply, &r);
+		}
+	}
+
+	if (mail_code != 250 || accepted == 0) {
+		if (data_code == 354)
+			abandon_data(t);
+		if (mail_code == 250)
+			smtpc__err_set(s, SMTPC_ERECIPIENTS, "RCPT",
+			               last_refused ? &ri->pub.recipients[last_refused - 1].reply
+			                            : NULL,
+			               "every recipient was refused");
+		smtpc__safe_rset(s);
+		return mail_code != 250 ? SMTPC_ESENDER : SMTPC_ERECIPIENTS;
+	}
+	if (!t->bdat && data_code != 354) {
+		settle_pending(s, ri, SMTPC_RCPT_FAILED, &ri->pub.data_reply);
+		smtpc__err_set(s, SMTPC_EDATA, "DATA", &ri->pub.data_reply, "DATA refused: %d",
+		               data_code);
+		smtpc__safe_rset(s);
+		return SMTPC_EDATA;
+	}
+	s->rcpt_accepted = accepted;
+	return 0;
+}
+
+/* The message, then the replies to the final dot (or BDAT LAST). */
+static int data_phase(txn *t)
+{
+	smtpc *s = t->s;
+	result_impl *ri = t->ri;
+	size_t inflight = 0, k = 0;
+	smtpc_reply first;
 	int rc;
 
-	if (opts == NULL)
-		return smtpc__err_set(s, SMTPC_ENOMEM, "MAIL", NULL, "out of memory");
-	if (s->does_esmtp && smtpc_has_extn(s, "SIZE")) {
-		snprintf(size_opt, sizeof(size_opt), "SIZE=%llu", (unsigned long long)size);
-		opts[n++] = size_opt;
-	}
-	for (size_t i = 0; i < o->nmail_options; i++)
-		opts[n++] = o->mail_options[i];
-	rc = smtpc_mail(s, from, opts, n, &r);
-	free(opts);
-	if (rc == 0 || rc == SMTPC_ESHUTDOWN)
-		keep(s, &ri->mail, &ri->pub.mail_reply, &r);
-	if (rc == SMTPC_ESHUTDOWN)
-		return smtpc__err_set(s, SMTPC_ESENDER, "MAIL", &r,
-		                      "sender refused: the server is closing the connection");
-	if (rc != 0)
-		return rc;
-	if (r.code != 250) {
-		smtpc__err_set(s, SMTPC_ESENDER, "MAIL", &r, "sender refused: %d", r.code);
+	smtpc__lmtp_clear(s);
+	rc = stream_body(s, &t->body, t->bdat, t->pipelined ? BDAT_WINDOW : 0, &inflight, t->o,
+	                 t->size);
+	if (rc == SMTPC_EDATA && s->tr.fd >= 0) {
+		/* A BDAT chunk was refused: the transaction is over; RSET for the next one. */
+		settle_pending(s, ri, SMTPC_RCPT_FAILED, NULL);
 		smtpc__safe_rset(s);
-		return SMTPC_ESENDER;
-	}
-	return 0;
-}
-
-/* One RCPT per recipient; returns the number accepted, or a negative error. */
-static int send_rcpts(smtpc *s, result_impl *ri, const char *const *to, size_t nto,
-                      const smtpc_send_options *o)
-{
-	const smtpc_reply *last_refusal = NULL;
-	int accepted = 0;
-
-	for (size_t i = 0; i < nto; i++) {
-		smtpc_rcpt_result *rr = &ri->pub.recipients[i];
-		smtpc_reply r;
-		int rc = smtpc_rcpt(s, to[i], o->rcpt_options, o->nrcpt_options, &r);
-
-		if (rc == SMTPC_ESHUTDOWN) {
-			/* Those accepted so far will not get the message: failed, with the 421. */
-			rr->rcpt_code = r.code;
-			settle(s, ri, i, SMTPC_RCPT_REFUSED, &r);
-			settle_pending(s, ri, SMTPC_RCPT_FAILED, &r);
-			return smtpc__err_set(s, SMTPC_ERECIPIENTS, "RCPT", &r,
-			                      "recipient refused: the server is closing the "
-			                      "connection");
-		}
-		if (rc != 0) {
-			settle_pending(s, ri, SMTPC_RCPT_FAILED, NULL);
-			return rc;
-		}
-		rr->rcpt_code = r.code;
-		if (r.code == 250 || r.code == 251) {
-			ri->pending[i] = 1;
-			keep(s, &ri->rcpt[i], &rr->reply, &r);
-			accepted++;
-		} else {
-			settle(s, ri, i, SMTPC_RCPT_REFUSED, &r);
-			last_refusal = &ri->pub.recipients[i].reply;
-		}
-	}
-	if (accepted == 0) {
-		smtpc__err_set(s, SMTPC_ERECIPIENTS, "RCPT", last_refusal,
-		               "every recipient was refused");
-		smtpc__safe_rset(s);
-		return SMTPC_ERECIPIENTS;
-	}
-	return accepted;
-}
-
-/* Maps what smtpc_data() learnt onto the pending recipients. */
-static int settle_data(smtpc *s, result_impl *ri, int rc, const smtpc_reply *first)
-{
-	if (s->data_cmd_reply.text != NULL) {
-		smtpc_reply dr;
-
-		smtpc__view_reply(&s->data_cmd_reply, &dr);
-		keep(s, &ri->data, &ri->pub.data_reply, &dr);
-	}
-	if (s->data_stage == SMTPC__DATA_COMMAND) {
-		if (rc == SMTPC_EDATA || rc == SMTPC_ESHUTDOWN) {
-			settle_pending(s, ri, SMTPC_RCPT_FAILED, &ri->pub.data_reply);
-		} else {
-			settle_pending(s, ri, SMTPC_RCPT_FAILED, NULL);
-		}
-		if (rc == SMTPC_ESHUTDOWN)
-			return smtpc__err_set(s, SMTPC_EDATA, "DATA", first,
-			                      "DATA refused: the server is closing the connection");
-		if (rc == SMTPC_EDATA)
-			smtpc__safe_rset(s);
 		return rc;
 	}
-	if (s->data_stage == SMTPC__DATA_BODY) {
+	if (rc != 0) {
 		settle_pending(s, ri, SMTPC_RCPT_FAILED, NULL);
 		return rc;
 	}
+	/* Replies to the BDAT chunks before LAST, all 250 (RFC 3030 2). */
+	while (inflight > 0) {
+		smtpc_reply r;
 
-	/* The dot went out: one reply (SMTP) or one per pending recipient (LMTP). */
-	size_t k = 0;
-
+		rc = smtpc__read_reply(s, "BDAT", 1, &r);
+		inflight--;
+		if (rc == 0 && r.code != 250)
+			rc = smtpc__err_set(s, SMTPC_EDATA, "BDAT", &r, "BDAT refused: %d", r.code);
+		if (rc != 0) {
+			/* LAST went out already: what the server did with it is unknown. */
+			settle_pending(s, ri, SMTPC_RCPT_UNKNOWN, NULL);
+			smtpc_close(s);
+			return smtpc__err_set(
+			    s, SMTPC_EUNKNOWN, "BDAT", NULL,
+			    "outcome unknown: a BDAT chunk failed after the last one "
+			    "was sent");
+		}
+	}
+	memset(&first, 0, sizeof(first));
+	first.text = "";
+	rc = read_final(s, t->bdat ? "BDAT" : "DATA", &first);
 	if (s->nlmtp > 0) {
 		smtpc_reply fr;
 
 		smtpc__view_reply(&s->lmtp[0], &fr);
 		keep(s, &ri->final, &ri->pub.final_reply, &fr);
 	}
+	/* One reply for all (SMTP) or one per accepted recipient in RCPT order (LMTP). */
 	for (size_t i = 0; i < ri->pub.nrecipients; i++) {
-		smtpc_reply r;
 		size_t slot = s->proto == SMTPC_PROTO_LMTP ? k : 0;
+		smtpc_reply r;
 
 		if (!ri->pending[i])
 			continue;
@@ -415,67 +806,109 @@ static int settle_data(smtpc *s, result_impl *ri, int rc, const smtpc_reply *fir
 		settle(s, ri, i, r.code == 250 ? SMTPC_RCPT_ACCEPTED : SMTPC_RCPT_FAILED, &r);
 		k++;
 	}
-	if (rc == SMTPC_EUNKNOWN)
+	s->rcpt_accepted = 0;
+	s->utf8 = 0;
+	if (rc == SMTPC_EUNKNOWN || rc == SMTPC_ENOMEM)
 		return rc;
 	if (ri->pub.naccepted > 0)
 		return 0;
-	if (rc == 0 || rc == SMTPC_ESHUTDOWN) {
-		smtpc_reply r;
+	smtpc_reply r;
 
-		smtpc__view_reply(&s->lmtp[s->nlmtp - 1], &r);
-		smtpc__err_set(s, SMTPC_EDATA, "DATA", &r, "message refused: %d", r.code);
-		if (rc == 0)
-			smtpc__safe_rset(s);
-		return SMTPC_EDATA;
-	}
+	smtpc__view_reply(&s->lmtp[s->nlmtp - 1], &r);
+	smtpc__err_set(s, SMTPC_EDATA, t->bdat ? "BDAT" : "DATA", &r, "message refused: %d",
+	               r.code);
+	if (rc == 0)
+		smtpc__safe_rset(s);
+	return SMTPC_EDATA;
+}
+
+/* The whole transaction over a prepared txn (body and sizes set). */
+static int transact(txn *t)
+{
+	int rc = smtpc_ehlo_or_helo_if_needed(t->s);
+
+	if (rc == 0)
+		rc = plan(t);
+	if (rc == 0)
+		rc = envelope(t);
+	if (rc == 0)
+		rc = data_phase(t);
 	return rc;
+}
+
+static int start(smtpc *s, const char *from, const char *const *to, size_t nto,
+                 const smtpc_source *msg, const smtpc_send_options *opts, result_impl **ri)
+{
+	*ri = NULL;
+	if (from == NULL || to == NULL || nto == 0 || msg == NULL ||
+	    msg->version != SMTPC_SOURCE_VERSION || (msg->data == NULL && msg->len > 0) ||
+	    (opts->mail_options == NULL && opts->nmail_options > 0) ||
+	    (opts->rcpt_options == NULL && opts->nrcpt_options > 0))
+		return smtpc__err_set(
+		    s, SMTPC_EINVAL, "", NULL,
+		    "sending needs a sender, at least one recipient and a message");
+	*ri = result_new(to, nto);
+	if (*ri == NULL)
+		return smtpc__err_set(s, SMTPC_ENOMEM, "", NULL, "out of memory");
+	return 0;
+}
+
+/* Hands the result over (or frees it) and returns rc, clearing the error on success. */
+static int finish(smtpc *s, int rc, result_impl *ri, smtpc_send_result **result)
+{
+	if (rc == 0)
+		smtpc__err_clear(s);
+	if (result != NULL)
+		*result = ri ? &ri->pub : NULL;
+	else
+		smtpc_send_result_free(ri ? &ri->pub : NULL);
+	return rc;
+}
+
+static const smtpc_send_options default_options = SMTPC_SEND_OPTIONS_INIT;
+
+SMTPC_API int smtpc_sendmail_source(smtpc *s, const char *from, const char *const *to, size_t nto,
+                                    const smtpc_source *msg, const smtpc_send_options *opts,
+                                    smtpc_send_result **result)
+{
+	txn t = {0};
+	int rc;
+
+	if (result != NULL)
+		*result = NULL;
+	smtpc__err_clear(s);
+	if (opts == NULL)
+		opts = &default_options;
+	rc = start(s, from, to, nto, msg, opts, &t.ri);
+	if (rc != 0)
+		return finish(s, rc, t.ri, result);
+	t.s = s;
+	t.from = from;
+	t.to = to;
+	t.nto = nto;
+	t.o = opts;
+	t.size = smtpc__source_size(msg);
+	t.has_8bit = msg->data != NULL ? smtpc__has_8bit(msg->data, msg->len) : -1;
+	if (msg->data == NULL && msg->fd < 0 && msg->read == NULL)
+		t.has_8bit = 0;
+	rc = check_envelope(s, from, to, nto, opts, wants_utf8_option(opts));
+	if (rc == 0)
+		rc = smtpc__body_init(&t.body, msg);
+	if (rc == SMTPC_ENOMEM)
+		rc = smtpc__err_set(s, rc, "", NULL, "out of memory");
+	if (rc == 0)
+		rc = transact(&t);
+	txn_free(&t);
+	return finish(s, rc, t.ri, result);
 }
 
 SMTPC_API int smtpc_sendmail(smtpc *s, const char *from, const char *const *to, size_t nto,
                              const void *msg, size_t len, const smtpc_send_options *opts,
                              smtpc_send_result **result)
 {
-	static const smtpc_send_options defaults = SMTPC_SEND_OPTIONS_INIT;
-	result_impl *ri;
-	smtpc_reply first;
-	int rc, utf8;
+	smtpc_source src = SMTPC_SOURCE_INIT;
 
-	if (result != NULL)
-		*result = NULL;
-	smtpc__err_clear(s);
-	if (opts == NULL)
-		opts = &defaults;
-	if (from == NULL || to == NULL || nto == 0 || (msg == NULL && len > 0) ||
-	    (opts->mail_options == NULL && opts->nmail_options > 0) ||
-	    (opts->rcpt_options == NULL && opts->nrcpt_options > 0))
-		return smtpc__err_set(s, SMTPC_EINVAL, "", NULL,
-		                      "sendmail needs a sender, at least one recipient and a "
-		                      "message");
-	if (msg == NULL)
-		msg = "";
-	ri = result_new(to, nto);
-	if (ri == NULL)
-		return smtpc__err_set(s, SMTPC_ENOMEM, "", NULL, "out of memory");
-	utf8 = wants_utf8(opts);
-	rc = check_envelope(s, from, to, nto, opts, utf8);
-	if (rc == 0)
-		rc = smtpc_ehlo_or_helo_if_needed(s);
-	if (rc == 0)
-		rc = send_mail(s, ri, from, opts, wire_size(msg, len));
-	if (rc == 0) {
-		rc = send_rcpts(s, ri, to, nto, opts);
-		if (rc > 0) {
-			memset(&first, 0, sizeof(first));
-			first.text = "";
-			rc = smtpc_data(s, msg, len, &first);
-			rc = settle_data(s, ri, rc, &first);
-		}
-	}
-	if (rc == 0)
-		smtpc__err_clear(s);
-	if (result != NULL)
-		*result = &ri->pub;
-	else
-		smtpc_send_result_free(&ri->pub);
-	return rc;
+	src.data = msg ? msg : (len == 0 ? "" : NULL);
+	src.len = len;
+	return smtpc_sendmail_source(s, from, to, nto, &src, opts, result);
 }

@@ -1,0 +1,382 @@
+/*
+ * auth.c - SMTP AUTH (RFC 4954): login(), auth() and a caller's mechanism.
+ *
+ * The exchange: "AUTH MECH [initial-response]", then while the server says
+ * 334, decode its challenge, let the mechanism answer, send the answer.
+ * The mechanisms themselves are sans-I/O step functions (sasl.c).
+ * Rules: credentials only over verified TLS (or a Unix socket, or when the
+ * caller allows plaintext); every AUTH line and answer is redacted in the
+ * debug transcript; every copy of a secret is wiped; challenges are bounded
+ * (one reply, SMTPC__AUTH_MAX_ROUNDS rounds); a bad challenge is cancelled
+ * with "*" (RFC 4954 4).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base64.h"
+#include "sasl.h"
+#include "session.h"
+
+#define SMTPC__AUTH_MAX_ROUNDS 8
+
+static void wipe(void *p, size_t len)
+{
+	if (p != NULL)
+		explicit_bzero(p, len);
+}
+
+static void wipe_free(void *p, size_t len)
+{
+	wipe(p, len);
+	free(p);
+}
+
+/* A1/T5: no credentials without verified TLS unless allowed (a Unix socket is local). */
+static int auth_allowed(smtpc *s, const char *mech)
+{
+	if ((s->tr.ssl != NULL && s->tr.verified) || s->is_unix || s->auth_plaintext)
+		return 0;
+	return smtpc__err_set(s, SMTPC_ETLS, "AUTH", NULL,
+	                      "refusing to send %s credentials over a connection without verified "
+	                      "TLS (smtpc_set_auth_plaintext() allows it)",
+	                      mech);
+}
+
+/* Sends base64(data) as a line of its own (or "AUTH MECH b64"), redacted in the transcript. */
+static int send_b64(smtpc *s, const char *prefix, const unsigned char *data, size_t len,
+                    const char *shown)
+{
+	size_t plen = strlen(prefix), b64 = SMTPC__B64_LEN(len), total;
+	char *line;
+	int rc;
+
+	if (len > SMTPC_MAX_REPLY_BYTES * 4)
+		return smtpc__err_set(s, SMTPC_EINVAL, "AUTH", NULL, "response too long");
+	total = plen + b64 + 3;
+	line = malloc(total);
+	if (line == NULL)
+		return smtpc__err_set(s, SMTPC_ENOMEM, "AUTH", NULL, "out of memory");
+	memcpy(line, prefix, plen);
+	if (len == 0 && plen > 0) {
+		line[plen] = '='; /* RFC 4954 4: an empty initial response */
+		b64 = 1;
+	} else {
+		smtpc__b64_encode(data, len, line + plen);
+	}
+	memcpy(line + plen + b64, "\r\n", 2);
+	rc = smtpc__send_secret(s, "AUTH", line, plen + b64 + 2, shown);
+	wipe_free(line, total);
+	return rc;
+}
+
+/* Cancels the exchange with "*" and reads the server's answer (normally 501). */
+static void cancel(smtpc *s)
+{
+	smtpc_reply r;
+	smtpc_error saved = s->err;
+	char msg[sizeof(s->err_message)];
+	char *text = s->err_text;
+
+	memcpy(msg, s->err_message, sizeof(msg));
+	s->err_text = NULL;
+	if (smtpc__send_line(s, "AUTH", "*\r\n", 3) == 0)
+		smtpc__read_reply(s, "AUTH", 0, &r);
+	smtpc__err_clear(s);
+	s->err = saved;
+	s->err_text = text;
+	memcpy(s->err_message, msg, sizeof(msg));
+	s->err.message = s->err_message;
+	s->err.command = s->err_command;
+}
+
+/* The two kinds of mechanism: built-in (sasl.c) or the caller's callback. */
+typedef struct mechanism {
+	const char *name;
+	smtpc__sasl *sasl;
+	smtpc_auth_fn fn;
+	void *user;
+} mechanism;
+
+/* 1 and *out set: a response; 0: none; < 0: an error (recorded). */
+static int initial_response(smtpc *s, mechanism *m, unsigned char **out, size_t *outlen)
+{
+	int rc;
+
+	if (!s->auth_ir)
+		return 0;
+	if (m->sasl != NULL) {
+		rc = smtpc__sasl_initial(m->sasl, out, outlen);
+		if (rc < 0)
+			return smtpc__err_set(s, rc, "AUTH", NULL, "out of memory");
+		return rc;
+	}
+	rc = m->fn(NULL, 0, out, outlen, m->user);
+	if (rc == 1)
+		return 0;
+	if (rc != 0 || *out == NULL)
+		return smtpc__err_set(s, SMTPC_EAUTH, "AUTH", NULL,
+		                      "the authentication callback cancelled");
+	return 1;
+}
+
+static int answer(smtpc *s, mechanism *m, const unsigned char *chal, size_t len,
+                  unsigned char **out, size_t *outlen)
+{
+	int rc;
+
+	if (m->sasl != NULL) {
+		rc = smtpc__sasl_step(m->sasl, chal, len, out, outlen);
+		if (rc == SMTPC_ENOMEM)
+			return smtpc__err_set(s, rc, "AUTH", NULL, "out of memory");
+		if (rc != 0)
+			return smtpc__err_set(
+			    s, SMTPC_EAUTH, "AUTH", NULL, "%s: the server's challenge is wrong%s%s",
+			    m->name, smtpc__sasl_error(m->sasl) ? ": " : "",
+			    smtpc__sasl_error(m->sasl) ? smtpc__sasl_error(m->sasl) : "");
+		return 0;
+	}
+	rc = m->fn(chal, len, out, outlen, m->user);
+	if (rc != 0 || *out == NULL)
+		return smtpc__err_set(s, SMTPC_EAUTH, "AUTH", NULL,
+		                      "the authentication callback cancelled");
+	return 0;
+}
+
+/* Strict base64 of a challenge (the reply text, without the enhanced code). */
+static int decode_challenge(const smtpc_reply *r, unsigned char **out, size_t *outlen)
+{
+	const char *t = r->text;
+	size_t len = r->text_len;
+
+	while (len > 0 && (t[len - 1] == ' ' || t[len - 1] == '\t'))
+		len--;
+	*out = malloc(len / 4 * 3 + 1);
+	if (*out == NULL)
+		return SMTPC_ENOMEM;
+	*outlen = smtpc__b64_decode(t, len, *out);
+	if (r->nlines != 1 || *outlen == (size_t)-1) {
+		free(*out);
+		*out = NULL;
+		return SMTPC_EPROTO;
+	}
+	return 0;
+}
+
+/*
+ * One AUTH exchange. *refused_mech is set when the server refused the
+ * mechanism itself (504, 534, 538), so that login() may try the next one.
+ */
+static int exchange(smtpc *s, mechanism *m, int *refused_mech)
+{
+	unsigned char *resp = NULL, *chal = NULL;
+	size_t resplen = 0, challen = 0;
+	char prefix[64 + 3], shown[96];
+	smtpc_reply r;
+	int rc, rounds = 0;
+
+	*refused_mech = 0;
+	rc = initial_response(s, m, &resp, &resplen);
+	if (rc < 0)
+		return rc;
+	snprintf(prefix, sizeof(prefix), "AUTH %s%s", m->name, rc == 1 ? " " : "");
+	snprintf(shown, sizeof(shown), "AUTH %s%s", m->name, rc == 1 ? " [redacted]" : "");
+	if (rc == 1) {
+		rc = send_b64(s, prefix, resp, resplen, shown);
+		wipe_free(resp, resplen);
+	} else {
+		size_t n = strlen(prefix);
+
+		memcpy(prefix + n, "\r\n", 3);
+		rc = smtpc__send_line(s, "AUTH", prefix, n + 2);
+	}
+	if (rc != 0)
+		return rc;
+	rc = smtpc__read_reply(s, "AUTH", 0, &r);
+	while (rc == 0 && r.code == 334) {
+		if (++rounds > SMTPC__AUTH_MAX_ROUNDS) {
+			smtpc__err_set(s, SMTPC_EPROTO, "AUTH", &r,
+			               "%s: more than %d challenges: cancelled", m->name,
+			               SMTPC__AUTH_MAX_ROUNDS);
+			cancel(s);
+			return SMTPC_EPROTO;
+		}
+		rc = decode_challenge(&r, &chal, &challen);
+		if (rc != 0) {
+			smtpc__err_set(s, rc, "AUTH", &r, "%s: %s: cancelled", m->name,
+			               rc == SMTPC_ENOMEM ? "out of memory"
+			                                  : "the challenge is not base64");
+			cancel(s);
+			return rc;
+		}
+		resp = NULL;
+		resplen = 0;
+		rc = answer(s, m, chal, challen, &resp, &resplen);
+		wipe_free(chal, challen);
+		if (rc != 0) {
+			cancel(s);
+			return rc;
+		}
+		rc = send_b64(s, "", resp, resplen, "[redacted]");
+		wipe_free(resp, resplen);
+		if (rc == 0)
+			rc = smtpc__read_reply(s, "AUTH", 0, &r);
+	}
+	if (rc != 0)
+		return rc;
+	if (r.code != 235) {
+		*refused_mech = r.code == 504 || r.code == 534 || r.code == 538;
+		return smtpc__err_set(s, SMTPC_EAUTH, "AUTH", &r, "%s authentication refused: %d",
+		                      m->name, r.code);
+	}
+	if (m->sasl != NULL && smtpc__sasl_finish(m->sasl) != 0) {
+		/* The server said yes without proving it knows the password: not our server. */
+		smtpc_close(s);
+		return smtpc__err_set(s, SMTPC_EAUTH, "AUTH", &r,
+		                      "%s: the server accepted without proving its identity "
+		                      "(no valid server signature); connection closed",
+		                      m->name);
+	}
+	return 0;
+}
+
+/* 1 when the server's AUTH list has this mechanism (a set of blank-separated names). */
+static int offered(smtpc *s, const char *mech)
+{
+	const char *p = smtpc_extn_param(s, "AUTH");
+	size_t n = strlen(mech);
+
+	while (p != NULL && *p != '\0') {
+		size_t len = strcspn(p, " ");
+
+		if (len == n && strncasecmp(p, mech, n) == 0)
+			return 1;
+		p += len;
+		p += strspn(p, " ");
+	}
+	return 0;
+}
+
+/* Greets, requires AUTH (and the mechanism in the server's list), and TLS. */
+static int prepare(smtpc *s, const char *mech, int need_listed)
+{
+	int rc = smtpc_ehlo_or_helo_if_needed(s);
+
+	if (rc != 0)
+		return rc;
+	if (smtpc_extn_param(s, "AUTH") == NULL)
+		return smtpc__err_set(s, SMTPC_ENOTSUPPORTED, "AUTH", NULL,
+		                      "SMTP AUTH extension not supported by the server");
+	if (need_listed && !offered(s, mech))
+		return smtpc__err_set(s, SMTPC_ENOTSUPPORTED, "AUTH", NULL,
+		                      "the server does not offer %s", mech);
+	return auth_allowed(s, mech);
+}
+
+/* Runs a built-in mechanism with these credentials. */
+static int builtin(smtpc *s, int mech, const smtpc__sasl_creds *creds, int *refused_mech)
+{
+	mechanism m = {smtpc__sasl_name(mech), NULL, NULL, NULL};
+	int rc = smtpc__sasl_new(&m.sasl, mech, creds);
+
+	*refused_mech = 0;
+	if (rc != 0)
+		return smtpc__err_set(s, rc, "AUTH", NULL,
+		                      rc == SMTPC_ENOMEM ? "out of memory"
+		                                         : "%s: a credential is missing or holds a "
+		                                           "character the mechanism cannot carry",
+		                      m.name);
+	rc = exchange(s, &m, refused_mech);
+	smtpc__sasl_free(m.sasl);
+	return rc;
+}
+
+SMTPC_API int smtpc_login(smtpc *s, const char *user, const char *password)
+{
+	static const int over_tls[] = {SMTPC__SASL_SCRAM_SHA_256, SMTPC__SASL_SCRAM_SHA_1,
+	                               SMTPC__SASL_PLAIN, SMTPC__SASL_LOGIN, SMTPC__SASL_CRAM_MD5};
+	static const int in_clear[] = {SMTPC__SASL_SCRAM_SHA_256, SMTPC__SASL_SCRAM_SHA_1,
+	                               SMTPC__SASL_CRAM_MD5, SMTPC__SASL_PLAIN, SMTPC__SASL_LOGIN};
+	smtpc__sasl_creds creds = {0};
+	const int *order;
+	int rc, tried = 0;
+
+	smtpc__err_clear(s);
+	if (user == NULL || password == NULL)
+		return smtpc__err_set(s, SMTPC_EINVAL, "AUTH", NULL, "no user name or password");
+	rc = prepare(s, "AUTH", 0);
+	if (rc != 0)
+		return rc;
+	order = s->tr.ssl != NULL ? over_tls : in_clear;
+	creds.user = user;
+	creds.password = password;
+	for (size_t i = 0; i < sizeof(over_tls) / sizeof(over_tls[0]); i++) {
+		int refused_mech;
+
+		if (!offered(s, smtpc__sasl_name(order[i])))
+			continue;
+		tried++;
+		rc = builtin(s, order[i], &creds, &refused_mech);
+		if (rc == 0 || !refused_mech)
+			return rc;
+		smtpc__debugf(s, "auth: %s refused as a mechanism, trying the next one",
+		              smtpc__sasl_name(order[i]));
+	}
+	if (tried > 0)
+		return rc;
+	return smtpc__err_set(s, SMTPC_ENOTSUPPORTED, "AUTH", NULL,
+	                      "no suitable authentication mechanism found (server offers: %s)",
+	                      smtpc_extn_param(s, "AUTH"));
+}
+
+SMTPC_API int smtpc_auth(smtpc *s, const char *mechanism_name, const smtpc_auth_creds *creds)
+{
+	smtpc__sasl_creds sc = {0};
+	char *token = NULL;
+	int mech, rc, refused_mech;
+
+	smtpc__err_clear(s);
+	if (mechanism_name == NULL || creds == NULL)
+		return smtpc__err_set(s, SMTPC_EINVAL, "AUTH", NULL, "no mechanism or credentials");
+	mech = smtpc__sasl_lookup(mechanism_name);
+	if (mech < 0)
+		return smtpc__err_set(s, SMTPC_EINVAL, "AUTH", NULL,
+		                      "unknown mechanism (use smtpc_auth_custom for others)");
+	rc = prepare(s, smtpc__sasl_name(mech), 1);
+	if (rc != 0)
+		return rc;
+	sc.user = creds->user;
+	sc.password = creds->password;
+	sc.authzid = creds->authzid;
+	sc.host = s->tls.name ? s->tls.name : s->peer;
+	if (mech == SMTPC__SASL_XOAUTH2 || mech == SMTPC__SASL_OAUTHBEARER) {
+		if (creds->token_fn == NULL || creds->token_fn(&token, creds->token_user) != 0 ||
+		    token == NULL)
+			return smtpc__err_set(s, SMTPC_EAUTH, "AUTH", NULL,
+			                      "no OAuth token (the token callback failed)");
+		sc.token = token;
+	}
+	rc = builtin(s, mech, &sc, &refused_mech);
+	if (token != NULL)
+		wipe_free(token, strlen(token));
+	return rc;
+}
+
+SMTPC_API int smtpc_auth_custom(smtpc *s, const char *mechanism_name, smtpc_auth_fn fn, void *user)
+{
+	mechanism m = {mechanism_name, NULL, fn, user};
+	int rc, refused_mech;
+
+	smtpc__err_clear(s);
+	if (mechanism_name == NULL || fn == NULL || mechanism_name[0] == '\0' ||
+	    strlen(mechanism_name) > 20 ||
+	    strcspn(mechanism_name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	                            "abcdefghijklmnopqrstuvwxyz0123456789-_") != 0)
+		return smtpc__err_set(s, SMTPC_EINVAL, "AUTH", NULL,
+		                      "a mechanism name is 1 to 20 letters, digits, '-' or '_'");
+	rc = prepare(s, mechanism_name, 1);
+	if (rc != 0)
+		return rc;
+	return exchange(s, &m, &refused_mech);
+}

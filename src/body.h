@@ -1,0 +1,55 @@
+/*
+ * body.h - the message as the session sends it: up to two segments in
+ * memory (e.g. a rewritten header block, then bytes read ahead), then the
+ * caller's source (memory, file descriptor or callback), read in fixed-size
+ * pieces so that memory use does not depend on the message size.
+ */
+#ifndef SMTPC_BODY_H
+#define SMTPC_BODY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "smtpc.h"
+
+/** Bytes of input encoded per write (the output buffer is about twice this). */
+#define SMTPC__BODY_CHUNK 65536
+
+typedef struct smtpc__body {
+	const char *seg[2]; /* memory segments sent first */
+	size_t seglen[2];
+	const char *mem; /* the source in memory, or NULL */
+	size_t memlen;
+	int fd;             /* the source's descriptor, or -1 */
+	smtpc_read_fn read; /* the source's callback, or NULL */
+	void *read_user;
+	char *buf;         /* read buffer for fd/read (SMTPC__BODY_CHUNK), malloc'd */
+	int refuse_8bit;   /* an 8-bit byte is an error (no 8BITMIME, policy refuse) */
+	uint64_t consumed; /* input bytes handed out so far */
+} smtpc__body;
+
+/** Sets up b over the source, after the segments (which may be NULL). */
+int smtpc__body_init(smtpc__body *b, const smtpc_source *src);
+void smtpc__body_free(smtpc__body *b);
+
+/**
+ * The next piece of the message: 1 with *p and *n set, 0 at the end,
+ * SMTPC_EIO when the source fails (errno kept), SMTPC_ENOTSUPPORTED when
+ * refuse_8bit is set and the piece holds a byte >= 0x80.
+ */
+int smtpc__body_next(smtpc__body *b, const char **p, size_t *n);
+
+/** 1 when the bytes hold a byte >= 0x80. */
+int smtpc__has_8bit(const void *p, size_t n);
+
+/**
+ * Size of the source when it can be known without reading it: memory (the
+ * exact size once line endings are CRLF, RFC 1870), a regular file (its
+ * remaining bytes), or the size the caller declared. -1 when unknown.
+ */
+int64_t smtpc__source_size(const smtpc_source *src);
+
+/** Size of bytes once every line ending is CRLF and they end with one. */
+uint64_t smtpc__wire_size(const char *p, size_t len);
+
+#endif
