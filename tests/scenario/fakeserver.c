@@ -635,10 +635,15 @@ static int do_hello(sc_server *srv, const sc_sstep *st)
 	return 0;
 }
 
-/* CALERT: the client sends TLS alert records (consumed), then closes; or closes at once. */
+/*
+ * CALERT: after a failed handshake the client may still send TLS records (an
+ * alert, the rest of its flight; encrypted in TLS 1.3): whole records are
+ * consumed; then it must close. Anything that is not a TLS record fails.
+ */
 static int do_alert(sc_server *srv, const sc_sstep *st)
 {
 	int64_t deadline = now_ms() + srv->c->server_timeout_ms;
+	const char *what = "expected TLS records (an alert) and the end of the connection";
 
 	if (srv->ssl) {
 		fail_step(srv, st, "case error: CALERT on a TLS connection");
@@ -646,32 +651,43 @@ static int do_alert(sc_server *srv, const sc_sstep *st)
 	}
 	for (;;) {
 		const unsigned char *p = (const unsigned char *)srv->in.p + srv->pos;
-		char note[64];
 		int r;
 
-		if (pending(srv) >= 7) {
-			if (p[0] != 0x15 || p[1] != 0x03 || p[3] != 0 || p[4] != 2) {
-				fail_got(srv, st, "expected a TLS alert or the end of the connection",
-				         "other bytes");
+		if (pending(srv) >= 1 && (p[0] < 0x14 || p[0] > 0x17)) {
+			fail_got(srv, st, what, "other bytes");
+			return -1;
+		}
+		if (pending(srv) >= 5) {
+			size_t len = 5 + ((size_t)p[3] << 8 | p[4]);
+			char note[96];
+
+			if (p[1] != 0x03) {
+				fail_got(srv, st, what, "other bytes");
 				return -1;
 			}
-			snprintf(note, sizeof(note), "a TLS alert received (level %d, alert %d)",
-			         p[5], p[6]);
-			trans_note(srv, note, NULL);
-			srv->pos += 7;
-			return 0;
+			if (pending(srv) >= len) {
+				if (p[0] == 0x15 && len == 7)
+					snprintf(note, sizeof(note),
+					         "a TLS alert received (level %d, alert %d)", p[5],
+					         p[6]);
+				else
+					snprintf(note, sizeof(note),
+					         "a TLS record received (type %d, %zu bytes)", p[0],
+					         len);
+				trans_note(srv, note, NULL);
+				srv->pos += len;
+				continue;
+			}
 		}
 		if (srv->eof && pending(srv) == 0)
 			return 0;
-		r = read_some(srv, deadline);
-		if (r < 0) {
-			fail_got(srv, st, "expected a TLS alert or the end of the connection",
-			         "timed out");
+		if (srv->eof) {
+			fail_got(srv, st, what, "the client closed after part of a record");
 			return -1;
 		}
-		if (r == 0 && pending(srv)) {
-			fail_got(srv, st, "expected a TLS alert or the end of the connection",
-			         "the client closed after other bytes");
+		r = read_some(srv, deadline);
+		if (r < 0) {
+			fail_got(srv, st, what, "timed out");
 			return -1;
 		}
 	}
