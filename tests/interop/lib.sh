@@ -412,13 +412,14 @@ it_bail() {
 # it_smtpc TAG ARG...: run "$SMTPC send --debug --timeout 10 ARG..." with a
 # time limit, stdin from $IT_STDIN (default /dev/null); sets IT_RC, IT_OUT
 # (stdout file), IT_ERR (stderr, the --debug transcript).
+# IT_SUBCMD=probe it_smtpc TAG ARG... runs "smtpc probe" instead of "send".
 it_smtpc() {
     local tag=$1
     shift
     IT_SEQ=$((IT_SEQ + 1))
     local base=$IT_DIR/smtpc.$IT_SEQ.$tag
     IT_OUT=$base.out IT_ERR=$base.err
-    printf '%q ' "$SMTPC" send --debug --timeout 10 "$@" > "$base.cmd"
+    printf '%q ' "$SMTPC" "${IT_SUBCMD:-send}" --debug --timeout 10 "$@" > "$base.cmd"
     [ -n "${IT_STDIN:-}" ] && printf '< %q' "$IT_STDIN" >> "$base.cmd"
     echo >> "$base.cmd"
     IT_CASE_TRANSCRIPTS+=("$IT_ERR")
@@ -432,7 +433,7 @@ it_smtpc() {
     fi
     # In the background + wait, so that a signal to this script is handled
     # at once (the EXIT trap then stops the client and the servers).
-    timeout -k 5 "${IT_TIMEOUT:-20}" "$SMTPC" send --debug --timeout 10 "$@" < "${IT_STDIN:-/dev/null}" > "$IT_OUT" 2> "$IT_ERR" &
+    timeout -k 5 "${IT_TIMEOUT:-20}" "$SMTPC" "${IT_SUBCMD:-send}" --debug --timeout 10 "$@" < "${IT_STDIN:-/dev/null}" > "$IT_OUT" 2> "$IT_ERR" &
     IT_CLIENT_PID=$!
     wait "$IT_CLIENT_PID"
     IT_RC=$?
@@ -616,3 +617,109 @@ EOF
 }
 
 it_sha256() { sha256sum < "$1" | cut -d' ' -f1; }
+
+# ------------------------------------------------------------------ TLS and credentials
+# it_make_certs DIR: throwaway certificates made with the openssl CLI (EC
+# P-256: fast to generate; valid 2 days):
+#   DIR/ca.crt           the CA that signs the server certificate
+#   DIR/server.crt       CN=localhost, SAN DNS:localhost, IP:127.0.0.1, IP:::1,
+#                        serverAuth; DIR/server.key its key (mode 600: the
+#                        servers read it as root before dropping privileges)
+#   DIR/server-chain.crt server certificate then CA
+#   DIR/other-ca.crt     an unrelated CA (signed nothing here): a wrong trust anchor
+# Fails (returns 1, log in DIR/openssl.log) when openssl does.
+it_make_certs() {
+    local d=$1
+    mkdir -p "$d" || return 1
+    (
+        set -e
+        umask 077
+        for k in ca other-ca server; do
+            openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$d/$k.key"
+        done
+        openssl req -x509 -new -key "$d/ca.key" -sha256 -days 2 -out "$d/ca.crt" \
+            -subj "/O=smtpc interop tests/CN=smtpc interop throwaway CA" \
+            -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
+        openssl req -x509 -new -key "$d/other-ca.key" -sha256 -days 2 -out "$d/other-ca.crt" \
+            -subj "/O=smtpc interop tests/CN=unrelated CA" \
+            -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
+        openssl req -new -key "$d/server.key" -sha256 -out "$d/server.csr" -subj "/O=smtpc interop tests/CN=localhost"
+        printf '%s\n' "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1" "basicConstraints=critical,CA:FALSE" \
+            "keyUsage=critical,digitalSignature" "extendedKeyUsage=serverAuth" > "$d/server.ext"
+        openssl x509 -req -sha256 -days 2 -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" \
+            -set_serial "0x$(openssl rand -hex 8)" -extfile "$d/server.ext" -out "$d/server.crt"
+        cat "$d/server.crt" "$d/ca.crt" > "$d/server-chain.crt"
+        chmod 644 "$d/ca.crt" "$d/other-ca.crt" "$d/server.crt" "$d/server-chain.crt"
+        rm -f "$d/ca.key" "$d/other-ca.key" "$d/server.csr"
+    ) > "$d/openssl.log" 2>&1
+}
+
+# it_cert_sha256 CERT [colons]: SHA-256 of the certificate's DER encoding, as
+# 64 lower-case hex digits (or upper-case pairs joined by ':' as openssl prints them).
+it_cert_sha256() {
+    local hex
+    hex=$(openssl x509 -in "$1" -outform DER | sha256sum | cut -d' ' -f1) || return 1
+    if [ "${2:-}" = colons ]; then
+        echo "$hex" | tr 'a-f' 'A-F' | sed 's/../&:/g; s/:$//'
+    else
+        echo "$hex"
+    fi
+}
+
+# it_expect_no_secret SECRET FILE...: none of the FILEs (smtpc's stdout and
+# its --debug transcript) contains SECRET (UTF-8), nor SECRET in base64 at any
+# alignment (alone, as AUTH LOGIN sends it, or inside a longer base64 string
+# such as AUTH PLAIN's "\0user\0password"), in standard or URL-safe base64.
+# The secret itself is never printed.
+it_expect_no_secret() {
+    local out
+    out=$("$IT_PY" - "$@" <<'EOF'
+import base64, sys
+secret, files = sys.argv[1].encode("utf-8", "surrogateescape"), sys.argv[2:]
+needles = [("the password", secret)]
+for k in range(3):
+    enc = base64.b64encode(b"\0" * k + secret)
+    # Keep only the characters that depend on the secret's bytes alone.
+    start = 4 if k else 0
+    end = len(enc) - (4 if (k + len(secret)) % 3 else 0)
+    frag = enc[start:end]
+    if len(frag) >= 4:
+        needles.append(("the password in base64 (offset %d mod 3)" % k, frag))
+        url = frag.replace(b"+", b"-").replace(b"/", b"_")
+        if url != frag:
+            needles.append(("the password in URL-safe base64 (offset %d mod 3)" % k, url))
+for path in files:
+    try:
+        data = open(path, "rb").read()
+    except OSError as e:
+        print("cannot read %s: %s" % (path, e))
+        continue
+    for what, n in needles:
+        if n in data:
+            print("%s contains %s" % (path, what))
+EOF
+    )
+    if [ -n "$out" ]; then
+        local l
+        while IFS= read -r l; do it_fail "secret leaked: $l"; done <<< "$out"
+    fi
+}
+
+# it_before FILE FIRST SECOND: in FILE, the first line matching the extended
+# regex FIRST comes before the first line matching SECOND (both must exist).
+it_before() {
+    local a b
+    a=$(grep -nE -m1 -- "$2" "$1" | cut -d: -f1)
+    b=$(grep -nE -m1 -- "$3" "$1" | cut -d: -f1)
+    [ -n "$a" ] && [ -n "$b" ] && ((a < b))
+}
+
+# it_log_since_case FILE: the part of FILE (one of IT_LOGS) written since the
+# current it_case began.
+it_log_since_case() {
+    local i off=0
+    for i in "${!IT_LOGS[@]}"; do
+        [ "${IT_LOGS[$i]}" = "$1" ] && off=${IT_LOG_OFFSETS[$i]:-0}
+    done
+    tail -c +$((off + 1)) "$1" 2> /dev/null
+}
