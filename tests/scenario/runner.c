@@ -446,7 +446,8 @@ static int token_cb(char **token, void *user)
 	struct run *r = user;
 
 	r->token_calls++;
-	if (!r->token || (!r->token->quoted && strcmp(r->token->s, "NULL") == 0))
+	if (!r->token ||
+	    (!r->token->quoted && strcmp(r->token->s + r->token->eq_plain, "NULL") == 0))
 		return -1;
 	*token = sc_xstrndup(r->token->s + r->token->eq_plain,
 	                     r->token->len - r->token->eq_plain);
