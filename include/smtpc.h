@@ -470,6 +470,31 @@ SMTPC_API int smtpc_send_message(smtpc *s, const smtpc_source *msg, const char *
                                  const char *const *to, size_t nto, const smtpc_send_options *opts,
                                  smtpc_send_result **result);
 
+/* ---------------------------------------------------------------- many messages */
+
+/** One message of a batch. */
+typedef struct smtpc_message {
+	const char *from;
+	const char *const *to;
+	size_t nto;
+	smtpc_source source;
+	const smtpc_send_options *opts; /* NULL: defaults */
+} smtpc_message;
+
+/**
+ * Sends several messages over the open connection, one transaction each.
+ * With PIPELINING the end of one message and the commands of the next go
+ * out in the same write (one round trip per message). results (an array of
+ * n pointers) receives one result per message, each freed with
+ * smtpc_send_result_free(); a message not attempted (the connection was
+ * lost before it) has a NULL result. Returns 0 when every message was
+ * accepted by at least one recipient, otherwise the error of the first
+ * message that failed; each result says what happened to every recipient.
+ * Errors: those of smtpc_sendmail_source().
+ */
+SMTPC_API int smtpc_send_batch(smtpc *s, const smtpc_message *msgs, size_t n,
+                               smtpc_send_result **results);
+
 /* ---------------------------------------------------------------- RFC 5322 addresses */
 
 /** One address of an address list ("Name <local@domain>"). Strings are NUL-terminated UTF-8. */

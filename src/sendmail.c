@@ -13,11 +13,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "body.h"
 #include "command.h"
 #include "dataenc.h"
+#include "message.h"
 #include "session.h"
+
+/* Commands of the next transaction that may ride with the end of a message. */
+#define SMTPC__MAX_TRAILER 100
 
 /*
  * Streams the message: every piece of the body is encoded (CRLF line endings;
@@ -28,7 +33,8 @@
  * On failure the session is closed: the terminator (or LAST) never went out.
  */
 static int stream_body(smtpc *s, smtpc__body *b, int bdat, size_t window, size_t *inflight,
-                       const smtpc_send_options *o, int64_t total)
+                       const smtpc_send_options *o, int64_t total, const struct iovec *trailer,
+                       int ntrailer)
 {
 	char *out = malloc(SMTPC__DATAENC_MAX_OUT(SMTPC__BODY_CHUNK) + SMTPC__DATAENC_FINISH_MAX);
 	const char *p = NULL;
@@ -47,7 +53,7 @@ static int stream_body(smtpc *s, smtpc__body *b, int bdat, size_t window, size_t
 	for (;;) {
 		size_t olen = more > 0 ? smtpc__dataenc_update(&e, p, n, out) : 0;
 		char cmd[48];
-		struct iovec iov[2];
+		struct iovec iov[2 + SMTPC__MAX_TRAILER];
 		int iovcnt = 0;
 
 		if (more < 0) {
@@ -75,6 +81,12 @@ static int stream_body(smtpc *s, smtpc__body *b, int bdat, size_t window, size_t
 		}
 		iov[iovcnt].iov_base = out;
 		iov[iovcnt++].iov_len = olen;
+		for (int i = 0; more == 0 && i < ntrailer; i++) {
+			/* The next transaction's commands ride with the end of this one (RFC 2920).
+			 */
+			smtpc__debug(s, "send: ", trailer[i].iov_base, trailer[i].iov_len);
+			iov[iovcnt++] = trailer[i];
+		}
 		rc = smtpc__tr_writev(&s->tr, iov, iovcnt, smtpc__deadline(s->timeout_ms));
 		if (rc != 0) {
 			smtpc__err_io(s, rc, bdat ? "BDAT" : "DATA", "sending the message");
@@ -121,7 +133,7 @@ static int read_final(smtpc *s, const char *verb, smtpc_reply *first)
 	if (s->lmtp == NULL)
 		return smtpc__err_set(s, SMTPC_ENOMEM, "DATA", NULL, "out of memory");
 	for (size_t i = 0; i < want; i++) {
-		rc = smtpc__read_reply(s, verb, i + 1 < want, &r);
+		rc = smtpc__read_reply(s, verb, i + 1 < want || s->more_expected, &r);
 		if (rc == 0 || rc == SMTPC_ESHUTDOWN) {
 			/* Copied: the parser's buffer is reused for the next reply. */
 			if (smtpc__save_reply(&s->lmtp[s->nlmtp], &r) != 0)
@@ -182,7 +194,7 @@ SMTPC_API int smtpc_data(smtpc *s, const void *msg, size_t len, smtpc_reply *rep
 	src.len = len;
 	rc = smtpc__body_init(&body, &src);
 	if (rc == 0)
-		rc = stream_body(s, &body, 0, 0, &inflight, NULL, -1);
+		rc = stream_body(s, &body, 0, 0, &inflight, NULL, -1, NULL, 0);
 	smtpc__body_free(&body);
 	if (rc != 0)
 		return rc;
@@ -664,14 +676,15 @@ static void abandon_data(txn *t)
 
 /*
  * MAIL, RCPT..., DATA: lock-step, or with PIPELINING in flights of at most
- * MAX_INFLIGHT commands. The replies are handled the same way in both modes,
+ * MAX_INFLIGHT commands (the first `present` lines were already written, with
+ * the end of the previous message). The replies are handled the same way in both modes,
  * so the results are the same; only the number of round trips differs.
  */
-static int envelope(txn *t)
+static int envelope(txn *t, size_t present)
 {
 	smtpc *s = t->s;
 	result_impl *ri = t->ri;
-	size_t sent = 0, accepted = 0, last_refused = 0;
+	size_t sent = present, accepted = 0, last_refused = 0;
 	int mail_code = 0, data_code = 0, rc;
 
 	for (size_t k = 0; k < t->nlines; k++) {
@@ -743,17 +756,27 @@ static int envelope(txn *t)
 }
 
 /* The message, then the replies to the final dot (or BDAT LAST). */
-static int data_phase(txn *t)
+static int data_phase(txn *t, txn *next, size_t *next_sent)
 {
 	smtpc *s = t->s;
 	result_impl *ri = t->ri;
 	size_t inflight = 0, k = 0;
+	struct iovec trailer[SMTPC__MAX_TRAILER];
+	int ntrailer = 0;
 	smtpc_reply first;
 	int rc;
 
+	*next_sent = 0;
+	for (size_t i = 0; next != NULL && i < next->nlines && i < SMTPC__MAX_TRAILER; i++) {
+		trailer[i].iov_base = next->lines[i];
+		trailer[i].iov_len = next->lens[i];
+		ntrailer++;
+	}
 	smtpc__lmtp_clear(s);
 	rc = stream_body(s, &t->body, t->bdat, t->pipelined ? BDAT_WINDOW : 0, &inflight, t->o,
-	                 t->size);
+	                 t->size, trailer, ntrailer);
+	if (rc == 0)
+		*next_sent = (size_t)ntrailer;
 	if (rc == SMTPC_EDATA && s->tr.fd >= 0) {
 		/* A BDAT chunk was refused: the transaction is over; RSET for the next one. */
 		settle_pending(s, ri, SMTPC_RCPT_FAILED, NULL);
@@ -784,7 +807,10 @@ static int data_phase(txn *t)
 	}
 	memset(&first, 0, sizeof(first));
 	first.text = "";
+	/* The next transaction's replies follow these: more bytes may be buffered. */
+	s->more_expected = *next_sent > 0;
 	rc = read_final(s, t->bdat ? "BDAT" : "DATA", &first);
+	s->more_expected = 0;
 	if (s->nlmtp > 0) {
 		smtpc_reply fr;
 
@@ -817,8 +843,8 @@ static int data_phase(txn *t)
 	smtpc__view_reply(&s->lmtp[s->nlmtp - 1], &r);
 	smtpc__err_set(s, SMTPC_EDATA, t->bdat ? "BDAT" : "DATA", &r, "message refused: %d",
 	               r.code);
-	if (rc == 0)
-		smtpc__safe_rset(s);
+	if (rc == 0 && *next_sent == 0)
+		smtpc__safe_rset(s); /* never behind the next MAIL: it would reset that one */
 	return SMTPC_EDATA;
 }
 
@@ -827,12 +853,14 @@ static int transact(txn *t)
 {
 	int rc = smtpc_ehlo_or_helo_if_needed(t->s);
 
+	size_t none;
+
 	if (rc == 0)
 		rc = plan(t);
 	if (rc == 0)
-		rc = envelope(t);
+		rc = envelope(t, 0);
 	if (rc == 0)
-		rc = data_phase(t);
+		rc = data_phase(t, NULL, &none);
 	return rc;
 }
 
@@ -911,4 +939,252 @@ SMTPC_API int smtpc_sendmail(smtpc *s, const char *from, const char *const *to, 
 	src.data = msg ? msg : (len == 0 ? "" : NULL);
 	src.len = len;
 	return smtpc_sendmail_source(s, from, to, nto, &src, opts, result);
+}
+
+/* ---------------------------------------------------------------- send_message */
+
+/* Reads from a streamed source until the header block is complete (bounded). */
+static int read_headers(smtpc *s, const smtpc_source *msg, char **buf, size_t *len, size_t *hlen)
+{
+	size_t cap = 16384;
+
+	*len = 0;
+	*buf = malloc(cap);
+	if (*buf == NULL)
+		return smtpc__err_set(s, SMTPC_ENOMEM, "", NULL, "out of memory");
+	for (;;) {
+		long got;
+
+		if (*len == cap) {
+			char *bigger;
+
+			if (cap >= SMTPC__MAX_HEADER_BLOCK)
+				return smtpc__err_set(s, SMTPC_EINVAL, "", NULL,
+				                      "the header block is larger than %d bytes",
+				                      SMTPC__MAX_HEADER_BLOCK);
+			cap *= 2;
+			bigger = realloc(*buf, cap);
+			if (bigger == NULL)
+				return smtpc__err_set(s, SMTPC_ENOMEM, "", NULL, "out of memory");
+			*buf = bigger;
+		}
+		if (msg->read != NULL)
+			got = msg->read(*buf + *len, cap - *len, msg->read_user);
+		else
+			got = (long)read(msg->fd, *buf + *len, cap - *len);
+		if (got < 0 && msg->read == NULL && errno == EINTR)
+			continue;
+		if (got < 0 || (size_t)got > cap - *len)
+			return smtpc__err_set(s, SMTPC_EIO, "", NULL, "cannot read the message");
+		*len += (size_t)got;
+		*hlen = smtpc__msg_header_end(*buf, *len, got == 0);
+		if (*hlen != 0)
+			return 0;
+	}
+}
+
+SMTPC_API int smtpc_send_message(smtpc *s, const smtpc_source *msg, const char *from,
+                                 const char *const *to, size_t nto, const smtpc_send_options *opts,
+                                 smtpc_send_result **result)
+{
+	smtpc__envelope env = {0};
+	const smtpc_source *src = msg;
+	char *ahead = NULL;
+	size_t alen = 0, hlen = 0;
+	const char *data;
+	txn t = {0};
+	int rc;
+
+	if (result != NULL)
+		*result = NULL;
+	smtpc__err_clear(s);
+	if (opts == NULL)
+		opts = &default_options;
+	if (msg == NULL || msg->version != SMTPC_SOURCE_VERSION ||
+	    (msg->data == NULL && msg->len > 0) || (to == NULL && nto > 0))
+		return smtpc__err_set(s, SMTPC_EINVAL, "", NULL, "send_message needs a message");
+
+	/* The header block: in place for memory, read ahead for streams. */
+	if (msg->data != NULL || (msg->fd < 0 && msg->read == NULL)) {
+		data = msg->data ? msg->data : "";
+		hlen = smtpc__msg_header_end(data, msg->len, 1);
+		alen = msg->len;
+	} else {
+		rc = read_headers(s, msg, &ahead, &alen, &hlen);
+		if (rc != 0) {
+			free(ahead);
+			return rc;
+		}
+		data = ahead;
+	}
+	if (hlen == (size_t)-1)
+		hlen = 0; /* no header block: all body */
+	rc = smtpc__msg_envelope(data, hlen, &env);
+	if (rc != 0) {
+		free(ahead);
+		return smtpc__err_set(s, rc, "", NULL,
+		                      rc == SMTPC_ENOMEM
+		                          ? "out of memory"
+		                          : "several Resent- blocks: the envelope is "
+		                            "ambiguous (give from and to)");
+	}
+	if (from == NULL)
+		from = env.from;
+	if (nto == 0) {
+		to = (const char *const *)env.to;
+		nto = env.nto;
+	}
+	if (from == NULL || nto == 0) {
+		rc = smtpc__err_set(
+		    s, SMTPC_EINVAL, "", NULL, "no %s in the headers and none given",
+		    from == NULL ? "sender (Sender or From)" : "recipient (To, Cc or Bcc)");
+	} else {
+		rc = start(s, from, to, nto, src, opts, &t.ri);
+	}
+	if (rc == 0) {
+		t.s = s;
+		t.from = from;
+		t.to = to;
+		t.nto = nto;
+		t.o = opts;
+		t.want_utf8 = env.utf8 || smtpc__has_8bit(from, strlen(from));
+		for (size_t i = 0; i < nto; i++)
+			t.want_utf8 |= smtpc__has_8bit(to[i], strlen(to[i]));
+		rc = check_envelope(s, from, to, nto, opts, t.want_utf8 || wants_utf8_option(opts));
+	}
+	if (rc == 0) {
+		smtpc_source rest = *msg;
+		int64_t size = smtpc__source_size(msg);
+
+		if (msg->data != NULL || (msg->fd < 0 && msg->read == NULL)) {
+			rest.data = data + hlen;
+			rest.len = alen - hlen;
+			t.has_8bit = smtpc__has_8bit(rest.data, rest.len) ||
+			             smtpc__has_8bit(env.headers, env.headers_len);
+			t.size = (int64_t)(smtpc__wire_size(env.headers, env.headers_len) +
+			                   (rest.len ? smtpc__wire_size(rest.data, rest.len) : 0));
+		} else {
+			t.has_8bit = -1;
+			t.size = size >= 0 ? size - (int64_t)hlen + (int64_t)env.headers_len : -1;
+		}
+		rc = smtpc__body_init(&t.body, &rest);
+		t.body.seg[0] = env.headers;
+		t.body.seglen[0] = env.headers_len;
+		if (ahead != NULL) {
+			t.body.seg[1] = ahead + hlen;
+			t.body.seglen[1] = alen - hlen;
+		}
+		if (rc != 0)
+			rc = smtpc__err_set(s, rc, "", NULL, "out of memory");
+	}
+	if (rc == 0)
+		rc = transact(&t);
+	txn_free(&t);
+	rc = finish(s, rc, t.ri, result);
+	smtpc__envelope_free(&env);
+	free(ahead);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- batches */
+
+/* Prepares (without sending) the transaction of one batch message. */
+static int prepare_txn(smtpc *s, const smtpc_message *m, txn *t)
+{
+	const smtpc_send_options *o = m->opts ? m->opts : &default_options;
+	int rc = start(s, m->from, m->to, m->nto, &m->source, o, &t->ri);
+
+	if (rc != 0)
+		return rc;
+	t->s = s;
+	t->from = m->from;
+	t->to = m->to;
+	t->nto = m->nto;
+	t->o = o;
+	t->size = smtpc__source_size(&m->source);
+	if (m->source.data != NULL || (m->source.fd < 0 && m->source.read == NULL))
+		t->has_8bit = m->source.data ? smtpc__has_8bit(m->source.data, m->source.len) : 0;
+	else
+		t->has_8bit = -1;
+	rc = check_envelope(s, m->from, m->to, m->nto, o, wants_utf8_option(o));
+	if (rc == 0 && (rc = smtpc__body_init(&t->body, &m->source)) != 0)
+		rc = smtpc__err_set(s, rc, "", NULL, "out of memory");
+	if (rc == 0)
+		rc = plan(t);
+	return rc;
+}
+
+SMTPC_API int smtpc_send_batch(smtpc *s, const smtpc_message *msgs, size_t n,
+                               smtpc_send_result **results)
+{
+	txn cur = {0}, next = {0};
+	size_t present = 0;
+	int first_rc = 0, rc;
+
+	smtpc__err_clear(s);
+	if (msgs == NULL || results == NULL)
+		return smtpc__err_set(s, SMTPC_EINVAL, "", NULL, "no messages or no result array");
+	for (size_t i = 0; i < n; i++)
+		results[i] = NULL;
+	rc = smtpc_ehlo_or_helo_if_needed(s);
+	if (rc != 0)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		int have_next = 0;
+
+		txn_free(&cur);
+		memset(&cur, 0, sizeof(cur));
+		if (present == 0) {
+			rc = prepare_txn(s, &msgs[i], &cur);
+		} else {
+			cur = next; /* prepared, and its first lines already written */
+			memset(&next, 0, sizeof(next));
+			rc = 0;
+		}
+		if (rc == 0)
+			rc = envelope(&cur, present);
+		present = 0;
+		if (rc == 0) {
+			/* Prepare the next message so that its envelope rides with this one's end.
+			 */
+			if (i + 1 < n && cur.pipelined) {
+				int nrc = prepare_txn(s, &msgs[i + 1], &next);
+
+				have_next = nrc == 0;
+				if (nrc != 0) {
+					/* It fails again, and is reported, at its own turn. */
+					smtpc_send_result_free(next.ri ? &next.ri->pub : NULL);
+					next.ri = NULL;
+					txn_free(&next);
+					memset(&next, 0, sizeof(next));
+					smtpc__err_clear(s);
+				}
+			}
+			rc = data_phase(&cur, have_next ? &next : NULL, &present);
+			if (have_next && present == 0) {
+				/* Not sent after all (the data failed): prepare it again later. */
+				smtpc_send_result_free(next.ri ? &next.ri->pub : NULL);
+				next.ri = NULL;
+				txn_free(&next);
+				memset(&next, 0, sizeof(next));
+			}
+		}
+		results[i] = cur.ri ? &cur.ri->pub : NULL;
+		cur.ri = NULL;
+		if (rc != 0 && first_rc == 0)
+			first_rc = rc;
+		if (rc == 0)
+			smtpc__err_clear(s);
+		if (s->tr.fd < 0) {
+			/* Connection lost: the messages after this one are not attempted. */
+			if (present > 0) {
+				smtpc_send_result_free(next.ri ? &next.ri->pub : NULL);
+				next.ri = NULL;
+			}
+			break;
+		}
+	}
+	txn_free(&cur);
+	txn_free(&next);
+	return first_rc;
 }

@@ -57,7 +57,8 @@ struct smtpc {
 	size_t rcpt_accepted;     /* RCPTs accepted since MAIL (LMTP replies to read) */
 	smtpc__saved_reply *lmtp; /* LMTP replies of the last data() */
 	size_t nlmtp;
-	int data_stage;                    /* how far the last data() got: enum smtpc__data_stage */
+	int more_expected; /* replies to further commands may follow the final reply */
+	int data_stage;    /* how far the last data() got: enum smtpc__data_stage */
 	smtpc__saved_reply data_cmd_reply; /* the reply to the last DATA command */
 
 	/* last error */
