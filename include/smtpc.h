@@ -634,7 +634,7 @@ typedef struct smtpc_auth_creds {
  * CRAM-MD5, SCRAM-SHA-1, SCRAM-SHA-256, XOAUTH2, OAUTHBEARER, EXTERNAL.
  * Challenges are bounded (one reply's size, 8 rounds); an undecodable
  * challenge is cancelled with "*". OAuth errors (the server's JSON in a
- * 334) are in the error text. Errors: as smtpc_login().
+ * 334) are in the error message. Errors: as smtpc_login().
  */
 SMTPC_API int smtpc_auth(smtpc *s, const char *mechanism, const smtpc_auth_creds *creds);
 

@@ -216,6 +216,10 @@ static int exchange(smtpc *s, mechanism *m, int *refused_mech)
 		wipe_free(chal, challen);
 		if (rc != 0) {
 			cancel(s);
+			/* A built-in mechanism refusing the server's message (e.g. a SCRAM server
+			 * signature that does not verify, RFC 5802 9): not the server we meant. */
+			if (m->sasl != NULL && rc == SMTPC_EAUTH)
+				smtpc_close(s);
 			return rc;
 		}
 		rc = send_b64(s, "", resp, resplen, "[redacted]");
@@ -226,9 +230,12 @@ static int exchange(smtpc *s, mechanism *m, int *refused_mech)
 	if (rc != 0)
 		return rc;
 	if (r.code != 235) {
+		const char *why = m->sasl ? smtpc__sasl_error(m->sasl) : NULL;
+
 		*refused_mech = r.code == 504 || r.code == 534 || r.code == 538;
-		return smtpc__err_set(s, SMTPC_EAUTH, "AUTH", &r, "%s authentication refused: %d",
-		                      m->name, r.code);
+		return smtpc__err_set(s, SMTPC_EAUTH, "AUTH", &r,
+		                      "%s authentication refused: %d%s%s", m->name, r.code,
+		                      why ? "; the server said: " : "", why ? why : "");
 	}
 	if (m->sasl != NULL && smtpc__sasl_finish(m->sasl) != 0) {
 		/* The server said yes without proving it knows the password: not our server. */
@@ -318,6 +325,9 @@ SMTPC_API int smtpc_login(smtpc *s, const char *user, const char *password)
 			continue;
 		tried++;
 		rc = builtin(s, order[i], &creds, &refused_mech);
+		if (rc == 0)
+			smtpc__err_clear(
+			    s); /* an earlier mechanism's refusal is not this call's error */
 		if (rc == 0 || !refused_mech)
 			return rc;
 		smtpc__debugf(s, "auth: %s refused as a mechanism, trying the next one",
@@ -371,8 +381,9 @@ SMTPC_API int smtpc_auth_custom(smtpc *s, const char *mechanism_name, smtpc_auth
 	smtpc__err_clear(s);
 	if (mechanism_name == NULL || fn == NULL || mechanism_name[0] == '\0' ||
 	    strlen(mechanism_name) > 20 ||
-	    strcspn(mechanism_name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	                            "abcdefghijklmnopqrstuvwxyz0123456789-_") != 0)
+	    strspn(mechanism_name,
+	           "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	           "abcdefghijklmnopqrstuvwxyz0123456789-_") != strlen(mechanism_name))
 		return smtpc__err_set(s, SMTPC_EINVAL, "AUTH", NULL,
 		                      "a mechanism name is 1 to 20 letters, digits, '-' or '_'");
 	rc = prepare(s, mechanism_name, 1);

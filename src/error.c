@@ -131,6 +131,8 @@ int smtpc__err_io(smtpc *s, int kind, const char *command, const char *doing)
 		smtpc__err_set(s, kind, command, NULL, "%s: timed out", doing);
 	else if (os_error != 0)
 		smtpc__err_set(s, kind, command, NULL, "%s: %s", doing, strerror(os_error));
+	else if (kind == SMTPC_ETLS && what[0] != '\0')
+		smtpc__err_set(s, kind, command, NULL, "%s: TLS error: %s", doing, what);
 	else
 		smtpc__err_set(s, kind, command, NULL, "%s: %s", doing, smtpc_strerror(kind));
 	s->err.os_error = os_error;

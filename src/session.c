@@ -787,6 +787,8 @@ SMTPC_API int smtpc_starttls(smtpc *s, smtpc_reply *reply)
 	/* Sent alone, nothing behind it (security-cases.md S4); a reply with bytes after it
 	 * fails in smtpc__read_reply (S1, S2). */
 	rc = smtpc__command(s, "STARTTLS", none, 0, 0, &r);
+	if (rc == SMTPC_ESHUTDOWN && reply != NULL && smtpc__save_reply(&s->kept, &r) == 0)
+		smtpc__view_reply(&s->kept, reply);
 	if (rc != 0)
 		return rc;
 	if (r.code != 220 || r.nlines != 1) {

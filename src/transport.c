@@ -244,8 +244,16 @@ static int tls_wait(smtpc__transport *t, int rc, const char *what, int64_t deadl
 	if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
 		int gone = e == SSL_ERROR_SYSCALL && (errno == EPIPE || errno == ECONNRESET);
 
-		if (e == SSL_ERROR_SSL)
-			errno = EPROTO;
+		if (e == SSL_ERROR_SSL) {
+			/* A TLS alert or a broken record: say which, as a TLS error. */
+			unsigned long err = ERR_get_error();
+
+			ERR_error_string_n(err, t->tls_error, sizeof(t->tls_error));
+			ERR_clear_error();
+			t->os_error = 0;
+			t->what = t->tls_error;
+			return SMTPC_ETLS;
+		}
 		ERR_clear_error();
 		return fail(t, what, gone ? SMTPC_EDISCONNECTED : SMTPC_EIO);
 	}
@@ -467,6 +475,9 @@ static int build_ctx(smtpc__tls_config *cfg, char *err, size_t size)
 	if (ctx == NULL)
 		return tls_error(err, size, "cannot create a TLS context");
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	/* A server that closes without close_notify has simply hung up: SMTP knows where its
+	 * own messages end, so that is an EOF, not a TLS error. */
+	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
 	if (cfg->ca_file != NULL || cfg->ca_dir != NULL) {
 		if (SSL_CTX_load_verify_locations(ctx, cfg->ca_file, cfg->ca_dir) != 1) {
 			SSL_CTX_free(ctx);

@@ -30,13 +30,14 @@ typedef struct smtpc__tls_config {
 } smtpc__tls_config;
 
 typedef struct smtpc__transport {
-	int fd;             /* -1 when closed */
-	struct ssl_st *ssl; /* TLS session over fd, or NULL */
-	int verified;       /* the peer certificate and name were verified */
-	char tls_info[96];  /* "TLSv1.3 TLS_AES_256_GCM_SHA384" */
-	int os_error;       /* errno of the last failure */
-	const char *what;   /* the failing system call, for messages */
-	size_t rpos, rlen;  /* unread bytes are rbuf[rpos..rlen) */
+	int fd;              /* -1 when closed */
+	struct ssl_st *ssl;  /* TLS session over fd, or NULL */
+	int verified;        /* the peer certificate and name were verified */
+	char tls_info[96];   /* "TLSv1.3 TLS_AES_256_GCM_SHA384" */
+	char tls_error[160]; /* OpenSSL's reason for the last TLS failure */
+	int os_error;        /* errno of the last failure */
+	const char *what;    /* the failing system call, for messages */
+	size_t rpos, rlen;   /* unread bytes are rbuf[rpos..rlen) */
 	char rbuf[SMTPC__RBUF_SIZE];
 } smtpc__transport;
 
