@@ -347,6 +347,13 @@ static void server_line(struct parser *p, const char *s, size_t n)
 			rest++, rlen--;
 		st->bytes = sc_xstrndup(rest, colon ? rlen : 0);
 		st->len = colon ? rlen : 0;
+	} else if (colon && IS("CLOSE")) {
+		/* CLOSE: no-close-notify: end a TLS connection with a bare FIN */
+		trim(&rest, &rlen);
+		if (rlen == 15 && memcmp(rest, "no-close-notify", 15) == 0)
+			add_sstep(p, SOP_CLOSE, s, n)->ms = 1;
+		else
+			perr(p, "CLOSE: no-close-notify", NULL);
 	} else if (colon && IS("SCRAM")) {
 		scram_line(p, s, n, rest, rlen);
 	} else if (!colon && wl == n && (IS("CHELLO") || IS("CALERT"))) {

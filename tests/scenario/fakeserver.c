@@ -930,7 +930,7 @@ static int run_step(sc_server *srv, const sc_sstep *st)
 			return -1;
 		if (check_no_more(srv, st, 0, "before CLOSE") < 0)
 			return -1;
-		if (srv->ssl) {
+		if (srv->ssl && st->ms == 0) {
 			SSL_shutdown(srv->ssl);
 			trans_note(srv, "server sends a TLS close_notify", NULL);
 		}

@@ -90,7 +90,7 @@ typedef struct sc_sstep {
 	char *src; /* the line as written, for messages */
 	char *bytes;
 	size_t len;
-	long ms;
+	long ms;            /* SLEEP, CNOTHING, SDRIP; CLOSE: 1 = no close_notify */
 	sc_tlsopt *tls;     /* SOP_TLS, SOP_TLS_FAIL */
 	sc_scramopt *scram; /* SOP_SCRAM */
 } sc_sstep;
