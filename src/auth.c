@@ -216,9 +216,10 @@ static int exchange(smtpc *s, mechanism *m, int *refused_mech)
 		wipe_free(chal, challen);
 		if (rc != 0) {
 			cancel(s);
-			/* A built-in mechanism refusing the server's message (e.g. a SCRAM server
-			 * signature that does not verify, RFC 5802 9): not the server we meant. */
-			if (m->sasl != NULL && rc == SMTPC_EAUTH)
+			/* A SCRAM server whose messages do not verify (RFC 5802 9) does not know
+			 * the password: not the server we meant; nothing more goes to it. */
+			if (m->sasl != NULL && rc == SMTPC_EAUTH &&
+			    strncmp(m->name, "SCRAM-", 6) == 0)
 				smtpc_close(s);
 			return rc;
 		}
