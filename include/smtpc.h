@@ -154,6 +154,13 @@ SMTPC_API int smtpc_set_timeout(smtpc *s, int timeout_ms);
  * Errors: SMTPC_EINVAL (control characters, empty), SMTPC_ENOMEM.
  */
 SMTPC_API int smtpc_set_local_hostname(smtpc *s, const char *name);
+/**
+ * Idle time in milliseconds after which smtpc_sendmail() and the other
+ * sending calls first check a reused connection with NOOP (servers drop
+ * idle clients; RFC 5321 4.5.3.2.7). Default 10000; -1: never. A failed
+ * NOOP fails the call before the transaction starts. Errors: SMTPC_EINVAL.
+ */
+SMTPC_API int smtpc_set_idle_check(smtpc *s, int idle_ms);
 /** The local host name in use (computed at connect when not set). */
 SMTPC_API const char *smtpc_local_hostname(smtpc *s);
 /**

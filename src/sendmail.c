@@ -848,10 +848,28 @@ static int data_phase(txn *t, txn *next, size_t *next_sent)
 	return SMTPC_EDATA;
 }
 
+/*
+ * A connection that sat idle may have been dropped by the server (RFC 5321
+ * 4.5.3.2.7: servers wait 5 minutes): a NOOP first tells, before a new
+ * transaction is started on it.
+ */
+static int check_idle(smtpc *s)
+{
+	smtpc_reply r;
+
+	if (s->tr.fd < 0 || s->last_reply_ms == 0 || s->idle_check_ms < 0 ||
+	    smtpc__now_ms() - s->last_reply_ms < s->idle_check_ms)
+		return 0;
+	return smtpc_noop(s, &r);
+}
+
 /* The whole transaction over a prepared txn (body and sizes set). */
 static int transact(txn *t)
 {
-	int rc = smtpc_ehlo_or_helo_if_needed(t->s);
+	int rc = check_idle(t->s);
+
+	if (rc == 0)
+		rc = smtpc_ehlo_or_helo_if_needed(t->s);
 
 	size_t none;
 
@@ -1126,7 +1144,9 @@ SMTPC_API int smtpc_send_batch(smtpc *s, const smtpc_message *msgs, size_t n,
 		return smtpc__err_set(s, SMTPC_EINVAL, "", NULL, "no messages or no result array");
 	for (size_t i = 0; i < n; i++)
 		results[i] = NULL;
-	rc = smtpc_ehlo_or_helo_if_needed(s);
+	rc = check_idle(s);
+	if (rc == 0)
+		rc = smtpc_ehlo_or_helo_if_needed(s);
 	if (rc != 0)
 		return rc;
 	for (size_t i = 0; i < n; i++) {

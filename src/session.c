@@ -36,6 +36,7 @@ SMTPC_API smtpc *smtpc_new(void)
 	s->timeout_ms = -1;
 	s->tls.verify = 1;
 	s->auth_ir = 1;
+	s->idle_check_ms = 10000;
 	smtpc__tr_init(&s->tr);
 	smtpc__caps_init(&s->caps);
 	smtpc__err_clear(s);
@@ -115,6 +116,15 @@ SMTPC_API int smtpc_set_local_hostname(smtpc *s, const char *name)
 {
 	smtpc__err_clear(s);
 	return set_string(s, &s->local_hostname, name, "local host name");
+}
+
+SMTPC_API int smtpc_set_idle_check(smtpc *s, int idle_ms)
+{
+	smtpc__err_clear(s);
+	if (idle_ms < -1)
+		return smtpc__err_set(s, SMTPC_EINVAL, "", NULL, "idle check must be >= 0, or -1");
+	s->idle_check_ms = idle_ms;
+	return 0;
 }
 
 SMTPC_API const char *smtpc_local_hostname(smtpc *s)
@@ -527,6 +537,7 @@ int smtpc__read_reply(smtpc *s, const char *verb, int more_expected, smtpc_reply
 	}
 	smtpc__rp_reply(s->rp, &r);
 	smtpc__debug_reply(s, &r);
+	s->last_reply_ms = smtpc__now_ms();
 	if (out != NULL)
 		*out = r;
 	if (!more_expected && s->tr.rpos < s->tr.rlen) {

@@ -37,12 +37,14 @@ struct smtpc {
 	int starttls_policy; /* smtpc_starttls_policy */
 	int auth_plaintext;  /* AUTH allowed without verified TLS */
 	int auth_ir;         /* send initial responses */
+	int idle_check_ms;   /* NOOP before reusing a connection idle that long, -1 never */
 
 	/* connection */
 	smtpc__transport tr;
 	smtpc__reply_parser *rp;
 	char computed_hostname[300]; /* local name in use when not set by the caller */
 	char peer[256];              /* host connected to (the name TLS verifies), or "" */
+	int64_t last_reply_ms;       /* when the last reply arrived (for the idle check) */
 	int is_unix;                 /* connected over a Unix socket (local: AUTH allowed) */
 	smtpc__saved_reply kept;     /* a reply a verb returns after further exchanges */
 
