@@ -570,7 +570,8 @@ int sc_case_load(sc_case *c, const char *path)
 		const sc_cstep *st = &c->client[i];
 
 		if (st->argc >= 2 && strcmp(st->argv[0].s, "set") == 0 &&
-		    (strcmp(st->argv[1].s, "ca_file") == 0 || strcmp(st->argv[1].s, "ca_dir") == 0 ||
+		    (strcmp(st->argv[1].s, "ca_file") == 0 ||
+		     strcmp(st->argv[1].s, "ca_dir") == 0 ||
 		     strcmp(st->argv[1].s, "client_cert") == 0 ||
 		     strcmp(st->argv[1].s, "tls_pin") == 0))
 			c->uses_tls = 1;

@@ -40,8 +40,8 @@ struct sc_server {
 	pthread_t th;
 	int started;
 
-	int fd; /* the connection, -1 when none */
-	SSL *ssl; /* TLS over fd after a TLS step, or NULL */
+	int fd;     /* the connection, -1 when none */
+	SSL *ssl;   /* TLS over fd after a TLS step, or NULL */
 	sc_buf sni; /* the SNI of the last handshake */
 	int conn_no;
 	sc_buf in;  /* bytes received on this connection */
@@ -159,7 +159,8 @@ static long tls_read(sc_server *srv, char *buf, size_t size, int64_t deadline)
 			return n;
 		e = SSL_get_error(srv->ssl, n);
 		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-			if (!wait_fd(srv->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline))
+			if (!wait_fd(srv->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
+			             deadline))
 				return -1;
 			continue;
 		}
@@ -538,10 +539,11 @@ static int do_tls(sc_server *srv, const sc_sstep *st, const sc_tlsopt *o, int wa
 			                                         : "connection closed");
 		SSL_free(ssl);
 		if (client_side_failure(e, code)) {
-			snprintf(note, sizeof(note), "TLS handshake refused by the client: %s", err);
-		} else {
-			snprintf(note, sizeof(note), "TLS handshake failed on the server's side: %s",
+			snprintf(note, sizeof(note), "TLS handshake refused by the client: %s",
 			         err);
+		} else {
+			snprintf(note, sizeof(note),
+			         "TLS handshake failed on the server's side: %s", err);
 			if (!want_ok && !expected_server_failure(o, code)) {
 				trans_note(srv, note, NULL);
 				fail_step(srv, st, note);
@@ -556,8 +558,8 @@ static int do_tls(sc_server *srv, const sc_sstep *st, const sc_tlsopt *o, int wa
 		/* the connection stays, in plaintext: what the client does next is checked */
 		return 0;
 	}
-	snprintf(note, sizeof(note), "TLS handshake done: %s %s, SNI %s%s%s%s", SSL_get_version(ssl),
-	         SSL_get_cipher_name(ssl), srv->sni.len ? "\"" : "none",
+	snprintf(note, sizeof(note), "TLS handshake done: %s %s, SNI %s%s%s%s",
+	         SSL_get_version(ssl), SSL_get_cipher_name(ssl), srv->sni.len ? "\"" : "none",
 	         srv->sni.len ? srv->sni.p : "", srv->sni.len ? "\"" : "",
 	         SSL_get0_peer_certificate(ssl) ? ", client certificate received" : "");
 	trans_note(srv, note, NULL);
@@ -567,8 +569,8 @@ static int do_tls(sc_server *srv, const sc_sstep *st, const sc_tlsopt *o, int wa
 		return -1;
 	}
 	if (o->check_sni && strcmp(o->sni, srv->sni.len ? srv->sni.p : "") != 0) {
-		snprintf(err, sizeof(err), "SNI: expected %s%s%s, got %s%s%s", o->sni[0] ? "\"" : "",
-		         o->sni[0] ? o->sni : "none", o->sni[0] ? "\"" : "",
+		snprintf(err, sizeof(err), "SNI: expected %s%s%s, got %s%s%s",
+		         o->sni[0] ? "\"" : "", o->sni[0] ? o->sni : "none", o->sni[0] ? "\"" : "",
 		         srv->sni.len ? "\"" : "", srv->sni.len ? srv->sni.p : "none",
 		         srv->sni.len ? "\"" : "");
 		fail_step(srv, st, err);
@@ -769,8 +771,8 @@ static void send_334(sc_server *srv, const char *msg, size_t len)
 	sc_buf_free(&b);
 }
 
-#define SCRAM_SALT  "scenario-salt-16"
-#define SCRAM_ITER  4096
+#define SCRAM_SALT   "scenario-salt-16"
+#define SCRAM_ITER   4096
 #define SCRAM_SNONCE "3rfcNHYJY1ZVvWVs7j"
 
 /*
@@ -813,7 +815,7 @@ static int do_scram(sc_server *srv, const sc_sstep *st)
 	trans_note(srv, "SCRAM client-first", first.p);
 	/* gs2-header: "n," [ "a=" saslname ] "," */
 	p = first.len > 2 && memcmp(first.p, "n,", 2) == 0 ? memchr(first.p + 2, ',', first.len - 2)
-	                                                  : NULL;
+	                                                   : NULL;
 	if (!p) {
 		fail_step(srv, st, "client-first: no \"n,...,\" GS2 header (channel binding?)");
 		goto out;
@@ -855,16 +857,16 @@ static int do_scram(sc_server *srv, const sc_sstep *st)
 	if (strncmp(final.p, expect_c.p, expect_c.len) != 0 || !p) {
 		sc_buf m = {0};
 
-		sc_buf_addf(&m, "client-final: expected to start with \"%s\" and end with \",p=PROOF\"",
+		sc_buf_addf(&m,
+		            "client-final: expected to start with \"%s\" and end with \",p=PROOF\"",
 		            expect_c.p);
 		fail_step(srv, st, m.p);
 		sc_buf_free(&m);
 		goto out;
 	}
 	sc_buf_addf(&amsg, "%s,%s,%.*s", bare, sfirst.p, (int)(p - final.p), final.p);
-	if (sc_scram_keys(o->md, o->password, (const unsigned char *)SCRAM_SALT,
-	                  strlen(SCRAM_SALT), SCRAM_ITER, amsg.p, amsg.len, cproof, ssig,
-	                  &hlen) < 0) {
+	if (sc_scram_keys(o->md, o->password, (const unsigned char *)SCRAM_SALT, strlen(SCRAM_SALT),
+	                  SCRAM_ITER, amsg.p, amsg.len, cproof, ssig, &hlen) < 0) {
 		fail_step(srv, st, "internal: SCRAM key computation failed");
 		goto out;
 	}

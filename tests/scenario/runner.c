@@ -60,8 +60,8 @@ struct run {
 	const sc_tok *token; /* token=...: what the callback returns (NULL token: cancel) */
 	int token_calls;
 	/* auth_custom: the scripted mechanism */
-	const sc_cstep *custom;   /* the step, for messages */
-	const sc_tok *custom_ir;  /* ir=..., or NULL: no initial response */
+	const sc_cstep *custom;    /* the step, for messages */
+	const sc_tok *custom_ir;   /* ir=..., or NULL: no initial response */
 	const sc_tok *custom_resp; /* the responses, in order */
 	size_t ncustom_resp, custom_next;
 	sc_buf *challenges; /* challenges the callback was given (decoded) */
@@ -449,8 +449,7 @@ static int token_cb(char **token, void *user)
 	if (!r->token ||
 	    (!r->token->quoted && strcmp(r->token->s + r->token->eq_plain, "NULL") == 0))
 		return -1;
-	*token = sc_xstrndup(r->token->s + r->token->eq_plain,
-	                     r->token->len - r->token->eq_plain);
+	*token = sc_xstrndup(r->token->s + r->token->eq_plain, r->token->len - r->token->eq_plain);
 	return 0;
 }
 
@@ -494,8 +493,9 @@ static int custom_cb(const unsigned char *chal, size_t len, unsigned char **resp
 	memset(&r->challenges[r->nchallenges], 0, sizeof(*r->challenges));
 	sc_buf_add(&r->challenges[r->nchallenges++], chal, len);
 	if (r->custom_next >= r->ncustom_resp) {
-		cfail(r, r->custom, "the mechanism callback got challenge %zu, the step scripts %zu "
-		                    "answers (add `cancel` to cancel)",
+		cfail(r, r->custom,
+		      "the mechanism callback got challenge %zu, the step scripts %zu "
+		      "answers (add `cancel` to cancel)",
 		      r->nchallenges, r->ncustom_resp);
 		return -1;
 	}
@@ -529,7 +529,8 @@ static int step_auth(struct run *r, const sc_cstep *st)
 
 #define KEY(k) (klen == sizeof(k) - 1 && memcmp(key, k, klen) == 0)
 		if (!t->eq_plain)
-			return case_error(r, st, "auth takes key=value arguments after the mechanism");
+			return case_error(r, st,
+			                  "auth takes key=value arguments after the mechanism");
 		if (KEY("user")) {
 			creds.user = v;
 		} else if (KEY("password")) {
@@ -543,7 +544,8 @@ static int step_auth(struct run *r, const sc_cstep *st)
 		} else if (KEY("creds")) {
 			null_creds = v == NULL;
 		} else {
-			return case_error(r, st, "auth: user= password= authzid= token= creds=NULL");
+			return case_error(r, st,
+			                  "auth: user= password= authzid= token= creds=NULL");
 		}
 #undef KEY
 	}
@@ -626,7 +628,8 @@ static int step_set(struct run *r, const sc_cstep *st)
 		else if (parse_long(&st->argv[2], &v) == 0)
 			r->rc = smtpc_set_starttls(r->s, (smtpc_starttls_policy)v);
 		else
-			return case_error(r, st, "set starttls never|opportunistic|required|NUMBER");
+			return case_error(r, st,
+			                  "set starttls never|opportunistic|required|NUMBER");
 	} else if (strcmp(what, "tls_name") == 0) {
 		r->rc = smtpc_set_tls_name(r->s, str_arg(&st->argv[2]));
 	} else if (strcmp(what, "ca_file") == 0) {
@@ -639,9 +642,8 @@ static int step_set(struct run *r, const sc_cstep *st)
 	} else if (strcmp(what, "ca_dir") == 0) {
 		const sc_tok *t = &st->argv[2];
 
-		r->rc = smtpc_set_ca_dir(r->s, !t->quoted && strcmp(t->s, "CA-DIR") == 0
-		                                   ? sc_tls_ca_dir()
-		                                   : str_arg(t));
+		r->rc = smtpc_set_ca_dir(
+		    r->s, !t->quoted && strcmp(t->s, "CA-DIR") == 0 ? sc_tls_ca_dir() : str_arg(t));
 	} else if (strcmp(what, "client_cert") == 0) {
 		const sc_tok *t = &st->argv[2];
 
@@ -656,8 +658,8 @@ static int step_set(struct run *r, const sc_cstep *st)
 			return case_error(r, st, "set client_cert CERT|client-bundle|NULL");
 	} else if (strcmp(what, "tls_pin") == 0) {
 		const sc_tok *t = &st->argv[2];
-		const char *pin = !t->quoted && sc_tls_known(t->s) ? sc_tls_fingerprint(t->s)
-		                                                   : str_arg(t);
+		const char *pin =
+		    !t->quoted && sc_tls_known(t->s) ? sc_tls_fingerprint(t->s) : str_arg(t);
 
 		r->rc = smtpc_set_tls_pin(r->s, pin);
 	} else {
@@ -939,16 +941,17 @@ static int expect_error(struct run *r, const sc_cstep *st, const sc_tok *a, size
 			check_int(r, st, "error os_error", n, r->err.os_error);
 		} else if (strcmp(k, "message") == 0) {
 			if (!contains(r->err.message.p, r->err.message.len, v->s, v->len))
-				fail_bytes(r, st, "the error message does not contain", v->s, v->len,
-				           r->err.message.p ? r->err.message.p : "", r->err.message.len);
+				fail_bytes(r, st, "the error message does not contain", v->s,
+				           v->len, r->err.message.p ? r->err.message.p : "",
+				           r->err.message.len);
 		} else if (strcmp(k, "no_message") == 0) {
 			if (contains(r->err.message.p, r->err.message.len, v->s, v->len))
 				fail_bytes(r, st, "the error message contains", v->s, v->len,
 				           r->err.message.p, r->err.message.len);
 		} else {
-			return case_error(
-			    r, st,
-			    "expect error: kind code enhanced command text os_error message no_message");
+			return case_error(r, st,
+			                  "expect error: kind code enhanced command text os_error "
+			                  "message no_message");
 		}
 	}
 	return 0;
@@ -1153,7 +1156,8 @@ static int run_expect(struct run *r, const sc_cstep *st)
 		}
 	} else if (IS("challenges")) {
 		if (want_long(r, st, &a[0], &v) == 0)
-			check_int(r, st, "challenges given to the callback", v, (long)r->nchallenges);
+			check_int(r, st, "challenges given to the callback", v,
+			          (long)r->nchallenges);
 	} else if (IS("challenge")) {
 		if (want_long(r, st, &a[0], &v) < 0)
 			return -1;
@@ -1198,32 +1202,15 @@ static const struct {
 	size_t min, max; /* arguments after the name */
 } step_table[] =
     {
-        {"set", 2, 2},
-        {"connect", 0, 1},
-        {"starttls", 0, 0},
-        {"login", 2, 2},
-        {"auth", 1, 6},
-        {"auth_custom", 1, 40},
-        {"ehlo", 0, 1},
-        {"helo", 0, 1},
-        {"ehlo_or_helo_if_needed", 0, 0},
-        {"mail", 1, 64},
-        {"rcpt", 1, 64},
-        {"data", 1, 1},
-        {"rset", 0, 0},
-        {"noop", 0, 0},
-        {"vrfy", 1, 1},
-        {"expn", 1, 1},
-        {"help", 0, 1},
-        {"docmd", 1, 2},
-        {"putcmd", 1, 2},
-        {"getreply", 0, 0},
-        {"send", 1, 1},
-        {"quit", 0, 0},
-        {"sendmail", 1, 200},
-        {"close", 0, 0},
-        {"sleep", 1, 1},
-        {"expect", 1, 40},
+        {"set", 2, 2},    {"connect", 0, 1},    {"starttls", 0, 0},
+        {"login", 2, 2},  {"auth", 1, 6},       {"auth_custom", 1, 40},
+        {"ehlo", 0, 1},   {"helo", 0, 1},       {"ehlo_or_helo_if_needed", 0, 0},
+        {"mail", 1, 64},  {"rcpt", 1, 64},      {"data", 1, 1},
+        {"rset", 0, 0},   {"noop", 0, 0},       {"vrfy", 1, 1},
+        {"expn", 1, 1},   {"help", 0, 1},       {"docmd", 1, 2},
+        {"putcmd", 1, 2}, {"getreply", 0, 0},   {"send", 1, 1},
+        {"quit", 0, 0},   {"sendmail", 1, 200}, {"close", 0, 0},
+        {"sleep", 1, 1},  {"expect", 1, 40},
 },
   expect_table[] = {
       {"rc", 1, 1},

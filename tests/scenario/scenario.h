@@ -46,22 +46,22 @@ void sc_escape_full(sc_buf *out, const char *p, size_t n);
 /* ---------------------------------------------------------------- case files */
 
 enum sc_sop {
-	SOP_SEND,    /* S:, SRAW: */
-	SOP_DRIP,    /* SDRIP: one byte per write, ms apart */
-	SOP_EXPECT,  /* C:, CRAW:, CDATA: */
-	SOP_SLEEP,   /* SLEEP: */
-	SOP_CLOSE,   /* CLOSE */
-	SOP_ABORT,   /* ABORT: close with a reset */
-	SOP_SHUT,    /* SHUT: half-close (FIN), keep reading */
-	SOP_EOF,     /* EOF: the client must close */
-	SOP_NOTHING, /* CNOTHING: */
-	SOP_ACCEPT,  /* ACCEPT */
-	SOP_TLS,     /* TLS: the handshake must succeed */
+	SOP_SEND,     /* S:, SRAW: */
+	SOP_DRIP,     /* SDRIP: one byte per write, ms apart */
+	SOP_EXPECT,   /* C:, CRAW:, CDATA: */
+	SOP_SLEEP,    /* SLEEP: */
+	SOP_CLOSE,    /* CLOSE */
+	SOP_ABORT,    /* ABORT: close with a reset */
+	SOP_SHUT,     /* SHUT: half-close (FIN), keep reading */
+	SOP_EOF,      /* EOF: the client must close */
+	SOP_NOTHING,  /* CNOTHING: */
+	SOP_ACCEPT,   /* ACCEPT */
+	SOP_TLS,      /* TLS: the handshake must succeed */
 	SOP_TLS_FAIL, /* TLS-FAIL: the handshake must fail */
-	SOP_ANY,     /* CANY: any one line (starting with `bytes`) */
-	SOP_HELLO,   /* CHELLO: a TLS ClientHello record */
-	SOP_ALERT,   /* CALERT: a TLS alert record, or the client closes */
-	SOP_SCRAM,   /* SCRAM: a SCRAM server exchange */
+	SOP_ANY,      /* CANY: any one line (starting with `bytes`) */
+	SOP_HELLO,    /* CHELLO: a TLS ClientHello record */
+	SOP_ALERT,    /* CALERT: a TLS alert record, or the client closes */
+	SOP_SCRAM,    /* SCRAM: a SCRAM server exchange */
 };
 
 /* Options of a TLS handshake of the fake server (TLS:, TLS-FAIL:, tls: implicit). */
@@ -76,7 +76,7 @@ typedef struct sc_tlsopt {
 
 /* Options of the SCRAM: server step. */
 typedef struct sc_scramopt {
-	char md[16]; /* "SHA256" or "SHA1" */
+	char md[16];   /* "SHA256" or "SHA1" */
 	char mech[24]; /* "SCRAM-SHA-256" */
 	char *user;
 	char *password;
@@ -121,10 +121,10 @@ typedef struct sc_case {
 	char *title;
 	int lmtp;
 	int unix_socket;
-	int timeout_ms;        /* client timeout; 0 = runner default */
-	int no_timeout;        /* "timeout: none" */
-	int server_timeout_ms; /* per expected item */
-	int rcvbuf;            /* SO_RCVBUF of the server socket, 0 = system default */
+	int timeout_ms;          /* client timeout; 0 = runner default */
+	int no_timeout;          /* "timeout: none" */
+	int server_timeout_ms;   /* per expected item */
+	int rcvbuf;              /* SO_RCVBUF of the server socket, 0 = system default */
 	sc_tlsopt *implicit_tls; /* "tls: implicit": a handshake after every accept */
 	int uses_tls;            /* the case needs the test certificates */
 	int has_server;

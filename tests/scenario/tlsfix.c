@@ -56,8 +56,7 @@ static const struct certdef defs[] = {
     {"expired", "localhost", "DNS:localhost,IP:127.0.0.1", -30 * DAY, -DAY, ISS_CA, 0, 0},
     {"not-yet-valid", "localhost", "DNS:localhost,IP:127.0.0.1", DAY, 30 * DAY, ISS_CA, 0, 0},
     {"self-signed", "localhost", "DNS:localhost,IP:127.0.0.1", -DAY, 365 * DAY, ISS_SELF, 0, 0},
-    {"unknown-ca", "localhost", "DNS:localhost,IP:127.0.0.1", -DAY, 365 * DAY, ISS_OTHER_CA, 0,
-     0},
+    {"unknown-ca", "localhost", "DNS:localhost,IP:127.0.0.1", -DAY, 365 * DAY, ISS_OTHER_CA, 0, 0},
     {"ip-only", "127.0.0.1", "IP:127.0.0.1", -DAY, 365 * DAY, ISS_CA, 0, 0},
     {"dns-only", "localhost", "DNS:localhost", -DAY, 365 * DAY, ISS_CA, 0, 0},
     {"client", "client.example", "DNS:client.example", -DAY, 365 * DAY, ISS_CA, 0, 1},
@@ -156,8 +155,8 @@ static X509 *make_cert(const struct certdef *d, EVP_PKEY *key, X509 *issuer, EVP
 	ok &= X509_gmtime_adj(X509_getm_notAfter(x), d->to) != NULL;
 	ok &= X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
 	                                 (const unsigned char *)"smtpc scenario tests", -1, -1, 0);
-	ok &= X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)d->cn,
-	                                 -1, -1, 0);
+	ok &= X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)d->cn, -1,
+	                                 -1, 0);
 	ok &= X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name);
 	ok &= X509_set_pubkey(x, key);
 	if (!ok)
@@ -402,8 +401,7 @@ static int b64_decode(const char *s, size_t n, sc_buf *out)
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
 		int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		         (c >= '0' && c <= '9') || c == '+' || c == '/' ||
-		         (c == '=' && i >= n - 2);
+		         (c >= '0' && c <= '9') || c == '+' || c == '/' || (c == '=' && i >= n - 2);
 
 		if (!ok)
 			return -1;
@@ -530,7 +528,7 @@ int sc_tlsopt_parse(const char *s, size_t n, sc_tlsopt *o, char *err, size_t err
 		}
 		first = 0;
 		continue;
-bad:
+	bad:
 		snprintf(err, errlen,
 		         "bad TLS option '%.*s' (CERT require-client-cert max-tls1.N min-tls1.N "
 		         "sni=NAME|none)",
