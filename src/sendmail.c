@@ -913,35 +913,49 @@ static int finish(smtpc *s, int rc, result_impl *ri, smtpc_send_result **result)
 
 static const smtpc_send_options default_options = SMTPC_SEND_OPTIONS_INIT;
 
+/*
+ * Checks one message and sets up its transaction (result, sizes, body); the
+ * command lines are planned later, once the server's capabilities are known.
+ */
+static int setup_txn(smtpc *s, const smtpc_message *m, txn *t)
+{
+	const smtpc_send_options *o = m->opts ? m->opts : &default_options;
+	const smtpc_source *src = &m->source;
+	int rc = start(s, m->from, m->to, m->nto, src, o, &t->ri);
+
+	if (rc != 0)
+		return rc;
+	t->s = s;
+	t->from = m->from;
+	t->to = m->to;
+	t->nto = m->nto;
+	t->o = o;
+	t->size = smtpc__source_size(src);
+	if (src->data != NULL || (src->fd < 0 && src->read == NULL))
+		t->has_8bit = src->data ? smtpc__has_8bit(src->data, src->len) : 0;
+	else
+		t->has_8bit = -1; /* streamed: found out while sending */
+	rc = check_envelope(s, m->from, m->to, m->nto, o, wants_utf8_option(o));
+	if (rc == 0 && (rc = smtpc__body_init(&t->body, src)) != 0)
+		rc = smtpc__err_set(s, rc, "", NULL, "out of memory");
+	return rc;
+}
+
 SMTPC_API int smtpc_sendmail_source(smtpc *s, const char *from, const char *const *to, size_t nto,
                                     const smtpc_source *msg, const smtpc_send_options *opts,
                                     smtpc_send_result **result)
 {
+	smtpc_message m = {from, to, nto, SMTPC_SOURCE_INIT, opts};
 	txn t = {0};
 	int rc;
 
 	if (result != NULL)
 		*result = NULL;
 	smtpc__err_clear(s);
-	if (opts == NULL)
-		opts = &default_options;
-	rc = start(s, from, to, nto, msg, opts, &t.ri);
-	if (rc != 0)
-		return finish(s, rc, t.ri, result);
-	t.s = s;
-	t.from = from;
-	t.to = to;
-	t.nto = nto;
-	t.o = opts;
-	t.size = smtpc__source_size(msg);
-	t.has_8bit = msg->data != NULL ? smtpc__has_8bit(msg->data, msg->len) : -1;
-	if (msg->data == NULL && msg->fd < 0 && msg->read == NULL)
-		t.has_8bit = 0;
-	rc = check_envelope(s, from, to, nto, opts, wants_utf8_option(opts));
-	if (rc == 0)
-		rc = smtpc__body_init(&t.body, msg);
-	if (rc == SMTPC_ENOMEM)
-		rc = smtpc__err_set(s, rc, "", NULL, "out of memory");
+	if (msg == NULL)
+		return smtpc__err_set(s, SMTPC_EINVAL, "", NULL, "no message");
+	m.source = *msg;
+	rc = setup_txn(s, &m, &t);
 	if (rc == 0)
 		rc = transact(&t);
 	txn_free(&t);
@@ -1109,27 +1123,9 @@ SMTPC_API int smtpc_send_message(smtpc *s, const smtpc_source *msg, const char *
 /* Prepares (without sending) the transaction of one batch message. */
 static int prepare_txn(smtpc *s, const smtpc_message *m, txn *t)
 {
-	const smtpc_send_options *o = m->opts ? m->opts : &default_options;
-	int rc = start(s, m->from, m->to, m->nto, &m->source, o, &t->ri);
+	int rc = setup_txn(s, m, t);
 
-	if (rc != 0)
-		return rc;
-	t->s = s;
-	t->from = m->from;
-	t->to = m->to;
-	t->nto = m->nto;
-	t->o = o;
-	t->size = smtpc__source_size(&m->source);
-	if (m->source.data != NULL || (m->source.fd < 0 && m->source.read == NULL))
-		t->has_8bit = m->source.data ? smtpc__has_8bit(m->source.data, m->source.len) : 0;
-	else
-		t->has_8bit = -1;
-	rc = check_envelope(s, m->from, m->to, m->nto, o, wants_utf8_option(o));
-	if (rc == 0 && (rc = smtpc__body_init(&t->body, &m->source)) != 0)
-		rc = smtpc__err_set(s, rc, "", NULL, "out of memory");
-	if (rc == 0)
-		rc = plan(t);
-	return rc;
+	return rc != 0 ? rc : plan(t);
 }
 
 SMTPC_API int smtpc_send_batch(smtpc *s, const smtpc_message *msgs, size_t n,
