@@ -20,6 +20,8 @@
 #include "session.h"
 
 #define SMTPC__AUTH_MAX_ROUNDS 8
+/* RFC 4954 4: the longest AUTH command line that may carry an initial response. */
+#define SMTPC__AUTH_LINE_MAX 512
 
 static void wipe(void *p, size_t len)
 {
@@ -170,8 +172,8 @@ static int decode_challenge(const smtpc_reply *r, unsigned char **out, size_t *o
  */
 static int exchange(smtpc *s, mechanism *m, int *refused_mech)
 {
-	unsigned char *resp = NULL, *chal = NULL;
-	size_t resplen = 0, challen = 0;
+	unsigned char *resp = NULL, *chal = NULL, *held = NULL;
+	size_t resplen = 0, challen = 0, heldlen = 0;
 	char prefix[64 + 3], shown[96];
 	smtpc_reply r;
 	int rc, rounds = 0;
@@ -180,6 +182,14 @@ static int exchange(smtpc *s, mechanism *m, int *refused_mech)
 	rc = initial_response(s, m, &resp, &resplen);
 	if (rc < 0)
 		return rc;
+	if (rc == 1 &&
+	    5 + strlen(m->name) + 1 + SMTPC__B64_LEN(resplen) + 2 > SMTPC__AUTH_LINE_MAX) {
+		/* RFC 4954 4: too long for the AUTH line; it answers the empty 334 instead. */
+		held = resp;
+		heldlen = resplen;
+		resp = NULL;
+		rc = 0;
+	}
 	snprintf(prefix, sizeof(prefix), "AUTH %s%s", m->name, rc == 1 ? " " : "");
 	snprintf(shown, sizeof(shown), "AUTH %s%s", m->name, rc == 1 ? " [redacted]" : "");
 	if (rc == 1) {
@@ -192,7 +202,7 @@ static int exchange(smtpc *s, mechanism *m, int *refused_mech)
 		rc = smtpc__send_line(s, "AUTH", prefix, n + 2);
 	}
 	if (rc != 0)
-		return rc;
+		goto out;
 	rc = smtpc__read_reply(s, "AUTH", 0, &r);
 	while (rc == 0 && r.code == 334) {
 		if (++rounds > SMTPC__AUTH_MAX_ROUNDS) {
@@ -200,7 +210,8 @@ static int exchange(smtpc *s, mechanism *m, int *refused_mech)
 			               "%s: more than %d challenges: cancelled", m->name,
 			               SMTPC__AUTH_MAX_ROUNDS);
 			cancel(s);
-			return SMTPC_EPROTO;
+			rc = SMTPC_EPROTO;
+			goto out;
 		}
 		rc = decode_challenge(&r, &chal, &challen);
 		if (rc != 0) {
@@ -208,11 +219,18 @@ static int exchange(smtpc *s, mechanism *m, int *refused_mech)
 			               rc == SMTPC_ENOMEM ? "out of memory"
 			                                  : "the challenge is not base64");
 			cancel(s);
-			return rc;
+			goto out;
 		}
 		resp = NULL;
 		resplen = 0;
-		rc = answer(s, m, chal, challen, &resp, &resplen);
+		if (held != NULL && challen == 0) {
+			resp = held; /* the initial response that did not fit on the AUTH line */
+			resplen = heldlen;
+			held = NULL;
+			rc = 0;
+		} else {
+			rc = answer(s, m, chal, challen, &resp, &resplen);
+		}
 		wipe_free(chal, challen);
 		if (rc != 0) {
 			cancel(s);
@@ -221,13 +239,15 @@ static int exchange(smtpc *s, mechanism *m, int *refused_mech)
 			if (m->sasl != NULL && rc == SMTPC_EAUTH &&
 			    strncmp(m->name, "SCRAM-", 6) == 0)
 				smtpc_close(s);
-			return rc;
+			goto out;
 		}
 		rc = send_b64(s, "", resp, resplen, "[redacted]");
 		wipe_free(resp, resplen);
 		if (rc == 0)
 			rc = smtpc__read_reply(s, "AUTH", 0, &r);
 	}
+out:
+	wipe_free(held, heldlen);
 	if (rc != 0)
 		return rc;
 	if (r.code != 235) {
