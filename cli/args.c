@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 enum opt_id {
 	OPT_SERVER,
@@ -22,6 +23,21 @@ enum opt_id {
 	OPT_JSON,
 	OPT_HELP,
 	OPT_VERSION,
+	OPT_STARTTLS,
+	OPT_CA_FILE,
+	OPT_CA_DIR,
+	OPT_CERT,
+	OPT_KEY,
+	OPT_TLS_NAME,
+	OPT_FINGERPRINT,
+	OPT_INSECURE,
+	OPT_USER,
+	OPT_PASSWORD_FILE,
+	OPT_PASSWORD_ENV,
+	OPT_PASSWORD_CMD,
+	OPT_OAUTH_TOKEN_CMD,
+	OPT_AUTH,
+	OPT_ALLOW_PLAINTEXT_AUTH,
 };
 
 #define FOR_SEND  1u
@@ -46,7 +62,32 @@ static const struct opt_spec OPTIONS[] = {
     {"json", 0, OPT_JSON, 0, FOR_ALL},
     {"help", 'h', OPT_HELP, 0, FOR_ALL},
     {"version", 'V', OPT_VERSION, 0, FOR_ALL},
+    {"starttls", 0, OPT_STARTTLS, 1, FOR_ALL},
+    {"ca-file", 0, OPT_CA_FILE, 1, FOR_ALL},
+    {"ca-dir", 0, OPT_CA_DIR, 1, FOR_ALL},
+    {"cert", 0, OPT_CERT, 1, FOR_ALL},
+    {"key", 0, OPT_KEY, 1, FOR_ALL},
+    {"tls-name", 0, OPT_TLS_NAME, 1, FOR_ALL},
+    {"fingerprint", 0, OPT_FINGERPRINT, 1, FOR_ALL},
+    {"insecure", 0, OPT_INSECURE, 0, FOR_ALL},
+    {"user", 0, OPT_USER, 1, FOR_ALL},
+    {"password-file", 0, OPT_PASSWORD_FILE, 1, FOR_ALL},
+    {"password-env", 0, OPT_PASSWORD_ENV, 1, FOR_ALL},
+    {"password-cmd", 0, OPT_PASSWORD_CMD, 1, FOR_ALL},
+    {"oauth-token-cmd", 0, OPT_OAUTH_TOKEN_CMD, 1, FOR_ALL},
+    {"auth", 0, OPT_AUTH, 1, FOR_ALL},
+    {"allow-plaintext-auth", 0, OPT_ALLOW_PLAINTEXT_AUTH, 0, FOR_ALL},
 };
+
+/* The mechanisms of smtpc_auth(), canonical spelling. */
+static const char *const PASSWORD_MECHS[] = {"PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-1",
+                                             "SCRAM-SHA-256"};
+static const char *const TOKEN_MECHS[] = {"XOAUTH2", "OAUTHBEARER"};
+#define NELEMS(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char NO_PASSWORD_ON_ARGV[] =
+    "passwords are never taken on the command line (visible to ps): use --password-file, "
+    "--password-env or --password-cmd";
 #define NOPTIONS (sizeof(OPTIONS) / sizeof(OPTIONS[0]))
 
 struct parser {
@@ -61,8 +102,10 @@ struct parser {
 void cli_print_synopsis(FILE *f)
 {
 	fputs("usage: smtpc send --server URL --from ADDR --to ADDR[,ADDR...]... [--helo NAME]\n"
-	      "                  [--timeout SEC] [--debug] [--json] [FILE]\n"
-	      "       smtpc probe --server URL [--helo NAME] [--timeout SEC] [--debug] [--json]\n"
+	      "                  [--timeout SEC] [TLS options] [AUTH options] [--debug] [--json]\n"
+	      "                  [FILE]\n"
+	      "       smtpc probe --server URL [--helo NAME] [--timeout SEC] [TLS options]\n"
+	      "                  [AUTH options] [--debug] [--json]\n"
 	      "       smtpc --help | --version\n",
 	      f);
 }
@@ -75,24 +118,53 @@ void cli_print_help(FILE *f)
 	    "\n"
 	    "commands:\n"
 	    "  send             send the message in FILE (or standard input; \"-\" too)\n"
-	    "  probe            connect, greet with EHLO (LHLO), list the extensions, QUIT\n"
+	    "  probe            connect, greet with EHLO (LHLO), list the extensions (before and\n"
+	    "                   after STARTTLS), authenticate when asked to, QUIT\n"
 	    "\n"
 	    "options:\n"
-	    "  --server URL     smtp://host[:port] (port 25), lmtp://host[:port] (port 2003),\n"
-	    "                   lmtp:/socket/path or lmtp:///socket/path; IPv6: smtp://[::1]:2525\n"
+	    "  --server URL     smtp://host[:port] (port 25), smtps://host[:port] (implicit TLS,\n"
+	    "                   port 465), lmtp://host[:port] (port 2003), lmtp:/socket/path or\n"
+	    "                   lmtp:///socket/path; IPv6: smtp://[::1]:2525\n"
 	    "  --from ADDR      envelope sender (required for send; --from '' sends <>)\n"
 	    "  --to ADDR        envelope recipient; repeat it or give a comma-separated list\n"
 	    "  --helo NAME      name sent with EHLO/HELO/LHLO (default: this host's name)\n"
 	    "  --timeout SEC    timeout of each step in seconds, fractions allowed (default 60)\n"
-	    "  --debug          write the SMTP transcript to standard error\n"
+	    "  --debug          write the SMTP transcript to standard error (AUTH redacted)\n"
 	    "  --json           write one JSON object to standard output instead of text\n"
 	    "  -h, --help       this help\n"
 	    "  -V, --version    the version\n"
 	    "\n"
+	    "TLS options (certificates and names are verified by default):\n"
+	    "  --starttls required|opportunistic|never\n"
+	    "                   STARTTLS policy; default: required with credentials,\n"
+	    "                   opportunistic for smtp://, never for lmtp and smtps://\n"
+	    "  --ca-file F      trust the CA certificates in PEM file F (not the system store)\n"
+	    "  --ca-dir D       trust the hashed CA directory D (not the system store)\n"
+	    "  --cert F         client certificate chain (PEM); --key F its key (default: in F)\n"
+	    "  --tls-name NAME  verify the certificate for NAME (and send it as SNI)\n"
+	    "  --fingerprint H  pin the server certificate: SHA-256 of its DER form, 64 hex\n"
+	    "                   digits, colons allowed\n"
+	    "  --insecure       do not verify the certificate (a warning on every run)\n"
+	    "\n"
+	    "AUTH options (credentials only over verified TLS or a Unix socket):\n"
+	    "  --user NAME      authenticate as NAME, with the password from exactly one of:\n"
+	    "  --password-file F    the first line of file F\n"
+	    "  --password-env VAR   environment variable VAR\n"
+	    "  --password-cmd CMD   the first line CMD prints (run with /bin/sh -c)\n"
+	    "                   or, without them, a prompt on the terminal. Never on the command\n"
+	    "                   line: there is no --password option.\n"
+	    "  --oauth-token-cmd CMD  run CMD for an OAuth 2.0 access token at each AUTH\n"
+	    "                   (XOAUTH2 by default)\n"
+	    "  --auth MECH      use this mechanism: PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-1,\n"
+	    "                   SCRAM-SHA-256, XOAUTH2, OAUTHBEARER, EXTERNAL (default: the\n"
+	    "                   strongest that both sides offer)\n"
+	    "  --allow-plaintext-auth  allow credentials without verified TLS\n"
+	    "\n"
 	    "exit status: 0 every recipient accepted, 64 usage, 65 bad address,\n"
-	    "  66 cannot read the message, 68 unknown host, 69 permanent failure (5xx),\n"
+	    "  66 cannot read the message, 68 unknown host, 69 permanent failure (5xx, TLS),\n"
 	    "  70 internal error, 71 out of memory, 75 temporary failure (4xx, network),\n"
-	    "  76 protocol error, 79 outcome unknown (connection lost after the message).\n"
+	    "  76 protocol error, 77 authentication refused, 78 bad configuration (password\n"
+	    "  source, certificate file), 79 outcome unknown (connection lost after the message).\n"
 	    "See docs/CLI.md.\n",
 	    f);
 }
@@ -109,6 +181,21 @@ static int usage_error(const char *msg, const char *user)
 	putc('\n', stderr);
 	cli_print_synopsis(stderr);
 	return EX_USAGE;
+}
+
+/* usage_error() with the first len bytes of user. */
+static int usage_error_n(const char *msg, const char *user, size_t len)
+{
+	char *copy = strndup(user, len);
+	int rc;
+
+	if (copy == NULL) {
+		fputs("smtpc: out of memory\n", stderr);
+		return EX_OSERR;
+	}
+	rc = usage_error(msg, copy);
+	free(copy);
+	return rc;
 }
 
 /* "smtpc: <msg> '<user>': <why>": one line, an option's value is wrong. */
@@ -223,6 +310,101 @@ static int set_once(const char **slot, const char *value, const char *name)
 	return 0;
 }
 
+int cli_mech_uses_password(const char *mech)
+{
+	size_t k;
+
+	for (k = 0; mech && k < NELEMS(PASSWORD_MECHS); k++) {
+		if (strcmp(mech, PASSWORD_MECHS[k]) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int cli_mech_uses_token(const char *mech)
+{
+	size_t k;
+
+	for (k = 0; mech && k < NELEMS(TOKEN_MECHS); k++) {
+		if (strcmp(mech, TOKEN_MECHS[k]) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int cli_wants_auth(const struct cli_options *o)
+{
+	return o->user != NULL || o->oauth_token_cmd != NULL || o->auth_mech != NULL;
+}
+
+/* The canonical spelling of a mechanism name given in any case, or NULL. */
+static const char *canonical_mech(const char *name)
+{
+	size_t k;
+
+	for (k = 0; k < NELEMS(PASSWORD_MECHS); k++) {
+		if (strcasecmp(name, PASSWORD_MECHS[k]) == 0)
+			return PASSWORD_MECHS[k];
+	}
+	for (k = 0; k < NELEMS(TOKEN_MECHS); k++) {
+		if (strcasecmp(name, TOKEN_MECHS[k]) == 0)
+			return TOKEN_MECHS[k];
+	}
+	if (strcasecmp(name, "EXTERNAL") == 0)
+		return "EXTERNAL";
+	return NULL;
+}
+
+static int is_hex_digit(int c)
+{
+	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* 64 hex digits, colons anywhere between pairs (as openssl prints them). */
+static int fingerprint_ok(const char *p)
+{
+	size_t digits = 0;
+
+	for (; *p; p++) {
+		if (*p == ':')
+			continue;
+		if (!is_hex_digit((unsigned char)p[0]) || !is_hex_digit((unsigned char)p[1]))
+			return 0;
+		digits += 2;
+		p++;
+	}
+	return digits == 64;
+}
+
+static int parse_starttls(struct cli_options *o, const char *value)
+{
+	if (o->starttls_given) {
+		fputs("smtpc: --starttls given more than once\n", stderr);
+		return EX_USAGE;
+	}
+	o->starttls_given = 1;
+	if (strcmp(value, "required") == 0)
+		o->starttls = SMTPC_STARTTLS_REQUIRED;
+	else if (strcmp(value, "opportunistic") == 0)
+		o->starttls = SMTPC_STARTTLS_OPPORTUNISTIC;
+	else if (strcmp(value, "never") == 0)
+		o->starttls = SMTPC_STARTTLS_NEVER;
+	else
+		return value_error("invalid --starttls", value,
+		                   "expected required, opportunistic or never");
+	return 0;
+}
+
+/* A file name, command or name option: given once, not empty. */
+static int set_nonempty(const char **slot, const char *value, const char *name)
+{
+	if (*value == '\0') {
+		fprintf(stderr, "smtpc: --%s needs a non-empty value\n", name);
+		return EX_USAGE;
+	}
+	return set_once(slot, value, name);
+}
+
 static int apply_option(struct parser *ps, const struct opt_spec *spec, const char *value)
 {
 	struct cli_options *o = ps->o;
@@ -258,6 +440,50 @@ static int apply_option(struct parser *ps, const struct opt_spec *spec, const ch
 		return 0;
 	case OPT_VERSION:
 		o->command = CLI_VERSION;
+		return 0;
+	case OPT_STARTTLS:
+		return parse_starttls(o, value);
+	case OPT_CA_FILE:
+		return set_nonempty(&o->ca_file, value, spec->name);
+	case OPT_CA_DIR:
+		return set_nonempty(&o->ca_dir, value, spec->name);
+	case OPT_CERT:
+		return set_nonempty(&o->cert, value, spec->name);
+	case OPT_KEY:
+		return set_nonempty(&o->key, value, spec->name);
+	case OPT_TLS_NAME:
+		return set_nonempty(&o->tls_name, value, spec->name);
+	case OPT_FINGERPRINT:
+		if (!fingerprint_ok(value))
+			return value_error(
+			    "invalid --fingerprint", value,
+			    "expected the SHA-256 of the certificate: 64 hex digits, "
+			    "colons allowed");
+		return set_once(&o->fingerprint, value, spec->name);
+	case OPT_INSECURE:
+		o->insecure = 1;
+		return 0;
+	case OPT_USER:
+		return set_nonempty(&o->user, value, spec->name);
+	case OPT_PASSWORD_FILE:
+		return set_nonempty(&o->password_file, value, spec->name);
+	case OPT_PASSWORD_ENV:
+		return set_nonempty(&o->password_env, value, spec->name);
+	case OPT_PASSWORD_CMD:
+		return set_nonempty(&o->password_cmd, value, spec->name);
+	case OPT_OAUTH_TOKEN_CMD:
+		return set_nonempty(&o->oauth_token_cmd, value, spec->name);
+	case OPT_AUTH:
+		if (o->auth_mech != NULL)
+			return set_once(&o->auth_mech, value, spec->name);
+		o->auth_mech = canonical_mech(value);
+		if (o->auth_mech == NULL)
+			return value_error("invalid --auth", value,
+			                   "expected PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-1, "
+			                   "SCRAM-SHA-256, XOAUTH2, OAUTHBEARER or EXTERNAL");
+		return 0;
+	case OPT_ALLOW_PLAINTEXT_AUTH:
+		o->allow_plaintext_auth = 1;
 		return 0;
 	default:
 		return usage_error("internal error: unhandled option", spec->name);
@@ -295,14 +521,22 @@ static int parse_option(struct parser *ps)
 	const char *name = arg + 2, *eq = NULL, *value = NULL;
 	const struct opt_spec *spec;
 
+	size_t namelen;
+
 	if (arg[1] == '-') {
 		eq = strchr(name, '=');
-		spec = find_long(name, eq ? (size_t)(eq - name) : strlen(name));
+		namelen = eq ? (size_t)(eq - name) : strlen(name);
+		if (namelen == strlen("password") && strncmp(name, "password", namelen) == 0) {
+			fprintf(stderr, "smtpc: %s\n", NO_PASSWORD_ON_ARGV);
+			return EX_USAGE;
+		}
+		spec = find_long(name, namelen);
 	} else {
+		namelen = strlen(name);
 		spec = find_short(arg);
 	}
-	if (spec == NULL)
-		return usage_error("unknown option", arg);
+	if (spec == NULL) /* without the "=value": it may be a secret given by mistake */
+		return usage_error_n("unknown option", arg, (size_t)(name - arg) + namelen);
 	if (!spec->has_value && eq)
 		return usage_error("this option takes no value:", arg);
 	if (spec->has_value && eq) {
@@ -352,7 +586,87 @@ static int check_options(const struct parser *ps)
 	return 0;
 }
 
-static int finish(const struct parser *ps)
+/* A one-line usage error about how options combine (no synopsis). */
+static int combination_error(const char *msg)
+{
+	fprintf(stderr, "smtpc: %s\n", msg);
+	return EX_USAGE;
+}
+
+/* Credentials: one password source at most, each with what it needs. */
+static int check_auth(const struct cli_options *o)
+{
+	int sources =
+	    (o->password_file != NULL) + (o->password_env != NULL) + (o->password_cmd != NULL);
+	const char *mech = o->auth_mech;
+
+	if (sources > 1)
+		return combination_error("give one password source only: --password-file, "
+		                         "--password-env or --password-cmd");
+	if (sources > 0 && o->user == NULL)
+		return combination_error("a password source needs --user NAME");
+	if (sources > 0 && o->oauth_token_cmd != NULL)
+		return combination_error("--oauth-token-cmd and a password source exclude each "
+		                         "other");
+	if (mech == NULL && o->oauth_token_cmd != NULL)
+		mech = "XOAUTH2"; /* the default with a token (auth.c) */
+	if (o->oauth_token_cmd != NULL && !cli_mech_uses_token(mech))
+		return combination_error("--oauth-token-cmd goes with --auth XOAUTH2 or --auth "
+		                         "OAUTHBEARER");
+	if (cli_mech_uses_token(mech) && o->oauth_token_cmd == NULL)
+		return combination_error(
+		    "--auth XOAUTH2 and OAUTHBEARER need --oauth-token-cmd CMD");
+	if (strcmp(mech ? mech : "", "XOAUTH2") == 0 && o->user == NULL)
+		return combination_error(
+		    "XOAUTH2 (the default with --oauth-token-cmd) needs --user "
+		    "NAME; OAUTHBEARER (--auth OAUTHBEARER) does not");
+	if (mech != NULL && strcmp(mech, "EXTERNAL") == 0 && sources > 0)
+		return combination_error("--auth EXTERNAL takes no password (the identity is the "
+		                         "client certificate; --user is the authorization "
+		                         "identity)");
+	if ((mech == NULL || cli_mech_uses_password(mech)) && cli_wants_auth(o) && o->user == NULL)
+		return combination_error("--auth with a password mechanism needs --user NAME");
+	return 0;
+}
+
+/*
+ * TLS: the STARTTLS policy in force, and the combinations that would send
+ * credentials where they can be read (security-cases.md A1, T5).
+ */
+static int check_tls(struct cli_options *o)
+{
+	int creds = cli_wants_auth(o);
+	int local = o->url.is_unix;
+
+	if (o->key != NULL && o->cert == NULL)
+		return combination_error("--key needs --cert (the client certificate)");
+	if (o->url.implicit_tls && o->starttls_given)
+		return combination_error("--starttls does not go with smtps://, which is TLS from "
+		                         "the first byte");
+	if (!o->starttls_given) {
+		if (o->url.implicit_tls || local)
+			o->starttls = SMTPC_STARTTLS_NEVER;
+		else if (creds)
+			o->starttls = SMTPC_STARTTLS_REQUIRED;
+		else if (o->url.proto == SMTPC_PROTO_LMTP)
+			o->starttls = SMTPC_STARTTLS_NEVER;
+		else
+			o->starttls = SMTPC_STARTTLS_OPPORTUNISTIC;
+	}
+	if (!creds || local || o->allow_plaintext_auth)
+		return 0;
+	if (!o->url.implicit_tls && o->starttls != SMTPC_STARTTLS_REQUIRED)
+		return combination_error("credentials need --starttls required (or smtps://): with "
+		                         "--starttls never or opportunistic they may travel in "
+		                         "clear; add --allow-plaintext-auth to allow that");
+	if (o->insecure)
+		return combination_error("credentials with --insecure would go to a server whose "
+		                         "certificate is not checked; add --allow-plaintext-auth "
+		                         "to allow that");
+	return 0;
+}
+
+static int finish(struct parser *ps)
 {
 	struct cli_options *o = ps->o;
 	const char *why = NULL;
@@ -375,7 +689,8 @@ static int finish(const struct parser *ps)
 		return value_error("invalid --server", o->server, why);
 	if (rc != 0)
 		return out_of_memory();
-	return 0;
+	rc = check_auth(o);
+	return rc != 0 ? rc : check_tls(o);
 }
 
 int cli_parse_args(int argc, char **argv, struct cli_options *o)

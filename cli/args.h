@@ -2,9 +2,17 @@
  * args.h - the command line of smtpc.
  *
  *   smtpc send --server URL --from ADDR --to ADDR[,ADDR...]... [--helo NAME]
- *              [--timeout SEC] [--debug] [--json] [FILE]
- *   smtpc probe --server URL [--helo NAME] [--timeout SEC] [--debug] [--json]
+ *              [--timeout SEC] [TLS options] [AUTH options] [--debug] [--json] [FILE]
+ *   smtpc probe --server URL [--helo NAME] [--timeout SEC] [TLS options]
+ *              [AUTH options] [--debug] [--json]
  *   smtpc --help | --version
+ *
+ * TLS options: --starttls required|opportunistic|never, --ca-file F, --ca-dir D,
+ * --cert F, --key F, --tls-name NAME, --fingerprint SHA256HEX, --insecure.
+ * AUTH options: --user NAME with --password-file F | --password-env VAR |
+ * --password-cmd CMD (or a prompt on the terminal), --oauth-token-cmd CMD,
+ * --auth MECH, --allow-plaintext-auth. There is no option that takes a
+ * password itself: argv is visible to every user (ps).
  *
  * Options may come before or after the command, in any order; "--" ends
  * the options.
@@ -39,7 +47,36 @@ struct cli_options {
 	int debug;
 	int json;
 	const char *file; /* NULL or "-": standard input */
+
+	/* TLS */
+	smtpc_starttls_policy starttls; /* the policy in force (defaults applied) */
+	int starttls_given;             /* --starttls was on the command line */
+	const char *ca_file;
+	const char *ca_dir;
+	const char *cert;
+	const char *key;
+	const char *tls_name;
+	const char *fingerprint;
+	int insecure;
+
+	/* AUTH */
+	const char *user;
+	const char *password_file;
+	const char *password_env;
+	const char *password_cmd;
+	const char *oauth_token_cmd;
+	const char *auth_mech; /* canonical name (upper case), or NULL: smtpc_login() */
+	int allow_plaintext_auth;
 };
+
+/** 1 when the options ask for authentication (--user, --oauth-token-cmd or --auth). */
+int cli_wants_auth(const struct cli_options *o);
+
+/** 1 when the mechanism (canonical name) takes a password: PLAIN, LOGIN, CRAM-MD5, SCRAM-*. */
+int cli_mech_uses_password(const char *mech);
+
+/** 1 when the mechanism takes an OAuth token: XOAUTH2, OAUTHBEARER. */
+int cli_mech_uses_token(const char *mech);
 
 /**
  * Parses argv into *o. On a usage error the message is written to standard

@@ -41,4 +41,33 @@ int cli_connect(smtpc *s, const struct cli_options *o, smtpc_reply *greeting, st
 /** Sends QUIT when still connected; a failure is only a warning on standard error. */
 void cli_quit(smtpc *s);
 
+/**
+ * Greets (EHLO, HELO fallback in SMTP) and runs STARTTLS per the policy
+ * (smtpc_ehlo_or_helo_if_needed()). On failure the error is captured in *e
+ * and reported. Returns 0 or the exit status.
+ */
+int cli_greet(smtpc *s, const struct cli_options *o, struct cli_error *e);
+
+/** TLS of a session, kept for the reports (the session forgets it when it closes). */
+struct cli_tls {
+	int on;
+	int verified;
+	char info[128]; /* "TLSv1.3 TLS_AES_256_GCM_SHA384" */
+};
+
+/** Notes the TLS state when the session is encrypted (never clears it). */
+void cli_tls_capture(const smtpc *s, struct cli_tls *t);
+
+/** "tls: TLSv1.3 TLS_AES_256_GCM_SHA384, verified[, pinned]" and a newline. */
+void cli_tls_print(FILE *f, const struct cli_tls *t, const struct cli_options *o);
+
+/** {"version":"TLSv1.3","cipher":"...","verified":true}, or null without TLS. */
+void cli_tls_json(FILE *f, const struct cli_tls *t);
+
+/** After a TLS error: a hint on standard error when the certificate was not trusted. */
+void cli_tls_hint(const struct cli_error *e);
+
+/** 1 when the options authenticate with a password (not a token, not EXTERNAL). */
+int cli_needs_password(const struct cli_options *o);
+
 #endif /* SMTPC_CLI_COMMON_H */

@@ -48,6 +48,12 @@
 #ifndef EX_PROTOCOL
 #define EX_PROTOCOL 76
 #endif
+#ifndef EX_NOPERM
+#define EX_NOPERM 77
+#endif
+#ifndef EX_CONFIG
+#define EX_CONFIG 78
+#endif
 
 /* Not in sysexits.h (it ends at 78, EX_CONFIG): the outcome is unknown. */
 #define EX_OUTCOME_UNKNOWN 79

@@ -167,6 +167,10 @@ int cli_exit_for_error(const struct cli_error *e)
 		return EX_TEMPFAIL;
 	case SMTPC_ENOTSUPPORTED:
 		return EX_UNAVAILABLE;
+	case SMTPC_ETLS: /* no TLS where it is required, a failed handshake or check */
+		return e->code >= 400 && e->code <= 499 ? EX_TEMPFAIL : EX_UNAVAILABLE;
+	case SMTPC_EAUTH: /* 454 "temporary authentication failure" is worth a retry */
+		return e->code >= 400 && e->code <= 499 ? EX_TEMPFAIL : EX_NOPERM;
 	case SMTPC_ECONNECT:
 	case SMTPC_ERESPONSE:
 	case SMTPC_ESENDER:

@@ -3,8 +3,8 @@
  *
  * The exit status says what a caller (a script, a queue runner) should do
  * next (docs/CLI.md, "Exit status"); the precedence is
- *   79 outcome unknown  >  76, 68, 65, 70, 71 (the error that stopped the run)
- *   >  75 temporary  >  69 permanent.
+ *   79 outcome unknown  >  76, 68, 65, 70, 71, 77, 78 (the error that stopped
+ *   the run)  >  75 temporary  >  69 permanent.
  */
 #ifndef SMTPC_CLI_OUTCOME_H
 #define SMTPC_CLI_OUTCOME_H

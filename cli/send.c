@@ -1,13 +1,17 @@
 /*
- * send.c - smtpc send: read the message, connect, smtpc_sendmail(), QUIT,
- * then report one line per recipient (or one JSON object).
+ * send.c - smtpc send: read the message (and the password), connect, greet
+ * with STARTTLS per the policy, authenticate when asked to,
+ * smtpc_sendmail(), QUIT, then report one line per recipient (or one JSON
+ * object).
  */
 #include "commands.h"
 
+#include "auth.h"
 #include "common.h"
 #include "exitcodes.h"
 #include "input.h"
 #include "json.h"
+#include "secret.h"
 #include "text.h"
 
 #include <errno.h>
@@ -21,6 +25,9 @@ struct send_run {
 	smtpc *s;
 	smtpc_send_result *result; /* NULL when the server was not reached */
 	struct cli_error err;      /* kind SMTPC_OK when smtpc_sendmail() returned 0 */
+	char *password;            /* wiped and freed as soon as AUTH is done */
+	struct cli_tls tls;
+	struct cli_auth auth;
 	int exit;
 };
 
@@ -40,14 +47,39 @@ static int read_input(struct send_run *run)
 	return rc == ENOMEM ? EX_OSERR : EX_NOINPUT;
 }
 
-static int transact(struct send_run *run)
+/* Connect, greet (STARTTLS per the policy), authenticate. Returns 0 or the exit status. */
+static int open_session(struct send_run *run)
 {
 	const struct cli_options *o = run->o;
-	smtpc_send_options opts = SMTPC_SEND_OPTIONS_INIT;
-	int rc, ex;
+	int ex;
 
 	if (cli_connect(run->s, o, NULL, &run->err) != 0)
 		return cli_exit_for_error(&run->err);
+	cli_tls_capture(run->s, &run->tls); /* smtps:// */
+	ex = cli_greet(run->s, o, &run->err);
+	cli_tls_capture(run->s, &run->tls); /* STARTTLS */
+	if (ex != 0 || !cli_wants_auth(o))
+		return ex;
+	ex = cli_authenticate(run->s, o, run->password, &run->auth, &run->err);
+	cli_secret_free(run->password);
+	run->password = NULL;
+	return ex;
+}
+
+static int transact(struct send_run *run)
+{
+	const struct cli_options *o = run->o;
+	smtpc_send_options opts;
+	int rc, ex;
+
+	/* Every field 0/NULL: the defaults, whatever fields the header version has. */
+	memset(&opts, 0, sizeof(opts));
+	opts.version = SMTPC_SEND_OPTIONS_VERSION;
+	ex = open_session(run);
+	if (ex != 0) {
+		cli_quit(run->s);
+		return ex;
+	}
 	rc = smtpc_sendmail(run->s, o->from, (const char *const *)o->to, o->nto, run->msg, run->len,
 	                    &opts, &run->result);
 	if (rc != 0) {
@@ -230,6 +262,12 @@ static void print_json(const struct send_run *run)
 	json_key(f, "final");
 	json_reply_or_null(f, run->result, 1);
 	putc(',', f);
+	json_key(f, "tls");
+	cli_tls_json(f, &run->tls);
+	putc(',', f);
+	json_key(f, "auth");
+	cli_auth_json(f, &run->auth);
+	putc(',', f);
 	json_key(f, "error");
 	cli_error_json(f, &run->err);
 	fprintf(f, ",\"exit\":%d}\n", run->exit);
@@ -240,11 +278,19 @@ static void print_json(const struct send_run *run)
 int cli_send(const struct cli_options *o)
 {
 	struct send_run run;
-	int ex;
+	int ex = 0;
 
 	memset(&run, 0, sizeof(run));
 	run.o = o;
-	ex = read_input(&run);
+	/* No password source: say so before waiting for a message on standard input. */
+	if (cli_needs_password(o))
+		ex = cli_password_check(o);
+	if (ex == 0)
+		ex = read_input(&run);
+	if (ex == 0 && cli_wants_auth(o))
+		cli_secret_no_core();
+	if (ex == 0 && cli_needs_password(o))
+		ex = cli_password_get(o, &run.password);
 	if (ex == 0)
 		ex = cli_session_open(o, &run.s);
 	if (ex == 0) {
@@ -258,6 +304,7 @@ int cli_send(const struct cli_options *o)
 	if (run.result)
 		smtpc_send_result_free(run.result);
 	cli_error_free(&run.err);
+	cli_secret_free(run.password);
 	smtpc_free(run.s);
 	free(run.msg);
 	return ex;

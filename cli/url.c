@@ -17,7 +17,7 @@
 #define MAX_PORT     65535
 
 static const char EXPECTED[] =
-    "expected smtp://host[:port], lmtp://host[:port] or lmtp:/socket/path";
+    "expected smtp://host[:port], smtps://host[:port], lmtp://host[:port] or lmtp:/socket/path";
 
 static int is_digit(int c)
 {
@@ -234,6 +234,7 @@ static int parse_socket(const char *path, struct cli_url *url, const char **why)
 		}
 	}
 	url->port = 0;
+	url->is_unix = 1;
 	url->host = strdup(path);
 	return url->host ? 0 : EX_OSERR;
 }
@@ -266,11 +267,12 @@ int cli_url_parse(const char *text, struct cli_url *url, const char **why)
 		rc = parse_tcp(colon + 1, SMTPC_SMTP_PORT, url, why);
 	} else if (span_is(text, slen, "lmtp")) {
 		rc = parse_lmtp(colon + 1, url, why);
-	} else if (span_is(text, slen, "smtps") || span_is(text, slen, "submissions")) {
-		*why = "not supported yet: TLS arrives with issue 3";
-		rc = EX_USAGE;
+	} else if (span_is(text, slen, "smtps")) {
+		url->proto = SMTPC_PROTO_SMTP;
+		url->implicit_tls = 1;
+		rc = parse_tcp(colon + 1, SMTPC_SMTPS_PORT, url, why);
 	} else {
-		*why = "unsupported scheme (use smtp:// or lmtp://)";
+		*why = "unsupported scheme (use smtp://, smtps:// or lmtp://)";
 		rc = EX_USAGE;
 	}
 	if (rc != 0)

@@ -3,6 +3,7 @@
  *
  * Forms (docs/CLI.md, "Server URL"):
  *   smtp://host[:port]      SMTP over TCP, port 25 by default
+ *   smtps://host[:port]     SMTP over implicit TLS, port 465 by default
  *   lmtp://host[:port]      LMTP over TCP, port 2003 by default
  *   lmtp:/abs/socket/path   LMTP over a Unix socket (also lmtp:///abs/socket/path)
  * host is a name, an IPv4 address or an IPv6 literal in brackets.
@@ -14,8 +15,10 @@
 
 struct cli_url {
 	smtpc_protocol proto;
-	char *host; /* for smtpc_connect(): name, IPv4, "[v6]", or the socket path */
-	int port;   /* 1..65535, or 0 for a socket path */
+	char *host;       /* for smtpc_connect(): name, IPv4, "[v6]", or the socket path */
+	int port;         /* 1..65535, or 0 for a socket path */
+	int implicit_tls; /* smtps://: TLS from the first byte */
+	int is_unix;      /* a Unix socket path (local: no TLS needed for credentials) */
 };
 
 /**

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A scripted SMTP/LMTP server for tests/cli/test-cli.sh: the faults that a
 well-behaved sink does not produce (outcome unknown, 421, protocol errors,
-slow replies, hostile reply text).
+slow replies, hostile reply text), AUTH in clear (to test where passwords
+come from) and STARTTLS refusals.
 
 usage: fake-server.py SCENARIO PORT_FILE [--lmtp] [--unix PATH]
 Listens on 127.0.0.1, an ephemeral port written to PORT_FILE (or on the
@@ -9,6 +10,8 @@ Unix socket PATH; PORT_FILE then gets "0"), serves one connection at a time
 until killed. Only loopback. --lmtp: one reply per accepted recipient after
 the final dot ("dotN" in a scenario overrides the reply for recipient N).
 """
+import base64
+import binascii
 import os
 import socket
 import sys
@@ -30,6 +33,15 @@ SCENARIOS = {
     "data-452": {"dot": b"452 4.3.1 out of space\r\n"},
     "lmtp-mixed": {"dot2": b"452 4.2.2 mailbox full\r\n"},
     "lmtp-hangup-second": {"dot2": None},
+    # AUTH in clear (smtpc needs --starttls never --allow-plaintext-auth, or a Unix socket):
+    # PLAIN and LOGIN accept alice / "pässwörd 1" (UTF-8)
+    "auth": {"ehlo": b"250-fake.test\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n"},
+    "auth-454": {"ehlo": b"250-fake.test\r\n250 AUTH PLAIN LOGIN\r\n",
+                 "auth": b"454 4.7.0 temporary authentication failure\r\n"},
+    "starttls-454": {"ehlo": b"250-fake.test\r\n250 STARTTLS\r\n",
+                     "starttls": b"454 4.7.0 TLS not available due to temporary reason\r\n"},
+    "starttls-554": {"ehlo": b"250-fake.test\r\n250 STARTTLS\r\n",
+                     "starttls": b"554 5.7.0 no TLS for you\r\n"},
     "hostile": {
         "greeting": b"220-fake \x1b]0;owned\x07 \xff\xfe caf\xc3\xa9\r\n220 second line\r\n",
         "ehlo": b"250-fake\r\n250-SIZE 10485760\r\n250-X-\x1b[2J\r\n250 PIPELINING\r\n",
@@ -47,6 +59,7 @@ DEFAULTS = {
     "dot": b"250 2.0.0 queued\r\n",
     "rset": b"250 2.0.0 ok\r\n",
     "quit": b"221 2.0.0 bye\r\n",
+    "starttls": b"502 5.5.1 no STARTTLS here\r\n",
     "other": b"502 5.5.2 unknown command\r\n",
 }
 
@@ -69,6 +82,36 @@ def final_replies(conn, script, naccepted, lmtp):
             return False
         conn.sendall(answer)
     return True
+
+
+USER = b"alice"
+PASSWORD = "pässwörd 1".encode("utf-8")
+
+
+def auth(f, conn, script, args):
+    """AUTH PLAIN / LOGIN against USER and PASSWORD (or the scripted reply)."""
+    if "auth" in script:
+        return script["auth"]
+    parts = args.split()
+    mech = parts[0].upper() if parts else b""
+
+    def ask(challenge):
+        conn.sendall(b"334 " + base64.b64encode(challenge) + b"\r\n")
+        return f.readline().strip()
+
+    try:
+        if mech == b"PLAIN":
+            blob = parts[1] if len(parts) > 1 else ask(b"")
+            ok = base64.b64decode(blob, validate=True) == b"\0" + USER + b"\0" + PASSWORD
+        elif mech == b"LOGIN":
+            user = base64.b64decode(parts[1] if len(parts) > 1 else ask(b"Username:"), validate=True)
+            password = base64.b64decode(ask(b"Password:"), validate=True)
+            ok = user == USER and password == PASSWORD
+        else:
+            return b"504 5.5.4 unknown mechanism\r\n"
+    except (ValueError, binascii.Error):
+        return b"501 5.5.2 bad base64\r\n"
+    return b"235 2.7.0 ok\r\n" if ok else b"535 5.7.8 bad credentials\r\n"
 
 
 def serve(conn, script, lmtp):
@@ -104,6 +147,11 @@ def serve(conn, script, lmtp):
             continue
         elif verb == b"RSET":
             stage = "rset"
+        elif verb == b"STARTTLS":
+            stage = "starttls"
+        elif verb == b"AUTH":
+            conn.sendall(auth(f, conn, script, line.rstrip(b"\r\n")[5:]))
+            continue
         elif verb == b"QUIT":
             conn.sendall(reply(script, "quit"))
             return

@@ -11,7 +11,12 @@ SMTPC=${1:?usage: test-cli.sh SMTPC SMTPC-SINK}
 SINK=${2:?usage: test-cli.sh SMTPC SMTPC-SINK}
 HERE=$(cd "$(dirname "$0")" && pwd)
 FAKE="$HERE/fake-server.py"
-PYTHON=$(command -v python3 || true)
+# Debian's python3 first: a version manager's shim on PATH costs about a second per start.
+if [ -x /usr/bin/python3 ]; then
+	PYTHON=/usr/bin/python3
+else
+	PYTHON=$(command -v python3 || true)
+fi
 
 [ -x "$SMTPC" ] || { echo "skip: $SMTPC not built"; exit 77; }
 
@@ -19,98 +24,10 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/smtpc-cli.XXXXXX") || exit 1
 PIDS=""
 FAILED=0
 PASSED=0
-
-cleanup() {
-	for pid in $PIDS; do
-		kill "$pid" 2>/dev/null
-	done
-	for pid in $PIDS; do
-		wait "$pid" 2>/dev/null
-	done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+# shellcheck source=lib.sh
+. "$HERE/lib.sh"
 
 printf 'Subject: smtpc cli test\n\nhello\n.leading dot\n' >"$TMP/msg.txt"
-
-pass() {
-	PASSED=$((PASSED + 1))
-}
-
-fail() {
-	FAILED=$((FAILED + 1))
-	echo "FAIL: $*"
-	echo "  stdout: $(head -c 2000 "$TMP/out")"
-	echo "  stderr: $(head -c 2000 "$TMP/err")"
-}
-
-# run CMD...: runs smtpc with stdin from /dev/null; sets RC, output in $TMP/out, $TMP/err.
-run() {
-	"$SMTPC" "$@" <"${STDIN:-/dev/null}" >"$TMP/out" 2>"$TMP/err"
-	RC=$?
-}
-
-# expect WANT_EXIT DESCRIPTION -- ARGS...: runs smtpc, checks the exit status and
-# that no sanitizer reported anything.
-expect() {
-	want=$1
-	desc=$2
-	shift 3
-	run "$@"
-	if [ "$RC" -ne "$want" ]; then
-		fail "$desc: exit $RC, expected $want"
-		return 1
-	fi
-	if grep -q 'Sanitizer' "$TMP/err"; then
-		fail "$desc: sanitizer report"
-		return 1
-	fi
-	pass
-}
-
-# has FILE TEXT DESCRIPTION: FILE ($TMP/out or $TMP/err) holds a line starting with TEXT.
-has() {
-	if grep -q -F -- "$2" "$TMP/$1"; then
-		pass
-	else
-		fail "$3: no '$2' in $1"
-	fi
-}
-
-lines() {
-	n=$(wc -l <"$TMP/$1")
-	if [ "$n" -eq "$2" ]; then
-		pass
-	else
-		fail "$3: $n lines on $1, expected $2"
-	fi
-}
-
-# json_check EXPR DESCRIPTION: stdout is one JSON object and the Python
-# expression EXPR (over d) is true. Skipped without python3.
-json_check() {
-	[ -n "$PYTHON" ] || return 0
-	if "$PYTHON" -c 'import json, sys
-lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
-assert len(lines) == 1, "not one line"
-d = json.loads(lines[0])
-assert eval(sys.argv[2]), sys.argv[2]' "$TMP/out" "$1" 2>"$TMP/jsonerr"; then
-		pass
-	else
-		fail "$2: JSON check $1: $(cat "$TMP/jsonerr")"
-	fi
-}
-
-# wait_file FILE: waits up to 10 s for FILE to be non-empty.
-wait_file() {
-	i=0
-	while [ ! -s "$1" ] && [ $i -lt 200 ]; do
-		sleep 0.05
-		i=$((i + 1))
-	done
-	[ -s "$1" ]
-}
 
 # start_sink NAME ARGS...: starts smtpc-sink; sets PORT (0 when it did not start).
 start_sink() {
@@ -127,12 +44,17 @@ start_sink() {
 }
 
 # start_fake SCENARIO ARGS...: starts fake-server.py; sets PORT.
+FAKES=0
 start_fake() {
-	"$PYTHON" "$FAKE" "$1" "$TMP/fake-$1.port" 2>"$TMP/fake-$1.log" &
+	name=$1
+	shift
+	FAKES=$((FAKES + 1))
+	name=$FAKES-$name
+	"$PYTHON" "$FAKE" "${name#*-}" "$TMP/fake-$name.port" "$@" 2>"$TMP/fake-$name.log" &
 	PIDS="$PIDS $!"
 	PORT=0
-	if wait_file "$TMP/fake-$1.port"; then
-		PORT=$(cat "$TMP/fake-$1.port")
+	if wait_file "$TMP/fake-$name.port"; then
+		PORT=$(cat "$TMP/fake-$name.port")
 	fi
 }
 
@@ -174,10 +96,101 @@ for url in 'smtp:/x' 'smtp:x' 'host:25' 'http://x' 'smtp://' 'smtp://:25' 'smtp:
 	expect 64 "URL '$url'" -- probe --server "$url"
 	lines err 1 "URL '$url'"
 done
-expect 64 "smtps://" -- probe --server smtps://127.0.0.1
-has err "not supported yet: TLS arrives with issue 3" "smtps://"
+for url in 'smtps://' 'smtps://x:0' 'smtps://u:pw@x' 'submissions://x' 'smtps:/x'; do
+	expect 64 "URL '$url'" -- probe --server "$url"
+	lines err 1 "URL '$url'"
+done
 expect 64 "credentials" -- probe --server smtp://u:secret@127.0.0.1
 has err "credentials" "credentials"
+
+# ---------------------------------------------------------------- TLS and AUTH options
+S="send --server smtp://127.0.0.1:1 --from a --to b"
+for opt in --starttls --ca-file --ca-dir --cert --key --tls-name --fingerprint --user \
+	--password-file --password-env --password-cmd --oauth-token-cmd --auth; do
+	expect 64 "$opt without a value" -- $S "$TMP/msg.txt" $opt
+	has err "this option needs a value: '$opt'" "$opt without a value"
+	expect 64 "$opt ''" -- $S $opt '' "$TMP/msg.txt"
+	lines err 1 "$opt ''"
+done
+for flag in --insecure --allow-plaintext-auth; do
+	expect 64 "$flag=yes" -- $S $flag=yes "$TMP/msg.txt"
+done
+# no password on the command line, in any spelling; the value is never echoed
+for arg in --password --password=s3cr3t-argv '--password= s3cr3t-argv'; do
+	expect 64 "'$arg' refused" -- $S --user alice $arg s3cr3t-argv "$TMP/msg.txt"
+	has err "passwords are never taken on the command line (visible to ps): use --password-file, --password-env or --password-cmd" "'$arg' refused"
+	hasnt err "s3cr3t-argv" "'$arg' refused"
+done
+expect 64 "unknown option=value not echoed" -- $S --passwd=s3cr3t-argv "$TMP/msg.txt"
+has err "unknown option '--passwd'" "unknown option=value"
+hasnt err "s3cr3t-argv" "unknown option=value"
+expect 64 "--starttls bogus" -- $S --starttls sometimes "$TMP/msg.txt"
+has err "expected required, opportunistic or never" "--starttls bogus"
+expect 64 "--starttls twice" -- $S --starttls never --starttls never "$TMP/msg.txt"
+expect 64 "--starttls with smtps://" -- probe --server smtps://127.0.0.1 --starttls required
+has err "--starttls does not go with smtps://" "--starttls with smtps://"
+expect 64 "--starttls never with --user" -- $S --starttls never --user alice --password-env X "$TMP/msg.txt"
+has err "credentials need --starttls required (or smtps://)" "--starttls never with --user"
+expect 64 "--starttls opportunistic with --user" -- $S --starttls opportunistic --user alice \
+	--password-env X "$TMP/msg.txt"
+expect 64 "--starttls never with --oauth-token-cmd" -- $S --starttls never --user alice \
+	--oauth-token-cmd true "$TMP/msg.txt"
+expect 64 "--insecure with --user" -- $S --insecure --user alice --password-env X "$TMP/msg.txt"
+has err "add --allow-plaintext-auth" "--insecure with --user"
+expect 64 "--insecure with --user on smtps://" -- send --server smtps://127.0.0.1:1 --from a --to b \
+	--insecure --user alice --password-env X "$TMP/msg.txt"
+expect 64 "two password sources" -- $S --user alice --password-env X --password-file /dev/null "$TMP/msg.txt"
+has err "give one password source only" "two password sources"
+expect 64 "password source without --user" -- $S --password-env X "$TMP/msg.txt"
+has err "a password source needs --user NAME" "password source without --user"
+expect 64 "--oauth-token-cmd with a password" -- $S --user alice --oauth-token-cmd true \
+	--password-env X "$TMP/msg.txt"
+expect 64 "--auth XOAUTH2 without a token command" -- $S --user alice --auth XOAUTH2 "$TMP/msg.txt"
+expect 64 "--oauth-token-cmd with --auth PLAIN" -- $S --user alice --auth plain --oauth-token-cmd true "$TMP/msg.txt"
+expect 64 "--oauth-token-cmd without --user (XOAUTH2)" -- $S --oauth-token-cmd true "$TMP/msg.txt"
+expect 64 "--auth PLAIN without --user" -- $S --auth PLAIN "$TMP/msg.txt"
+expect 64 "--auth EXTERNAL with a password" -- $S --auth EXTERNAL --user a --password-env X "$TMP/msg.txt"
+expect 64 "--auth bogus" -- $S --user alice --auth NTLM "$TMP/msg.txt"
+has err "invalid --auth 'NTLM'" "--auth bogus"
+expect 64 "--auth twice" -- $S --user alice --auth PLAIN --auth LOGIN "$TMP/msg.txt"
+expect 64 "--key without --cert" -- $S --key /dev/null "$TMP/msg.txt"
+for fp in abc 'zz' "$(printf '%063d' 0)" "$(printf '%065d' 0)" "$(printf '%064d' 0)x"; do
+	expect 64 "--fingerprint '$fp'" -- $S --fingerprint "$fp" "$TMP/msg.txt"
+	lines err 1 "--fingerprint '$fp'"
+done
+expect 64 "--user twice" -- $S --user a --user b --password-env X "$TMP/msg.txt"
+# files named by TLS options are checked before connecting: EX_CONFIG
+for opt in --ca-file --cert; do
+	expect 78 "$opt missing" -- $S $opt "$TMP/nope.pem" "$TMP/msg.txt"
+	has err "smtpc: cannot read $opt '$TMP/nope.pem': No such file or directory" "$opt missing"
+done
+expect 78 "--ca-dir missing" -- probe --server smtp://127.0.0.1:1 --ca-dir "$TMP/nope.d"
+expect 78 "--key missing" -- probe --server smtp://127.0.0.1:1 --cert "$TMP/msg.txt" --key "$TMP/nope.key"
+# the password sources are read before connecting: EX_CONFIG when they fail
+U1="send --server smtp://127.0.0.1:1 --from a --to b --user alice"
+expect 78 "--password-file missing" -- $U1 --password-file "$TMP/nope" "$TMP/msg.txt"
+has err "cannot read --password-file '$TMP/nope': No such file or directory" "--password-file missing"
+: >"$TMP/empty.pw"
+expect 78 "--password-file empty" -- $U1 --password-file "$TMP/empty.pw" "$TMP/msg.txt"
+has err "the first line is empty" "--password-file empty"
+expect 78 "--password-file a directory" -- $U1 --password-file "$TMP" "$TMP/msg.txt"
+expect 78 "--password-env unset" -- $U1 --password-env SMTPC_TEST_UNSET_VARIABLE "$TMP/msg.txt"
+has err "--password-env 'SMTPC_TEST_UNSET_VARIABLE': the variable is not set" "--password-env unset"
+export SMTPC_TEST_EMPTY='' SMTPC_TEST_PW=x
+expect 78 "--password-env empty" -- $U1 --password-env SMTPC_TEST_EMPTY "$TMP/msg.txt"
+expect 78 "--password-cmd failing" -- $U1 --password-cmd 'echo s3cr3t-cmd; exit 3' "$TMP/msg.txt"
+has err "smtpc: --password-cmd: the command failed (exit status 3)" "--password-cmd failing"
+hasnt err "s3cr3t-cmd" "--password-cmd failing"
+expect 78 "--password-cmd killed" -- $U1 --password-cmd 'kill -9 $$' "$TMP/msg.txt"
+has err "killed by signal 9" "--password-cmd killed"
+expect 78 "--password-cmd printing nothing" -- $U1 --password-cmd true "$TMP/msg.txt"
+expect 78 "--password-cmd not found" -- $U1 --password-cmd "$TMP/no-such-command" "$TMP/msg.txt"
+expect 78 "--password-cmd NUL byte" -- $U1 --password-cmd "printf 'a\\000b\\n'" "$TMP/msg.txt"
+has err "NUL byte" "--password-cmd NUL byte"
+expect 64 "no password source, no terminal" -- $U1 "$TMP/msg.txt"
+has err "--user needs a password" "no password source, no terminal"
+# a password that was read: only then the connection fails (75, not 78)
+expect 75 "--password-env read" -- $U1 --password-env SMTPC_TEST_PW "$TMP/msg.txt"
 
 # ---------------------------------------------------------------- input
 expect 66 "missing FILE" -- send --server smtp://127.0.0.1:1 --from a --to b "$TMP/nope"
@@ -238,7 +251,7 @@ if [ "$PORT" -ne 0 ]; then
 	expect 79 "outcome unknown" -- send --server "$U" --from s@x.test --to a@ok.test,h@hangup.test "$M"
 	has out "unknown a@ok.test: outcome unknown (connection lost after the end of data)" "unknown"
 	expect 79 "outcome unknown --json" -- send --server "$U" --from s@x.test --to h@hangup.test --json "$M"
-	json_check 'd["refused"][0]["stage"] == "unknown" and d["error"]["command"] == "DATA" and d["exit"] == 79' "unknown --json"
+	json_check 'd["refused"][0]["stage"] == "unknown" and d["error"]["command"] in ("DATA", "BDAT") and d["exit"] == 79' "unknown --json"
 	expect 69 "message refused" -- send --server "$U" --from s@x.test --to x@datafail.test "$M"
 	has out "failed x@datafail.test: 554" "message refused"
 	expect 69 "sender refused" -- send --server "$U" --from s@reject.test --to a@ok.test "$M"
@@ -331,6 +344,133 @@ if [ -n "$PYTHON" ]; then
 	json_check 'd["final"]["text"] == "queued \u0000 nul\nsecond \"q\" \\ line"' "hostile --json"
 	expect 0 "hostile probe --json" -- probe --server "smtp://127.0.0.1:$PORT" --json
 	json_check '"\u00ff\u00fe caf\u00e9" in d["greeting"]["text"]' "hostile probe --json"
+
+	# ---------------------------------------------------------------- STARTTLS refused
+	start_fake starttls-454
+	U="smtp://127.0.0.1:$PORT"
+	expect 0 "STARTTLS 454, opportunistic: plaintext" -- send --server "$U" --from s@x.test --to a@ok.test "$M"
+	expect 0 "STARTTLS 454, opportunistic (probe)" -- probe --server "$U"
+	has out "tls: none (STARTTLS refused)" "STARTTLS 454 probe"
+	has err "smtpc: warning: continuing without TLS: STARTTLS refused: 454" "STARTTLS 454 probe"
+	xfail 75 "STARTTLS 454, required: temporary" \
+		"library: smtpc_ehlo_or_helo_if_needed drops the 454 reply when STARTTLS is required" \
+		-- send --server "$U" --starttls required --from s@x.test --to a@ok.test --json "$M"
+	expect 75 "STARTTLS 454, required (probe): temporary" -- probe --server "$U" --starttls required --json
+	json_check 'd["tls"] is None and d["error"]["kind"] == "TLS error" and d["error"]["code"] == 454 and d["exit"] == 75' "STARTTLS 454 required probe"
+	start_fake starttls-554
+	expect 69 "STARTTLS 554, required" -- send --server "smtp://127.0.0.1:$PORT" --starttls required \
+		--from s@x.test --to a@ok.test "$M"
+	lines out 0 "STARTTLS 554, required"
+	has err "smtpc: cannot secure the connection to smtp://127.0.0.1:$PORT: STARTTLS is required" "STARTTLS 554"
+	start_fake ok
+	expect 69 "STARTTLS required, not offered" -- send --server "smtp://127.0.0.1:$PORT" \
+		--starttls required --from s@x.test --to a@ok.test --debug "$M"
+	hasnt err "send: MAIL" "STARTTLS required, not offered"
+	expect 69 "STARTTLS required, not offered (probe)" -- probe --server "smtp://127.0.0.1:$PORT" --starttls required
+	has err "the server does not offer STARTTLS" "STARTTLS required, not offered (probe)"
+	expect 0 "no STARTTLS, opportunistic (probe)" -- probe --server "smtp://127.0.0.1:$PORT" --json
+	json_check 'd["tls"] is None and d["auth"] is None and d["extensions_before_tls"] is None' "no STARTTLS probe --json"
+
+	# ---------------------------------------------------------------- AUTH: password sources
+	PW='pässwörd 1'
+	PW_B64=$(printf '%s' "$PW" | base64)
+	PLAIN_B64=$(printf '\000alice\000%s' "$PW" | base64)
+	SECRETS="$PW $PW_B64 $PLAIN_B64"
+	export SMTPC_TEST_PW="$PW" SMTPC_TEST_BAD='pässwörd 2'
+	start_fake auth
+	A="send --server smtp://127.0.0.1:$PORT --starttls never --allow-plaintext-auth --user alice --from s@x.test --to a@ok.test"
+	# credentials never go to a server without TLS by default: STARTTLS is required
+	expect 69 "credentials without TLS" -- send --server "smtp://127.0.0.1:$PORT" --user alice \
+		--password-env SMTPC_TEST_PW --from s@x.test --to a@ok.test --debug "$M"
+	hasnt err "send: AUTH" "credentials without TLS"
+	no_secret "credentials without TLS" "$PW" "$PW_B64" "$PLAIN_B64"
+	expect 0 "--password-env" -- $A --password-env SMTPC_TEST_PW --debug "$M"
+	has err "send: AUTH PLAIN [redacted]" "--password-env"
+	no_secret "--password-env" "$PW" "$PW_B64" "$PLAIN_B64"
+	expect 0 "--password-env --json" -- $A --password-env SMTPC_TEST_PW --json "$M"
+	json_check 'd["auth"] == {"mechanism": "PLAIN", "ok": True} and d["tls"] is None and d["exit"] == 0' "--password-env --json"
+	printf '%s\n' "$PW" >"$TMP/pw"
+	chmod 600 "$TMP/pw"
+	expect 0 "--password-file" -- $A --password-file "$TMP/pw" "$M"
+	lines err 0 "--password-file"
+	printf '%s\r\nsecond line\n' "$PW" >"$TMP/pw-crlf"
+	chmod 644 "$TMP/pw-crlf"
+	expect 0 "--password-file CRLF, group-readable" -- $A --password-file "$TMP/pw-crlf" "$M"
+	has err "smtpc: warning: --password-file '$TMP/pw-crlf' is readable by group or others" "group-readable"
+	printf '%s' "$PW" >"$TMP/pw-nolf"
+	chmod 600 "$TMP/pw-nolf"
+	expect 0 "--password-file without a newline" -- $A --password-file "$TMP/pw-nolf" "$M"
+	expect 0 "--password-cmd" -- $A --password-cmd "cat '$TMP/pw-crlf'" --debug "$M"
+	no_secret "--password-cmd" "$PW" "$PW_B64" "$PLAIN_B64"
+	expect 0 "--password-cmd, long output" -- $A --password-cmd "cat '$TMP/pw'; head -c 300000 /dev/zero" "$M"
+	expect 0 "--auth LOGIN" -- $A --auth login --password-env SMTPC_TEST_PW --debug --json "$M"
+	json_check 'd["auth"] == {"mechanism": "LOGIN", "ok": True}' "--auth LOGIN"
+	no_secret "--auth LOGIN" "$PW" "$PW_B64" "$PLAIN_B64"
+	expect 0 "probe with AUTH" -- probe --server "smtp://127.0.0.1:$PORT" --starttls never \
+		--allow-plaintext-auth --user alice --password-env SMTPC_TEST_PW
+	has out "auth: PLAIN ok" "probe with AUTH"
+	expect 77 "wrong password" -- $A --password-env SMTPC_TEST_BAD --debug "$M"
+	lines out 0 "wrong password"
+	has err "smtpc: authentication failed: PLAIN authentication refused: 535 (server said: 535 5.7.8 bad credentials)" "wrong password"
+	no_secret "wrong password" "pässwörd 2" "$(printf '\000alice\000pässwörd 2' | base64)"
+	expect 77 "wrong password --json" -- $A --password-env SMTPC_TEST_BAD --json "$M"
+	json_check 'd["auth"] == {"mechanism": "PLAIN", "ok": False} and d["error"]["kind"] == "SMTPAuthenticationError" and d["error"]["code"] == 535 and d["refused"][0]["stage"] == "not-tried" and d["mail"] is None and d["exit"] == 77' "wrong password --json"
+	expect 77 "wrong password (probe)" -- probe --server "smtp://127.0.0.1:$PORT" --starttls never \
+		--allow-plaintext-auth --user alice --password-env SMTPC_TEST_BAD
+	has out "auth: PLAIN failed" "wrong password (probe)"
+	expect 69 "--auth CRAM-MD5 not offered" -- $A --auth CRAM-MD5 --password-env SMTPC_TEST_PW "$M"
+	start_fake auth-454
+	expect 75 "AUTH 454: temporary" -- send --server "smtp://127.0.0.1:$PORT" --starttls never \
+		--allow-plaintext-auth --user alice --password-env SMTPC_TEST_PW --from s@x.test \
+		--to a@ok.test "$M"
+	# a Unix socket is local: no TLS needed, no --allow-plaintext-auth
+	start_fake auth --lmtp --unix "$TMP/auth.sock"
+	expect 0 "AUTH over a Unix socket" -- send --server "lmtp:$TMP/auth.sock" --user alice \
+		--password-env SMTPC_TEST_PW --from s@x.test --to a@ok.test "$M"
+
+	# the prompt: on the terminal, echo off (a pseudo-terminal plays the user)
+	PTY='import os, pty, select, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+out, typed = b"", False
+end = time.time() + 20
+while time.time() < end:
+    if not typed and b"password for alice: " in out:
+        time.sleep(0.2)
+        os.write(fd, sys.argv[1].encode() + b"\n")
+        typed = True
+    if select.select([fd], [], [], 0.1)[0]:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+done, status = os.waitpid(pid, os.WNOHANG)
+if done == 0:
+    os.kill(pid, 9)
+    status = os.waitpid(pid, 0)[1]
+sys.stdout.buffer.write(out)
+sys.exit(os.waitstatus_to_exitcode(status))'
+	if "$PYTHON" -c 'import pty' 2>/dev/null; then
+		"$PYTHON" -c "$PTY" "$PW" "$SMTPC" $A "$M" >"$TMP/out" 2>"$TMP/err"
+		RC=$?
+		if [ "$RC" -eq 0 ] && grep -q "password for alice: " "$TMP/out" &&
+			grep -q "accepted a@ok.test" "$TMP/out" && ! grep -q -F "$PW" "$TMP/out"; then
+			pass
+		else
+			fail "password prompt: exit $RC"
+		fi
+		"$PYTHON" -c "$PTY" "$PW" "$SMTPC" $A - >"$TMP/out" 2>"$TMP/err"
+		RC=$?
+		if [ "$RC" -eq 64 ] && grep -q "no terminal to ask on, or the message is read from standard input" "$TMP/out"; then
+			pass
+		else
+			fail "no prompt when the message comes from standard input: exit $RC"
+		fi
+	fi
 else
 	echo "skip: no python3 for fake-server.py"
 fi
