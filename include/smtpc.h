@@ -613,6 +613,9 @@ SMTPC_API int smtpc_set_auth_initial_response(smtpc *s, int ok);
  */
 SMTPC_API int smtpc_login(smtpc *s, const char *user, const char *password);
 
+/** The mechanism of the last successful authentication ("SCRAM-SHA-256"), or NULL. */
+SMTPC_API const char *smtpc_auth_mechanism(const smtpc *s);
+
 /**
  * Callback giving an OAuth 2.0 access token for XOAUTH2 and OAUTHBEARER,
  * called at each authentication so that it can be refreshed. Sets *token

@@ -266,7 +266,13 @@ out:
 		                      "(no valid server signature); connection closed",
 		                      m->name);
 	}
+	snprintf(s->auth_mech, sizeof(s->auth_mech), "%s", m->name);
 	return 0;
+}
+
+SMTPC_API const char *smtpc_auth_mechanism(const smtpc *s)
+{
+	return s->auth_mech[0] != '\0' ? s->auth_mech : NULL;
 }
 
 /* 1 when the server's AUTH list has this mechanism (a set of blank-separated names). */

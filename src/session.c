@@ -410,6 +410,7 @@ SMTPC_API int smtpc_connect(smtpc *s, const char *host, int port, smtpc_reply *g
 	smtpc__lmtp_clear(s);
 	s->utf8 = 0;
 	s->rcpt_accepted = 0;
+	s->auth_mech[0] = '\0';
 
 	s->peer[0] = '\0';
 	s->is_unix = host[0] == '/';
@@ -740,8 +741,18 @@ int smtpc__greet(smtpc *s)
 static int tls_required_failed(smtpc *s)
 {
 	char why[sizeof(s->err_message)];
+	smtpc_reply cause = {0};
+	char *text = NULL;
 
+	/* Keep the server's reply that made it fail (454 is temporary, 5xx is not). */
 	memcpy(why, s->err_message, sizeof(why));
+	if (s->err.code != 0 && (text = strdup(s->err.text)) != NULL) {
+		cause.code = s->err.code;
+		memcpy(cause.enhanced, s->err.enhanced, sizeof(cause.enhanced));
+		cause.text = text;
+		cause.text_len = strlen(text);
+		cause.nlines = 1;
+	}
 	if (s->tr.fd >= 0) {
 		int level = s->debuglevel;
 
@@ -749,7 +760,10 @@ static int tls_required_failed(smtpc *s)
 		s->debuglevel = level;
 		smtpc_close(s);
 	}
-	return smtpc__err_set(s, SMTPC_ETLS, "STARTTLS", NULL, "STARTTLS is required: %s", why);
+	smtpc__err_set(s, SMTPC_ETLS, "STARTTLS", text ? &cause : NULL, "STARTTLS is required: %s",
+	               why);
+	free(text);
+	return SMTPC_ETLS;
 }
 
 SMTPC_API int smtpc_ehlo_or_helo_if_needed(smtpc *s)
