@@ -723,3 +723,191 @@ it_log_since_case() {
     done
     tail -c +$((off + 1)) "$1" 2> /dev/null
 }
+
+# ------------------------------------------------------------------ unpacked .debs (exim.sh)
+# it_fetch_deb PKG: the files of Debian package PKG, unpacked (never
+# installed: dpkg -x) under a cache, ${SMTPC_CACHE:-$HOME/.cache/smtpc-interop}/PKG/root;
+# sets IT_DEB_ROOT to that folder. The .deb comes from "apt-get download"
+# the first time only (a later run needs no network); "apt-get update" runs
+# first only on a machine that has no package lists at all (slim images).
+# Concurrent runs serialise on a lock file in the cache.
+# Returns 1 with the reason in IT_DEB_ERR when the package cannot be had.
+IT_DEB_ROOT='' IT_DEB_ERR=''
+it_fetch_deb() {
+    local pkg=$1 cache=${SMTPC_CACHE:-${HOME:-/root}/.cache/smtpc-interop}
+    local dir=$cache/$pkg rc
+    IT_DEB_ROOT='' IT_DEB_ERR=''
+    mkdir -p "$dir" 2> /dev/null || { IT_DEB_ERR="cannot create the cache folder $dir"; return 1; }
+    (
+        if command -v flock > /dev/null; then
+            exec 8> "$dir/.lock"
+            flock -w 300 8 || { echo "timed out waiting for the lock $dir/.lock" > "$dir/.err"; exit 1; }
+        fi
+        [ -e "$dir/root/.unpacked" ] && exit 0
+        rm -f "$dir/.err"
+        local deb
+        deb=$(find "$dir" -maxdepth 1 -name "${pkg}_*.deb" | sort | tail -n 1)
+        if [ -z "$deb" ]; then
+            if ! (cd "$dir" && apt-get download "$pkg") > "$dir/apt.log" 2>&1; then
+                if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' 2> /dev/null | head -n 1)" ]; then
+                    { apt-get update && (cd "$dir" && apt-get download "$pkg"); } >> "$dir/apt.log" 2>&1
+                else
+                    false
+                fi || { echo "apt-get download $pkg failed (offline? see $dir/apt.log): $(tail -n 1 "$dir/apt.log")" > "$dir/.err"; exit 1; }
+            fi
+            deb=$(find "$dir" -maxdepth 1 -name "${pkg}_*.deb" | sort | tail -n 1)
+            [ -n "$deb" ] || { echo "apt-get download $pkg left no .deb in $dir" > "$dir/.err"; exit 1; }
+        fi
+        rm -rf "$dir/root.new"
+        dpkg -x "$deb" "$dir/root.new" 2> "$dir/.err" || { echo "dpkg -x $deb failed: $(cat "$dir/.err")" > "$dir/.err"; exit 1; }
+        basename "$deb" > "$dir/root.new/.unpacked"
+        rm -rf "$dir/root" && mv "$dir/root.new" "$dir/root"
+    )
+    rc=$?
+    if ((rc != 0)); then
+        IT_DEB_ERR=$(cat "$dir/.err" 2> /dev/null)
+        IT_DEB_ERR=${IT_DEB_ERR:-could not fetch $pkg}
+        return 1
+    fi
+    IT_DEB_ROOT=$dir/root
+}
+
+# ------------------------------------------------------------------ transcripts
+# it_tx FILE CHECK [ARG...]: checks on a --debug transcript (the "send:" and
+# "reply:" lines; "send: [message...]" markers are not commands). Every
+# failure becomes an it_fail. CHECKs:
+#   flight CMD...   the first command starting with CMD1 is followed by
+#                   commands starting with CMD2, CMD3... with no reply read in
+#                   between (one pipelined flight), e.g. flight MAIL RCPT RCPT
+#   lockstep        every command is answered before the next one is sent
+#   mail-has P...   the MAIL FROM command carries each parameter P (a whole
+#                   word: SMTPUTF8, BODY=8BITMIME, SIZE=123; NAME= alone: any value)
+#   mail-lacks P... it carries none of them (NAME= alone: no NAME= at all)
+#   no CMD          no command starts with CMD (e.g. no "MAIL FROM:")
+#   bdat N          at least N BDAT commands, the last one "BDAT n LAST", no
+#                   other with LAST, and no DATA command
+#   data            a DATA command and no BDAT
+# Commands are compared as sent, with \xHH escapes decoded to bytes (UTF-8).
+it_tx() {
+    local out
+    out=$("$IT_PY" - "$@" <<'EOF'
+import re, sys
+path, check, args = sys.argv[1], sys.argv[2], sys.argv[3:]
+def unesc(s):
+    b = re.sub(rb"\\x([0-9a-fA-F]{2})", lambda m: bytes([int(m.group(1), 16)]), s.encode("latin-1"))
+    return b.decode("utf-8", "replace")
+events = []   # ("send", text) or ("reply", text)
+for raw in open(path, "rb").read().decode("latin-1").splitlines():
+    if raw.startswith("send: "):
+        t = raw[6:]
+        if t.startswith("["):
+            continue
+        if t.endswith("\\r\\n"):
+            t = t[:-4]
+        events.append(("send", unesc(t)))
+    elif raw.startswith("reply: "):
+        events.append(("reply", unesc(raw[7:])))
+sends = [t for k, t in events if k == "send"]
+def show(ev):
+    return " | ".join(("> " if k == "send" else "< ") + t[:60] for k, t in ev)
+errs = []
+if check == "flight":
+    idx = [i for i, (k, t) in enumerate(events) if k == "send" and t.startswith(args[0])]
+    if not idx:
+        errs.append("no command starting with %r in the transcript" % args[0])
+    else:
+        i = idx[0]
+        got = events[i:i + len(args)]
+        if [k for k, _ in got] != ["send"] * len(args) or any(not t.startswith(a) for (_, t), a in zip(got, args)):
+            errs.append("expected %s sent in one flight (no reply between), transcript from there: %s"
+                        % (" + ".join(args), show(events[i:i + len(args) + 3])))
+elif check == "lockstep":
+    for i, (k, t) in enumerate(events):
+        if k == "send" and i + 1 < len(events) and events[i + 1][0] == "send":
+            errs.append("not lock-step: %r was sent before the reply to %r: %s" % (events[i + 1][1][:60], t[:60], show(events[max(0, i - 1):i + 4])))
+            break
+    if not sends:
+        errs.append("no commands in the transcript")
+elif check in ("mail-has", "mail-lacks"):
+    mails = [t for t in sends if t.upper().startswith("MAIL FROM:")]
+    if not mails:
+        errs.append("no MAIL FROM command in the transcript")
+    else:
+        m = re.match(r"MAIL FROM:(<[^>]*>|\S*)(.*)$", mails[0], re.I)
+        params = m.group(2).split() if m else []
+        for p in args:
+            if p.endswith("="):
+                hit = any(q.upper().startswith(p.upper()) for q in params)
+            else:
+                hit = any(q.upper() == p.upper() for q in params)
+            if check == "mail-has" and not hit:
+                errs.append("MAIL FROM lacks %s: %r" % (p, mails[0]))
+            if check == "mail-lacks" and hit:
+                errs.append("MAIL FROM carries %s: %r" % (p, mails[0]))
+elif check == "no":
+    hits = [t for t in sends if t.upper().startswith(args[0].upper())]
+    if hits:
+        errs.append("%r was sent: %r" % (args[0], hits[0]))
+elif check == "bdat":
+    bd = [t for t in sends if t.upper().startswith("BDAT ")]
+    if len(bd) < int(args[0]):
+        errs.append("%d BDAT commands, expected at least %s" % (len(bd), args[0]))
+    elif not bd[-1].upper().endswith(" LAST") or any(t.upper().endswith(" LAST") for t in bd[:-1]):
+        errs.append("BDAT commands not ended by exactly one final LAST: %r" % bd)
+    if any(t.upper() == "DATA" for t in sends):
+        errs.append("DATA was sent as well as BDAT")
+elif check == "data":
+    if not any(t.upper() == "DATA" for t in sends):
+        errs.append("no DATA command")
+    if any(t.upper().startswith("BDAT") for t in sends):
+        errs.append("BDAT was sent (expected DATA)")
+else:
+    errs.append("it_tx: unknown check %r" % check)
+for e in errs:
+    print(e)
+EOF
+    )
+    if [ -n "$out" ]; then
+        local l
+        while IFS= read -r l; do it_fail "transcript: $l"; done <<< "$out"
+    fi
+}
+
+# it_tx_mail_param FILE NAME: print the value of MAIL FROM's parameter NAME
+# (e.g. SIZE) in the transcript FILE; nothing when it is absent.
+it_tx_mail_param() {
+    grep -m1 -E '^send: MAIL FROM:' "$1" | sed 's/\\r\\n$//' | tr ' ' '\n' | grep -i -m1 "^$2=" | cut -d= -f2-
+}
+
+# ------------------------------------------------------------------ test messages
+# it_big_message FILE MESSAGE-ID BYTES [lf]: a message of about BYTES bytes
+# (headers, then 130-byte lines of hex, every 61st starting with a dot, one
+# "." alone, so dot-stuffing is exercised), CRLF line endings ("lf": LF).
+it_big_message() {
+    "$IT_PY" - "$@" <<'EOF'
+import hashlib, sys
+path, msgid, size = sys.argv[1], sys.argv[2], int(sys.argv[3])
+eol = b"\n" if len(sys.argv) > 4 and sys.argv[4] == "lf" else b"\r\n"
+head = (b"From: Big Sender <big@example.org>" + eol + b"To: big@example.test" + eol +
+        b"Subject: large message" + eol + b"Date: Fri, 29 Nov 2024 06:30:00 +0000" + eol +
+        b"Message-ID: <" + msgid.encode() + b">" + eol + b"MIME-Version: 1.0" + eol +
+        b"Content-Type: text/plain; charset=us-ascii" + eol + eol)
+seed = hashlib.sha256(msgid.encode()).hexdigest().encode()
+line = (seed * 4)[:128]
+n, i = len(head), 0
+with open(path, "wb") as f:
+    f.write(head)
+    chunk = []
+    while n < size:
+        l = (b"." if i % 61 == 0 else b"") + line[i % 64:] + line[:i % 64] + eol
+        if i == 1000:
+            l = b"." + eol
+        chunk.append(l)
+        n += len(l)
+        i += 1
+        if len(chunk) == 4096:
+            f.write(b"".join(chunk))
+            chunk = []
+    f.write(b"".join(chunk))
+EOF
+}
