@@ -7,7 +7,7 @@
 
 #include "scenario.h"
 
-enum section { SEC_HEADER, SEC_SERVER, SEC_CLIENT, SEC_DATA };
+enum section { SEC_HEADER, SEC_SERVER, SEC_SERVER_PL, SEC_CLIENT, SEC_DATA };
 
 struct parser {
 	sc_case *c;
@@ -62,10 +62,12 @@ static int parse_ms(const char *s, size_t n, long *out)
 static sc_sstep *add_sstep(struct parser *p, enum sc_sop op, const char *src, size_t srclen)
 {
 	sc_case *c = p->c;
+	sc_sstep **arr = p->sec == SEC_SERVER_PL ? &c->server_pl : &c->server;
+	size_t *n = p->sec == SEC_SERVER_PL ? &c->nserver_pl : &c->nserver;
 	sc_sstep *st;
 
-	c->server = sc_xrealloc(c->server, (c->nserver + 1) * sizeof(*c->server));
-	st = &c->server[c->nserver++];
+	*arr = sc_xrealloc(*arr, (*n + 1) * sizeof(**arr));
+	st = &(*arr)[(*n)++];
 	memset(st, 0, sizeof(*st));
 	st->op = op;
 	st->line = p->line;
@@ -105,6 +107,19 @@ static void section_line(struct parser *p, const char *s, size_t n)
 			perr(p, "second [server] section", NULL);
 		p->c->has_server = 1;
 		p->sec = SEC_SERVER;
+	} else if (nlen > 6 && memcmp(name, "server", 6) == 0 && is_blank(name[6])) {
+		const char *w = name + 7;
+		size_t wl = nlen - 7;
+
+		trim(&w, &wl);
+		if (wl != 9 || memcmp(w, "pipelined", 9) != 0) {
+			perr(p, "unknown section (server, server pipelined, client, data NAME)", NULL);
+			return;
+		}
+		if (p->c->has_server_pl)
+			perr(p, "second [server pipelined] section", NULL);
+		p->c->has_server_pl = 1;
+		p->sec = SEC_SERVER_PL;
 	} else if (nlen == 6 && memcmp(name, "client", 6) == 0) {
 		p->sec = SEC_CLIENT;
 	} else if (nlen > 5 && memcmp(name, "data", 4) == 0 && is_blank(name[4])) {
@@ -129,7 +144,7 @@ static void section_line(struct parser *p, const char *s, size_t n)
 		p->cur_data = d;
 		p->sec = SEC_DATA;
 	} else {
-		perr(p, "unknown section (server, client, data NAME)", NULL);
+		perr(p, "unknown section (server, server pipelined, client, data NAME)", NULL);
 	}
 }
 
@@ -199,6 +214,20 @@ static void header_line(struct parser *p, const char *s, size_t n)
 		c->implicit_tls = sc_xmalloc(sizeof(*c->implicit_tls));
 		if (sc_tlsopt_parse(val + 8, vlen - 8, c->implicit_tls, err, sizeof(err)) < 0)
 			perr(p, "tls: implicit", err);
+	} else if ((klen == 10 && memcmp(s, "pipelining", 10) == 0) ||
+	           (klen == 6 && memcmp(s, "faults", 6) == 0)) {
+		char **slot = klen == 6 ? &c->no_faults : &c->no_pipelining;
+		const char *why = val + 2;
+		size_t wl = vlen > 2 ? vlen - 2 : 0;
+
+		trim(&why, &wl);
+		if (vlen < 3 || memcmp(val, "no", 2) != 0 || !is_blank(val[2]) || wl == 0) {
+			perr(p, klen == 6 ? "faults: no REASON" : "pipelining: no REASON",
+			     "the reason is required");
+			return;
+		}
+		free(*slot);
+		*slot = sc_xstrndup(why, wl);
 	} else if (klen == 6 && memcmp(s, "rcvbuf", 6) == 0) {
 		if (parse_ms(val, vlen, &v) < 0 || v == 0)
 			perr(p, "rcvbuf: bytes (> 0)", NULL);
@@ -329,6 +358,11 @@ static void server_line(struct parser *p, const char *s, size_t n)
 		/* resolved once every [data] section is known; keep the name in bytes */
 		st->bytes = sc_xstrndup(rest, rlen);
 		st->len = (size_t)-1;
+	} else if (colon && IS("CBATCH")) {
+		st = add_sstep(p, SOP_BATCH, s, n);
+		trim(&rest, &rlen);
+		if (parse_ms(rest, rlen, &st->ms) < 0 || st->ms < 1)
+			perr(p, "CBATCH: N (the number of client steps that follow)", NULL);
 	} else if (colon && (IS("SLEEP") || IS("CNOTHING"))) {
 		st = add_sstep(p, IS("SLEEP") ? SOP_SLEEP : SOP_NOTHING, s, n);
 		trim(&rest, &rlen);
@@ -369,8 +403,9 @@ static void server_line(struct parser *p, const char *s, size_t n)
 		add_sstep(p, op, s, n);
 	} else {
 		perr(p,
-		     "unknown server line (S: C: SRAW: CRAW: CDATA: SDRIP: SLEEP: CNOTHING: "
-		     "CLOSE ABORT SHUT EOF ACCEPT TLS TLS-FAIL CANY CHELLO CALERT SCRAM:)",
+		     "unknown server line (S: C: SRAW: CRAW: CDATA: CBATCH: SDRIP: SLEEP: "
+		     "CNOTHING: CLOSE ABORT SHUT EOF ACCEPT TLS TLS-FAIL CANY CHELLO CALERT "
+		     "SCRAM:)",
 		     NULL);
 	}
 #undef IS
@@ -519,6 +554,7 @@ int sc_case_load(sc_case *c, const char *path)
 			header_line(&p, s, n);
 			break;
 		case SEC_SERVER:
+		case SEC_SERVER_PL:
 			server_line(&p, s + k, n - k);
 			break;
 		case SEC_CLIENT:
@@ -541,30 +577,56 @@ int sc_case_load(sc_case *c, const char *path)
 	p.line = 0;
 	if (!c->title)
 		perr(&p, "the header has no 'title:'", NULL);
-	for (size_t i = 0; i < c->nserver; i++) {
-		sc_sstep *st = &c->server[i];
-		const sc_data *d;
+	for (int pl = 0; pl < 2; pl++) {
+		sc_sstep *steps = pl ? c->server_pl : c->server;
+		size_t nsteps = pl ? c->nserver_pl : c->nserver;
 
-		if (st->op != SOP_EXPECT || st->len != (size_t)-1)
-			continue;
-		p.line = st->line;
-		d = sc_case_data(c, st->bytes);
-		free(st->bytes);
-		st->bytes = NULL;
-		st->len = 0;
-		if (!d) {
-			perr(&p, "CDATA: no such [data] section", NULL);
-			st->bytes = sc_xstrndup("", 0);
-			continue;
+		for (size_t i = 0; i < nsteps; i++) {
+			sc_sstep *st = &steps[i];
+			const sc_data *d;
+
+			if (st->op != SOP_EXPECT || st->len != (size_t)-1)
+				continue;
+			p.line = st->line;
+			d = sc_case_data(c, st->bytes);
+			free(st->bytes);
+			st->bytes = NULL;
+			st->len = 0;
+			if (!d) {
+				perr(&p, "CDATA: no such [data] section", NULL);
+				st->bytes = sc_xstrndup("", 0);
+				continue;
+			}
+			encode_data(d->bytes, d->len, &st->bytes, &st->len);
 		}
-		encode_data(d->bytes, d->len, &st->bytes, &st->len);
+		/* CBATCH: N must be followed by N expectations of fixed bytes */
+		for (size_t i = 0; i < nsteps; i++) {
+			if (steps[i].op != SOP_BATCH)
+				continue;
+			p.line = steps[i].line;
+			for (long j = 1; j <= steps[i].ms; j++) {
+				if (i + (size_t)j >= nsteps || steps[i + (size_t)j].op != SOP_EXPECT) {
+					perr(&p, "CBATCH: N must be followed by N steps C:, CRAW: or "
+					         "CDATA:",
+					     NULL);
+					break;
+				}
+			}
+		}
 	}
+	if (c->has_server_pl && !c->has_server)
+		perr(&p, "[server pipelined] without [server]", NULL);
+	if (c->has_server_pl && c->no_pipelining)
+		perr(&p, "[server pipelined] in a case marked 'pipelining: no'", NULL);
 	if (c->server_timeout_ms == 0)
 		c->server_timeout_ms = 5000;
 	/* the test certificates are made only for the cases that use them */
 	c->uses_tls = c->implicit_tls != NULL;
 	for (size_t i = 0; i < c->nserver; i++)
 		if (c->server[i].op == SOP_TLS || c->server[i].op == SOP_TLS_FAIL)
+			c->uses_tls = 1;
+	for (size_t i = 0; i < c->nserver_pl; i++)
+		if (c->server_pl[i].op == SOP_TLS || c->server_pl[i].op == SOP_TLS_FAIL)
 			c->uses_tls = 1;
 	for (size_t i = 0; i < c->nclient; i++) {
 		const sc_cstep *st = &c->client[i];
@@ -579,23 +641,31 @@ int sc_case_load(sc_case *c, const char *path)
 	return p.errors ? -1 : 0;
 }
 
+static void free_steps(sc_sstep *steps, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(steps[i].src);
+		free(steps[i].bytes);
+		free(steps[i].tls);
+		if (steps[i].scram) {
+			free(steps[i].scram->user);
+			free(steps[i].scram->password);
+			free(steps[i].scram);
+		}
+	}
+	free(steps);
+}
+
 void sc_case_free(sc_case *c)
 {
 	size_t i, j;
 
 	free(c->title);
-	for (i = 0; i < c->nserver; i++) {
-		free(c->server[i].src);
-		free(c->server[i].bytes);
-		free(c->server[i].tls);
-		if (c->server[i].scram) {
-			free(c->server[i].scram->user);
-			free(c->server[i].scram->password);
-			free(c->server[i].scram);
-		}
-	}
+	free_steps(c->server, c->nserver);
+	free_steps(c->server_pl, c->nserver_pl);
+	free(c->no_pipelining);
+	free(c->no_faults);
 	free(c->implicit_tls);
-	free(c->server);
 	for (i = 0; i < c->nclient; i++) {
 		for (j = 0; j < c->client[i].argc; j++)
 			free(c->client[i].argv[j].s);

@@ -51,6 +51,9 @@ struct sc_server {
 	int failures;
 	sc_buf log;   /* failure reports */
 	sc_buf trans; /* transcript */
+
+	sc_fault fault; /* kind SC_FAULT_NONE: none */
+	size_t cut;     /* where the script stopped (see sc_server_finish_fault) */
 };
 
 static int64_t now_ms(void)
@@ -746,6 +749,51 @@ static int do_any(sc_server *srv, const sc_sstep *st)
 	return rc;
 }
 
+/*
+ * CBATCH: N: the bytes of the next N expectations must arrive together: once the
+ * first of them is here, the rest must be readable at once, without waiting (a
+ * client that writes them in one write; a lock-step client waits for replies).
+ * The N steps then check the bytes themselves.
+ */
+static int do_batch(sc_server *srv, size_t idx)
+{
+	const sc_sstep *st = &srv->c->server[idx];
+	int64_t deadline = now_ms() + srv->c->server_timeout_ms;
+	size_t total = 0;
+	const char *why;
+
+	for (long j = 1; j <= st->ms; j++)
+		total += srv->c->server[idx + (size_t)j].len;
+	if (need_bytes(srv, 1, deadline, &why) < 0) {
+		fail_got(srv, st, "expected the client's pipelined commands", why);
+		return -1;
+	}
+	/* what is readable now, without waiting */
+	while (pending(srv) < total && read_some(srv, now_ms()) > 0)
+		;
+	if (pending(srv) < total) {
+		sc_buf m = {0};
+
+		sc_buf_addf(&m,
+		            "only %zu of the %zu bytes of the next %ld steps arrived together "
+		            "(the client waited for a reply, or wrote them separately); "
+		            "they were: ",
+		            pending(srv), total, st->ms);
+		sc_escape(&m, srv->in.p + srv->pos, pending(srv));
+		fail_step(srv, st, m.p);
+		sc_buf_free(&m);
+		return -1;
+	}
+	{
+		char note[96];
+
+		snprintf(note, sizeof(note), "the next %ld steps (%zu bytes) arrived together",
+		         st->ms, total);
+		trans_note(srv, note, NULL);
+	}
+	return 0;
+}
+
 /* RFC 5802 5.1: "=" and "," of a saslname escaped. */
 static void saslname(sc_buf *out, const char *s)
 {
@@ -898,8 +946,9 @@ out:
 	return rc;
 }
 
-static int run_step(sc_server *srv, const sc_sstep *st)
+static int run_step(sc_server *srv, size_t idx)
 {
+	const sc_sstep *st = &srv->c->server[idx];
 	struct linger lg;
 
 	switch (st->op) {
@@ -996,10 +1045,53 @@ static int run_step(sc_server *srv, const sc_sstep *st)
 		if (need_conn(srv, st) < 0)
 			return -1;
 		return do_scram(srv, st);
+	case SOP_BATCH:
+		if (need_conn(srv, st) < 0)
+			return -1;
+		return do_batch(srv, idx);
 	default:
 		fail_step(srv, st, "internal: unknown server step");
 		return -1;
 	}
+}
+
+/* The fault of a fault-injection run, instead of step `step`. */
+static void do_fault(sc_server *srv)
+{
+	struct linger lg;
+	char note[64];
+
+	snprintf(note, sizeof(note), "fault before step %zu", srv->fault.step);
+	if (srv->fd < 0) {
+		trans_note(srv, note, "no connection open");
+		return;
+	}
+	switch (srv->fault.kind) {
+	case SC_FAULT_CLOSE:
+		trans_note(srv, note, "the server closes (FIN)");
+		break;
+	case SC_FAULT_RESET:
+		trans_note(srv, note, "the server resets the connection");
+		lg.l_onoff = 1;
+		lg.l_linger = 0;
+		setsockopt(srv->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		break;
+	case SC_FAULT_STALL: {
+		/* silent: read and drop what comes until the client gives up (or stall_ms) */
+		int64_t deadline = now_ms() + srv->fault.stall_ms;
+
+		trans_note(srv, note, "the server stalls");
+		while (read_some(srv, deadline) > 0)
+			;
+		trans_note(srv, srv->eof ? "the client closed during the stall"
+		                         : "the stall ended, the server closes",
+		           NULL);
+		break;
+	}
+	default:
+		break;
+	}
+	conn_drop(srv);
 }
 
 static void *server_main(void *arg)
@@ -1016,6 +1108,7 @@ static void *server_main(void *arg)
 	sigaddset(&pipe, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &pipe, NULL);
 
+	srv->cut = 0;
 	if (c->nserver == 0)
 		return NULL;
 	if (do_accept(srv, NULL) < 0)
@@ -1025,7 +1118,12 @@ static void *server_main(void *arg)
 		return NULL;
 	}
 	for (i = 0; i < c->nserver; i++) {
-		if (run_step(srv, &c->server[i]) < 0) {
+		srv->cut = i;
+		if (srv->fault.kind != SC_FAULT_NONE && i == srv->fault.step) {
+			do_fault(srv);
+			return NULL;
+		}
+		if (run_step(srv, i) < 0) {
 			/* stop here; make the client see the end at once */
 			if (srv->fd >= 0) {
 				shutdown(srv->fd, SHUT_RDWR);
@@ -1034,6 +1132,7 @@ static void *server_main(void *arg)
 			return NULL;
 		}
 	}
+	srv->cut = c->nserver;
 	if (srv->fd >= 0) {
 		/* the runner closes the session after its steps: the connection must end
 		 * with no byte the script does not expect */
@@ -1044,13 +1143,15 @@ static void *server_main(void *arg)
 	return NULL;
 }
 
-sc_server *sc_server_start(const sc_case *c, int verbose)
+sc_server *sc_server_start(const sc_case *c, int verbose, const sc_fault *fault)
 {
 	sc_server *srv = sc_xmalloc(sizeof(*srv));
 	int fd;
 
 	memset(srv, 0, sizeof(*srv));
 	srv->c = c;
+	if (fault)
+		srv->fault = *fault;
 	srv->verbose = verbose;
 	srv->fd = -1;
 	srv->lfd = -1;
@@ -1133,6 +1234,35 @@ const char *sc_server_host(const sc_server *srv)
 int sc_server_port(const sc_server *srv)
 {
 	return srv->port;
+}
+
+int sc_server_finish_fault(sc_server *srv, FILE *out, size_t *cut)
+{
+	int failures;
+
+	if (srv->started)
+		pthread_join(srv->th, NULL);
+	close(srv->lfd);
+	if (srv->c->unix_socket) {
+		unlink(srv->host);
+		rmdir(srv->dir);
+	}
+	if (srv->verbose) {
+		if (srv->log.len) {
+			fputs("(failures of the script, ignored in fault mode)\n", out);
+			fputs(srv->log.p, out);
+		}
+		fputs("server transcript (C> received, S> sent):\n", out);
+		fputs(srv->trans.p ? srv->trans.p : "", out);
+	}
+	*cut = srv->cut;
+	failures = srv->failures;
+	sc_buf_free(&srv->log);
+	sc_buf_free(&srv->trans);
+	sc_buf_free(&srv->in);
+	sc_buf_free(&srv->sni);
+	free(srv);
+	return failures;
 }
 
 int sc_server_finish(sc_server *srv, FILE *out, int client_failed)

@@ -5,11 +5,16 @@
  * bytes of its script. The format is described in README.md.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "scenario.h"
 #include "smtpc.h"
@@ -34,6 +39,23 @@ struct err_copy {
 	sc_buf text;
 	sc_buf message;
 	int os_error;
+};
+
+struct run;
+struct sendargs;
+
+/* The progress callback of one message: calls and the last values, checked as they come. */
+struct prog {
+	struct run *r;
+	const sc_cstep *st;
+	long calls;
+	uint64_t sent, total;
+};
+
+/* Fault mode: what one result claimed, checked against the script at the end. */
+struct res_sum {
+	long naccepted;
+	long nunknown;
 };
 
 struct run {
@@ -67,6 +89,23 @@ struct run {
 	sc_buf *challenges; /* challenges the callback was given (decoded) */
 	size_t nchallenges;
 	int custom_calls;
+
+	/* sending steps */
+	struct prog *prog;      /* the progress record `expect progress_*` looks at */
+	struct prog last_prog;  /* of the last sendmail/sendmail_source/send_message */
+	long src_calls;         /* calls of the callback source of the last step */
+	struct sendargs *queue; /* batch_add messages waiting for `batch` */
+	size_t nqueue;
+	smtpc_send_result **bres; /* the results of the last batch */
+	struct prog *bprog;
+	size_t nbres;
+
+	/* modes */
+	int faults;          /* fault injection: expectations ignored, invariants checked */
+	int fault_timeout;   /* the client timeout in fault mode (ms) */
+	sc_buf msgs;         /* fault mode: the failure messages of this run */
+	struct res_sum *sums; /* fault mode: every result of the run */
+	size_t nsums;
 };
 
 static const struct {
@@ -116,15 +155,26 @@ static void cfail(struct run *r, const sc_cstep *st, const char *fmt, ...)
 static void cfail(struct run *r, const sc_cstep *st, const char *fmt, ...)
 {
 	va_list ap;
+	char msg[4096];
 
 	r->failed++;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (r->faults) {
+		/* printed with the fault run it belongs to */
+		if (st)
+			sc_buf_addf(&r->msgs, "  client: %s:%d `%s`:\n      %s\n", r->c->path,
+			            st->line, st->src, msg);
+		else
+			sc_buf_addf(&r->msgs, "  client: %s: %s\n", r->c->path, msg);
+		return;
+	}
 	if (st)
 		printf("client: %s:%d `%s`:\n    ", r->c->path, st->line, st->src);
 	else
 		printf("client: %s: ", r->c->path);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
+	fputs(msg, stdout);
 	putchar('\n');
 	fflush(stdout);
 }
@@ -295,27 +345,440 @@ static void take_error(struct run *r)
 	r->err.os_error = e->os_error;
 }
 
-/* Contract checks on every sendmail result. */
-static void check_result(struct run *r, const sc_cstep *st, const char *const *to, size_t nto)
+/* ---------------------------------------------------------------- sending steps */
+
+static void progress_cb(uint64_t sent, uint64_t total, void *user)
 {
-	const smtpc_send_result *res = r->res;
+	struct prog *p = user;
+
+	if (p->calls > 0 && sent < p->sent)
+		cfail(p->r, p->st, "library: progress went back from %llu to %llu bytes",
+		      (unsigned long long)p->sent, (unsigned long long)sent);
+	if (p->calls > 0 && total != p->total)
+		cfail(p->r, p->st, "library: the progress total changed from %llu to %llu",
+		      (unsigned long long)p->total, (unsigned long long)total);
+	if (total > 0 && sent > total)
+		cfail(p->r, p->st, "library: progress says %llu of %llu bytes sent",
+		      (unsigned long long)sent, (unsigned long long)total);
+	p->calls++;
+	p->sent = sent;
+	p->total = total;
+}
+
+enum src_kind { SRC_MEMORY, SRC_FD, SRC_PIPE, SRC_CALLBACK };
+
+/* Where a message comes from (source=...), and what it needs while the call runs. */
+struct src {
+	enum src_kind kind;
+	size_t piece;     /* callback: the most it gives per call, 0 = what is asked */
+	long fail_after;  /* callback: fails (returns -1) once it gave this many bytes; -1 never */
+	int64_t size;     /* declared size (size=N), -1 unknown */
+	const char *data; /* the bytes */
+	size_t len;
+	/* while the call runs */
+	int fd, wfd;
+	pthread_t writer;
+	int writer_started;
+	size_t off;
+	long calls;
+};
+
+static long src_read(void *buf, size_t len, void *user)
+{
+	struct src *s = user;
+	size_t n = s->len - s->off;
+
+	s->calls++;
+	if (s->fail_after >= 0 && s->off >= (size_t)s->fail_after)
+		return -1;
+	if (n > len)
+		n = len;
+	if (s->piece && n > s->piece)
+		n = s->piece;
+	if (s->fail_after >= 0 && s->off + n > (size_t)s->fail_after)
+		n = (size_t)s->fail_after - s->off;
+	memcpy(buf, s->data + s->off, n);
+	s->off += n;
+	return (long)n;
+}
+
+/* The writing end of source=pipe: the whole data block, then EOF. */
+static void *pipe_writer(void *arg)
+{
+	struct src *s = arg;
+	sigset_t pipe_set;
+	size_t off = 0;
+
+	/* the library may stop reading: EPIPE, never SIGPIPE, in this thread */
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
+	while (off < s->len) {
+		ssize_t w = write(s->wfd, s->data + off, s->len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	close(s->wfd);
+	s->wfd = -1;
+	return NULL;
+}
+
+/* Sets up the source for one call. 0, or -1 (a message was printed). */
+static int src_open(struct run *r, const sc_cstep *st, struct src *s, smtpc_source *out)
+{
+	smtpc_source init = SMTPC_SOURCE_INIT;
+
+	*out = init;
+	s->fd = s->wfd = -1;
+	s->off = 0;
+	s->calls = 0;
+	s->writer_started = 0;
+	switch (s->kind) {
+	case SRC_MEMORY:
+		out->data = s->data;
+		out->len = s->len;
+		return 0;
+	case SRC_FD: {
+		char path[] = "/tmp/scenario-src.XXXXXX";
+		size_t off = 0;
+
+		s->fd = mkstemp(path);
+		if (s->fd < 0)
+			return case_error(r, st, "source=fd: cannot make a temporary file");
+		unlink(path);
+		while (off < s->len) {
+			ssize_t w = write(s->fd, s->data + off, s->len - off);
+
+			if (w <= 0)
+				return case_error(r, st, "source=fd: cannot write the temporary file");
+			off += (size_t)w;
+		}
+		lseek(s->fd, 0, SEEK_SET);
+		out->fd = s->fd;
+		out->size = s->size;
+		return 0;
+	}
+	case SRC_PIPE: {
+		int p[2];
+
+		if (pipe(p) < 0)
+			return case_error(r, st, "source=pipe: pipe() failed");
+		s->fd = p[0];
+		s->wfd = p[1];
+		if (pthread_create(&s->writer, NULL, pipe_writer, s) != 0)
+			return case_error(r, st, "source=pipe: cannot start the writer");
+		s->writer_started = 1;
+		out->fd = s->fd;
+		out->size = s->size;
+		return 0;
+	}
+	case SRC_CALLBACK:
+		out->read = src_read;
+		out->read_user = s;
+		out->size = s->size;
+		return 0;
+	}
+	return -1;
+}
+
+static void src_close(struct src *s)
+{
+	if (s->fd >= 0)
+		close(s->fd); /* a writer blocked on a full pipe gets EPIPE */
+	s->fd = -1;
+	if (s->writer_started)
+		pthread_join(s->writer, NULL);
+	s->writer_started = 0;
+	if (s->wfd >= 0)
+		close(s->wfd);
+	s->wfd = -1;
+}
+
+/* The arguments of sendmail, sendmail_source, send_message and batch_add. */
+struct sendargs {
+	const sc_cstep *st;
+	const char *from;
+	int have_from;
+	const char **to;
+	size_t nto;
+	int have_to;
+	char **split;
+	size_t nsplit;
+	int have_data;
+	struct src src;
+	int have_source;
+	const char **mopt, **ropt;
+	size_t nmopt, nropt;
+	int want_result, null_opts;
+	smtpc_send_options opts;
+	unsigned *notify_rcpt; /* per recipient, allocated when dsn_notify_rcpt= is given */
+	const char **orcpt;
+	struct {
+		long idx;
+		unsigned bits;
+		const char *val;
+	} * per;
+	size_t nper;
+	int *per_is_orcpt;
+	struct prog prog;
+};
+
+static void sendargs_free(struct sendargs *a)
+{
+	for (size_t i = 0; i < a->nsplit; i++)
+		free(a->split[i]);
+	free(a->split);
+	free(a->to);
+	free(a->mopt);
+	free(a->ropt);
+	free(a->notify_rcpt);
+	free(a->orcpt);
+	free(a->per);
+	free(a->per_is_orcpt);
+	memset(a, 0, sizeof(*a));
+}
+
+/* SUCCESS,FAILURE,DELAY or NEVER as enum smtpc_dsn_notify bits; 0 when unknown. */
+static unsigned notify_bits(const char *v)
+{
+	unsigned bits = 0;
+
+	while (*v) {
+		const char *comma = strchr(v, ',');
+		size_t n = comma ? (size_t)(comma - v) : strlen(v);
+
+		if (n == 7 && memcmp(v, "SUCCESS", 7) == 0)
+			bits |= SMTPC_DSN_SUCCESS;
+		else if (n == 7 && memcmp(v, "FAILURE", 7) == 0)
+			bits |= SMTPC_DSN_FAILURE;
+		else if (n == 5 && memcmp(v, "DELAY", 5) == 0)
+			bits |= SMTPC_DSN_DELAY;
+		else if (n == 5 && memcmp(v, "NEVER", 5) == 0)
+			bits |= SMTPC_DSN_NEVER;
+		else
+			return 0;
+		v += n + (comma ? 1 : 0);
+	}
+	return bits;
+}
+
+static int parse_size(const char *v, size_t *out)
+{
+	char *end;
+	unsigned long long x;
+
+	if (!*v || *v == '-')
+		return -1;
+	errno = 0;
+	x = strtoull(v, &end, 10);
+	if (errno || *end)
+		return -1;
+	*out = (size_t)x;
+	return 0;
+}
+
+/* Parses key=value arguments from argv[first] on. 0, or -1 after a case error. */
+static int parse_sendargs(struct run *r, const sc_cstep *st, size_t first, struct sendargs *a)
+{
+	smtpc_send_options init = SMTPC_SEND_OPTIONS_INIT;
+
+	memset(a, 0, sizeof(*a));
+	a->st = st;
+	a->opts = init;
+	a->want_result = 1;
+	a->src.fail_after = -1;
+	a->src.size = -1;
+	for (size_t i = first; i < st->argc; i++) {
+		const sc_tok *t = &st->argv[i];
+		const char *key = t->s, *val;
+		size_t klen, n;
+
+		if (!t->eq_plain)
+			return case_error(r, st, "this step takes key=value arguments");
+		klen = t->eq_plain - 1;
+		val = t->s + t->eq_plain;
+#define KEY(k) (klen == sizeof(k) - 1 && memcmp(key, k, klen) == 0)
+		if (KEY("from")) {
+			a->from = (!t->quoted && strcmp(val, "NULL") == 0) ? NULL : val;
+			a->have_from = 1;
+		} else if (KEY("to")) {
+			a->have_to = 1;
+			if (t->quoted) {
+				a->to = sc_xrealloc(a->to, (a->nto + 1) * sizeof(*a->to));
+				a->to[a->nto++] = val;
+				continue;
+			}
+			/* unquoted: a comma-separated list */
+			while (*val) {
+				const char *comma = strchr(val, ',');
+
+				n = comma ? (size_t)(comma - val) : strlen(val);
+				a->split = sc_xrealloc(a->split, (a->nsplit + 1) * sizeof(*a->split));
+				a->split[a->nsplit] = sc_xstrndup(val, n);
+				a->to = sc_xrealloc(a->to, (a->nto + 1) * sizeof(*a->to));
+				a->to[a->nto++] = a->split[a->nsplit++];
+				val += n + (comma ? 1 : 0);
+			}
+		} else if (KEY("data")) {
+			sc_tok dt = *t;
+
+			dt.s = (char *)val;
+			dt.len = t->len - t->eq_plain;
+			if (data_arg(r, st, &dt, &a->src.data, &a->src.len) < 0)
+				return -1;
+			a->have_data = 1;
+		} else if (KEY("source")) {
+			a->have_source = 1;
+			if (strcmp(val, "memory") == 0)
+				a->src.kind = SRC_MEMORY;
+			else if (strcmp(val, "fd") == 0)
+				a->src.kind = SRC_FD;
+			else if (strcmp(val, "pipe") == 0)
+				a->src.kind = SRC_PIPE;
+			else if (strcmp(val, "callback") == 0)
+				a->src.kind = SRC_CALLBACK;
+			else if (strncmp(val, "callback:", 9) == 0 &&
+			         parse_size(val + 9, &a->src.piece) == 0 && a->src.piece > 0)
+				a->src.kind = SRC_CALLBACK;
+			else
+				return case_error(r, st, "source=memory|fd|pipe|callback[:PIECE]");
+		} else if (KEY("fail_after")) {
+			size_t v;
+
+			if (parse_size(val, &v) < 0)
+				return case_error(r, st, "fail_after=BYTES");
+			a->src.fail_after = (long)v;
+		} else if (KEY("size")) {
+			size_t v;
+
+			if (parse_size(val, &v) < 0)
+				return case_error(r, st, "size=BYTES");
+			a->src.size = (int64_t)v;
+		} else if (KEY("mail_opt")) {
+			a->mopt = sc_xrealloc(a->mopt, (a->nmopt + 1) * sizeof(*a->mopt));
+			a->mopt[a->nmopt++] = val;
+		} else if (KEY("rcpt_opt")) {
+			a->ropt = sc_xrealloc(a->ropt, (a->nropt + 1) * sizeof(*a->ropt));
+			a->ropt[a->nropt++] = val;
+		} else if (KEY("result")) {
+			a->want_result = strcmp(val, "no") != 0;
+		} else if (KEY("options")) {
+			a->null_opts = strcmp(val, "NULL") == 0;
+		} else if (KEY("dsn_ret")) {
+			if (strcmp(val, "FULL") == 0)
+				a->opts.dsn_ret = SMTPC_DSN_RET_FULL;
+			else if (strcmp(val, "HDRS") == 0)
+				a->opts.dsn_ret = SMTPC_DSN_RET_HDRS;
+			else
+				return case_error(r, st, "dsn_ret=FULL|HDRS");
+		} else if (KEY("dsn_envid")) {
+			a->opts.dsn_envid = val;
+		} else if (KEY("dsn_notify")) {
+			if ((a->opts.dsn_notify = notify_bits(val)) == 0)
+				return case_error(r, st, "dsn_notify=SUCCESS,FAILURE,DELAY|NEVER");
+		} else if (KEY("dsn_notify_rcpt") || KEY("dsn_orcpt")) {
+			/* I:VALUE for recipient I (0-based) */
+			const char *colon = strchr(val, ':');
+			char *end;
+			long idx;
+			int orcpt = KEY("dsn_orcpt");
+
+			idx = colon ? strtol(val, &end, 10) : -1;
+			if (!colon || end != colon || idx < 0)
+				return case_error(r, st, "dsn_notify_rcpt=I:LIST, dsn_orcpt=I:ADDRESS");
+			a->per = sc_xrealloc(a->per, (a->nper + 1) * sizeof(*a->per));
+			a->per_is_orcpt =
+			    sc_xrealloc(a->per_is_orcpt, (a->nper + 1) * sizeof(*a->per_is_orcpt));
+			a->per[a->nper].idx = idx;
+			a->per[a->nper].val = colon + 1;
+			a->per[a->nper].bits = orcpt ? 0 : notify_bits(colon + 1);
+			if (!orcpt && a->per[a->nper].bits == 0)
+				return case_error(r, st, "dsn_notify_rcpt=I:SUCCESS,FAILURE,DELAY|NEVER");
+			a->per_is_orcpt[a->nper++] = orcpt;
+		} else if (KEY("eight_bit")) {
+			if (strcmp(val, "send") == 0)
+				a->opts.eight_bit = SMTPC_8BIT_SEND;
+			else if (strcmp(val, "refuse") == 0)
+				a->opts.eight_bit = SMTPC_8BIT_REFUSE;
+			else
+				return case_error(r, st, "eight_bit=send|refuse");
+		} else if (KEY("no_pipelining") || KEY("no_chunking") || KEY("binarymime")) {
+			int on = strcmp(val, "1") == 0;
+
+			if (!on && strcmp(val, "0") != 0)
+				return case_error(r, st, "no_pipelining=, no_chunking=, binarymime=: 0|1");
+			if (KEY("no_pipelining"))
+				a->opts.no_pipelining = on;
+			else if (KEY("no_chunking"))
+				a->opts.no_chunking = on;
+			else
+				a->opts.binarymime = on;
+		} else {
+			return case_error(r, st, "unknown argument");
+		}
+#undef KEY
+	}
+	if (a->src.kind != SRC_CALLBACK && (a->src.piece || a->src.fail_after >= 0))
+		return case_error(r, st, "fail_after= needs source=callback");
+	/* per-recipient DSN values: arrays parallel to to= */
+	for (size_t i = 0; i < a->nper; i++) {
+		if ((size_t)a->per[i].idx >= a->nto)
+			return case_error(r, st, "dsn_notify_rcpt/dsn_orcpt: no such recipient");
+		if (a->per_is_orcpt[i]) {
+			if (!a->orcpt)
+				a->orcpt = calloc(a->nto, sizeof(*a->orcpt));
+			a->orcpt[a->per[i].idx] = a->per[i].val;
+		} else {
+			if (!a->notify_rcpt)
+				a->notify_rcpt = calloc(a->nto, sizeof(*a->notify_rcpt));
+			a->notify_rcpt[a->per[i].idx] = a->per[i].bits;
+		}
+	}
+	a->opts.dsn_notify_rcpt = a->notify_rcpt;
+	a->opts.dsn_orcpt = a->orcpt;
+	a->opts.mail_options = a->mopt;
+	a->opts.nmail_options = a->nmopt;
+	a->opts.rcpt_options = a->ropt;
+	a->opts.nrcpt_options = a->nropt;
+	a->prog.r = r;
+	a->prog.st = st;
+	a->opts.progress = progress_cb;
+	a->opts.progress_user = &a->prog;
+	return 0;
+}
+
+/* Contract checks on every result (to NULL: the recipients came from the headers). */
+static void check_result(struct run *r, const sc_cstep *st, const smtpc_send_result *res,
+                         const char *const *to, size_t nto)
+{
 	size_t acc = 0;
 
 	if (!res)
 		return;
-	if (res->nrecipients != nto) {
+	if (to && res->nrecipients != nto) {
 		cfail(r, st, "library: result has %zu recipients, %zu were given", res->nrecipients,
 		      nto);
 		return;
 	}
-	for (size_t i = 0; i < nto; i++) {
+	for (size_t i = 0; i < res->nrecipients; i++) {
 		const smtpc_rcpt_result *rr = &res->recipients[i];
 
-		if (!rr->address || strcmp(rr->address, to[i]) != 0)
+		if (to && (!rr->address || strcmp(rr->address, to[i]) != 0))
 			fail_bytes(r, st, "library: result recipient address", to[i], strlen(to[i]),
 			           rr->address, rr->address ? strlen(rr->address) : 0);
+		if (!rr->address)
+			cfail(r, st, "library: recipient %zu has a NULL address", i);
 		if (rr->status == SMTPC_RCPT_ACCEPTED)
 			acc++;
+		if ((rr->status == SMTPC_RCPT_ACCEPTED || rr->status == SMTPC_RCPT_UNKNOWN) &&
+		    rr->rcpt_code != 250 && rr->rcpt_code != 251)
+			cfail(r, st, "library: recipient %zu is %s but its RCPT was answered %d", i,
+			      rr->status == SMTPC_RCPT_ACCEPTED ? "accepted" : "unknown",
+			      rr->rcpt_code);
 		reply_sane(r, st, &rr->reply, "recipient reply");
 	}
 	if (acc != res->naccepted)
@@ -324,101 +787,166 @@ static void check_result(struct run *r, const sc_cstep *st, const char *const *t
 	reply_sane(r, st, &res->mail_reply, "mail_reply");
 	reply_sane(r, st, &res->data_reply, "data_reply");
 	reply_sane(r, st, &res->final_reply, "final_reply");
+	/* fault mode: what the results claim is checked against the script at the end */
+	if (r->faults) {
+		struct res_sum *sum;
+
+		r->sums = sc_xrealloc(r->sums, (r->nsums + 1) * sizeof(*r->sums));
+		sum = &r->sums[r->nsums++];
+		memset(sum, 0, sizeof(*sum));
+		sum->naccepted = (long)res->naccepted;
+		for (size_t i = 0; i < res->nrecipients; i++)
+			if (res->recipients[i].status == SMTPC_RCPT_UNKNOWN)
+				sum->nunknown++;
+	}
 }
 
-/* ---------------------------------------------------------------- steps */
-
-static int step_sendmail(struct run *r, const sc_cstep *st)
+/* rc 0 promises at least one accepted recipient. */
+static void check_success(struct run *r, const sc_cstep *st, int rc, const smtpc_send_result *res)
 {
-	const char *from = NULL;
-	const char **to = NULL, **mopt = NULL, **ropt = NULL;
-	size_t nto = 0, nmopt = 0, nropt = 0;
-	const char *msg = NULL;
-	size_t mlen = 0;
-	int want_result = 1, null_opts = 0, ret = 0;
-	smtpc_send_options opts = SMTPC_SEND_OPTIONS_INIT;
-	char **split = NULL;
-	size_t nsplit = 0;
+	if (rc == 0 && res && res->naccepted == 0)
+		cfail(r, st, "library: returned 0 but no recipient is accepted");
+}
 
-	for (size_t i = 1; i < st->argc; i++) {
-		const sc_tok *t = &st->argv[i];
-		const char *key = t->s, *val;
-		size_t klen;
+/* sendmail, sendmail_source, send_message: one message. */
+static int step_send(struct run *r, const sc_cstep *st, const char *which)
+{
+	struct sendargs a;
+	smtpc_source src;
+	int is_sendmail = strcmp(which, "sendmail") == 0;
+	int is_message = strcmp(which, "send_message") == 0;
+	int ret = 0;
 
-		if (!t->eq_plain) {
-			ret = case_error(r, st, "sendmail takes key=value arguments");
-			goto out;
-		}
-		klen = t->eq_plain - 1;
-		val = t->s + t->eq_plain;
-#define KEY(k) (klen == sizeof(k) - 1 && memcmp(key, k, klen) == 0)
-		if (KEY("from")) {
-			from = val;
-		} else if (KEY("to")) {
-			if (t->quoted) {
-				to = sc_xrealloc(to, (nto + 1) * sizeof(*to));
-				to[nto++] = val;
-				continue;
-			}
-			/* unquoted: a comma-separated list */
-			while (*val) {
-				const char *comma = strchr(val, ',');
-				size_t n = comma ? (size_t)(comma - val) : strlen(val);
-
-				split = sc_xrealloc(split, (nsplit + 1) * sizeof(*split));
-				split[nsplit] = sc_xstrndup(val, n);
-				to = sc_xrealloc(to, (nto + 1) * sizeof(*to));
-				to[nto++] = split[nsplit++];
-				val += n + (comma ? 1 : 0);
-			}
-		} else if (KEY("data")) {
-			sc_tok dt = *t;
-
-			dt.s = (char *)val;
-			dt.len = t->len - t->eq_plain;
-			if (data_arg(r, st, &dt, &msg, &mlen) < 0) {
-				ret = -1;
-				goto out;
-			}
-		} else if (KEY("mail_opt")) {
-			mopt = sc_xrealloc(mopt, (nmopt + 1) * sizeof(*mopt));
-			mopt[nmopt++] = val;
-		} else if (KEY("rcpt_opt")) {
-			ropt = sc_xrealloc(ropt, (nropt + 1) * sizeof(*ropt));
-			ropt[nropt++] = val;
-		} else if (KEY("result")) {
-			want_result = strcmp(val, "no") != 0;
-		} else if (KEY("options")) {
-			null_opts = strcmp(val, "NULL") == 0;
-		} else {
-			ret = case_error(r, st, "unknown sendmail argument");
-			goto out;
-		}
-#undef KEY
+	if (parse_sendargs(r, st, 1, &a) < 0) {
+		sendargs_free(&a);
+		return -1;
 	}
-	if (!from || !msg) {
-		ret = case_error(r, st, "sendmail needs from= and data=");
-		goto out;
+	if (!a.have_data || (!is_message && !a.have_from)) {
+		sendargs_free(&a);
+		return case_error(r, st,
+		                  is_message ? "send_message needs data="
+		                             : "this step needs from= and data=");
 	}
-	opts.mail_options = mopt;
-	opts.nmail_options = nmopt;
-	opts.rcpt_options = ropt;
-	opts.nrcpt_options = nropt;
+	if (is_sendmail && a.have_source) {
+		sendargs_free(&a);
+		return case_error(r, st, "sendmail takes no source= (use sendmail_source)");
+	}
+	if (src_open(r, st, &a.src, &src) < 0) {
+		src_close(&a.src);
+		sendargs_free(&a);
+		return -1;
+	}
 	smtpc_send_result_free(r->res);
 	r->res = NULL;
 	r->have_result_step = 1;
-	r->rc = smtpc_sendmail(r->s, from, to, nto, msg, mlen, null_opts ? NULL : &opts,
-	                       want_result ? &r->res : NULL);
+	r->prog = &r->last_prog;
+	memset(&r->last_prog, 0, sizeof(r->last_prog));
+	if (is_sendmail)
+		r->rc = smtpc_sendmail(r->s, a.from, a.to, a.nto, a.src.data, a.src.len,
+		                       a.null_opts ? NULL : &a.opts, a.want_result ? &r->res : NULL);
+	else if (is_message)
+		r->rc = smtpc_send_message(r->s, &src, a.have_from ? a.from : NULL,
+		                           a.have_to ? a.to : NULL, a.nto,
+		                           a.null_opts ? NULL : &a.opts,
+		                           a.want_result ? &r->res : NULL);
+	else
+		r->rc = smtpc_sendmail_source(r->s, a.from, a.to, a.nto, &src,
+		                              a.null_opts ? NULL : &a.opts,
+		                              a.want_result ? &r->res : NULL);
 	r->have_rc = 1;
-	check_result(r, st, to, nto);
-	/* the result keeps pointers into nothing of ours except what it copied */
-out:
-	for (size_t i = 0; i < nsplit; i++)
-		free(split[i]);
-	free(split);
-	free(to);
-	free(mopt);
-	free(ropt);
+	r->last_prog = a.prog;
+	r->last_prog.r = NULL;
+	r->src_calls = a.src.calls;
+	src_close(&a.src);
+	check_result(r, st, r->res, is_message && !a.have_to ? NULL : a.to, a.nto);
+	check_success(r, st, r->rc, r->res);
+	sendargs_free(&a);
+	return ret;
+}
+
+/* batch_add: one more message for the next `batch`. */
+static int step_batch_add(struct run *r, const sc_cstep *st)
+{
+	struct sendargs *a;
+
+	r->queue = sc_xrealloc(r->queue, (r->nqueue + 1) * sizeof(*r->queue));
+	a = &r->queue[r->nqueue];
+	if (parse_sendargs(r, st, 1, a) < 0) {
+		sendargs_free(a);
+		return -1;
+	}
+	r->nqueue++;
+	if (!a->have_data || !a->have_from)
+		return case_error(r, st, "batch_add needs from= and data=");
+	if (!a->want_result)
+		return case_error(r, st, "batch_add: result=no is not possible in a batch");
+	return 0;
+}
+
+static void free_batch_results(struct run *r)
+{
+	for (size_t i = 0; i < r->nbres; i++)
+		smtpc_send_result_free(r->bres[i]);
+	free(r->bres);
+	free(r->bprog);
+	r->bres = NULL;
+	r->bprog = NULL;
+	r->nbres = 0;
+}
+
+/* batch: smtpc_send_batch() with the messages of the batch_add steps before it. */
+static int step_batch(struct run *r, const sc_cstep *st)
+{
+	smtpc_message *msgs = sc_xmalloc((r->nqueue ? r->nqueue : 1) * sizeof(*msgs));
+	size_t n = r->nqueue, opened = 0;
+	int ret = 0;
+
+	free_batch_results(r);
+	r->bres = sc_xmalloc((n ? n : 1) * sizeof(*r->bres));
+	r->bprog = sc_xmalloc((n ? n : 1) * sizeof(*r->bprog));
+	r->nbres = n;
+	for (size_t i = 0; i < n; i++) {
+		struct sendargs *a = &r->queue[i];
+
+		r->bres[i] = NULL;
+		memset(&msgs[i], 0, sizeof(msgs[i]));
+		if (src_open(r, st, &a->src, &msgs[i].source) < 0) {
+			ret = -1;
+			break;
+		}
+		opened++;
+		msgs[i].from = a->from;
+		msgs[i].to = a->to;
+		msgs[i].nto = a->nto;
+		msgs[i].opts = a->null_opts ? NULL : &a->opts;
+		/* the queue may have moved since batch_add: point at the records now */
+		a->prog.r = r;
+		a->prog.st = st;
+		a->opts.progress_user = &a->prog;
+		if (a->src.kind == SRC_CALLBACK)
+			msgs[i].source.read_user = &a->src;
+	}
+	if (ret == 0) {
+		r->rc = smtpc_send_batch(r->s, msgs, n, r->bres);
+		r->have_rc = 1;
+		r->have_result_step = 1;
+		for (size_t i = 0; i < n; i++) {
+			r->bprog[i] = r->queue[i].prog;
+			check_result(r, st, r->bres[i], r->queue[i].to, r->queue[i].nto);
+			check_success(r, st, r->bres[i] && r->rc == 0 ? 0 : -1, r->bres[i]);
+		}
+		if (r->rc == 0)
+			for (size_t i = 0; i < n; i++)
+				if (!r->bres[i])
+					cfail(r, st, "library: returned 0 but message %zu has no result",
+					      i);
+	}
+	for (size_t i = 0; i < opened; i++)
+		src_close(&r->queue[i].src);
+	for (size_t i = 0; i < r->nqueue; i++)
+		sendargs_free(&r->queue[i]);
+	r->nqueue = 0;
+	free(msgs);
 	return ret;
 }
 
@@ -591,7 +1119,14 @@ static int step_set(struct run *r, const sc_cstep *st)
 	} else if (strcmp(what, "timeout") == 0) {
 		if (want_long(r, st, &st->argv[2], &v) < 0)
 			return -1;
+		/* fault mode: every wait is short */
+		if (r->faults && v > r->fault_timeout)
+			v = r->fault_timeout;
 		r->rc = smtpc_set_timeout(r->s, (int)v);
+	} else if (strcmp(what, "idle_check") == 0) {
+		if (want_long(r, st, &st->argv[2], &v) < 0)
+			return -1;
+		r->rc = smtpc_set_idle_check(r->s, (int)v);
 	} else if (strcmp(what, "protocol") == 0) {
 		if (strcmp(st->argv[2].s, "smtp") == 0)
 			r->rc = smtpc_set_protocol(r->s, SMTPC_PROTO_SMTP);
@@ -664,8 +1199,8 @@ static int step_set(struct run *r, const sc_cstep *st)
 		r->rc = smtpc_set_tls_pin(r->s, pin);
 	} else {
 		return case_error(r, st,
-		                  "set local_hostname|timeout|protocol|debug|implicit_tls|starttls|"
-		                  "tls_verify|tls_name|tls_pin|ca_file|ca_dir|client_cert|"
+		                  "set local_hostname|timeout|idle_check|protocol|debug|implicit_tls|"
+		                  "starttls|tls_verify|tls_name|tls_pin|ca_file|ca_dir|client_cert|"
 		                  "auth_plaintext|auth_initial_response");
 	}
 	r->have_rc = 1;
@@ -770,9 +1305,15 @@ static int run_step(struct run *r, const sc_cstep *st)
 		r->rc = smtpc_send(r->s, st->argv[1].s, st->argv[1].len);
 	} else if (CMD("quit")) {
 		r->rc = smtpc_quit(r->s, &rep);
-	} else if (CMD("sendmail")) {
+	} else if (CMD("sendmail") || CMD("sendmail_source") || CMD("send_message")) {
 		with_reply = 0;
-		if (step_sendmail(r, st) < 0)
+		if (step_send(r, st, cmd) < 0)
+			return -1;
+	} else if (CMD("batch_add")) {
+		return step_batch_add(r, st);
+	} else if (CMD("batch")) {
+		with_reply = 0;
+		if (step_batch(r, st) < 0)
 			return -1;
 	} else if (CMD("close")) {
 		smtpc_close(r->s);
@@ -957,6 +1498,8 @@ static int expect_error(struct run *r, const sc_cstep *st, const sc_tok *a, size
 	return 0;
 }
 
+static int run_expect(struct run *r, const sc_cstep *st);
+
 static int run_expect(struct run *r, const sc_cstep *st)
 {
 	const char *what = st->argv[1].s;
@@ -1039,6 +1582,67 @@ static int run_expect(struct run *r, const sc_cstep *st)
 			check_int(
 			    r, st, what, v,
 			    (long)(IS("nrecipients") ? r->res->nrecipients : r->res->naccepted));
+	} else if (IS("rcpt_address")) {
+		const smtpc_rcpt_result *rr;
+
+		if (want_long(r, st, &a[0], &v) < 0)
+			return -1;
+		if (need_result(r, st) < 0)
+			return 0;
+		if (v < 0 || (size_t)v >= r->res->nrecipients) {
+			cfail(r, st, "the result has no recipient %ld", v);
+			return 0;
+		}
+		rr = &r->res->recipients[v];
+		check_tok_str(r, st, "recipient address", &a[1], rr->address);
+	} else if (IS("progress_calls") || IS("progress_last")) {
+		if (!r->prog)
+			return case_error(r, st, "expect progress_*: no sending step before");
+		if (IS("progress_calls")) {
+			if (want_long(r, st, &a[0], &v) == 0)
+				check_int(r, st, "progress calls", v, r->prog->calls);
+			return 0;
+		}
+		if (want_long(r, st, &a[0], &v) < 0 || want_long(r, st, &a[1], &w) < 0)
+			return -1;
+		if (r->prog->calls == 0) {
+			cfail(r, st, "the progress callback was not called");
+			return 0;
+		}
+		check_int(r, st, "progress: last bytes sent", v, (long)r->prog->sent);
+		check_int(r, st, "progress: total", w, (long)r->prog->total);
+	} else if (IS("source_calls")) {
+		if (want_long(r, st, &a[0], &v) == 0)
+			check_int(r, st, "calls of the callback source", v, r->src_calls);
+	} else if (IS("msg")) {
+		sc_cstep sub;
+		smtpc_send_result *saved = r->res;
+		struct prog *saved_prog = r->prog;
+		int rc;
+
+		if (want_long(r, st, &a[0], &v) < 0)
+			return -1;
+		if (v < 0 || (size_t)v >= r->nbres) {
+			cfail(r, st, "the last batch has no message %ld", v);
+			return 0;
+		}
+		if (na == 2 && !a[1].quoted && (strcmp(a[1].s, "none") == 0 || strcmp(a[1].s, "set") == 0)) {
+			if (strcmp(a[1].s, "none") == 0 && r->bres[v])
+				cfail(r, st, "message %ld: expected no result, got one", v);
+			else if (strcmp(a[1].s, "set") == 0 && !r->bres[v])
+				cfail(r, st, "message %ld: expected a result, got none", v);
+			return 0;
+		}
+		/* the expectation after "msg I", on the result of message I */
+		sub = *st;
+		sub.argv = st->argv + 2;
+		sub.argc = st->argc - 2;
+		r->res = r->bres[v];
+		r->prog = &r->bprog[v];
+		rc = run_expect(r, &sub);
+		r->res = saved;
+		r->prog = saved_prog;
+		return rc;
 	} else if (IS("result")) {
 		if (!r->have_result_step)
 			return case_error(r, st, "expect result: no sendmail before");
@@ -1210,7 +1814,8 @@ static const struct {
         {"expn", 1, 1},   {"help", 0, 1},       {"docmd", 1, 2},
         {"putcmd", 1, 2}, {"getreply", 0, 0},   {"send", 1, 1},
         {"quit", 0, 0},   {"sendmail", 1, 200}, {"close", 0, 0},
-        {"sleep", 1, 1},  {"expect", 1, 40},
+        {"sleep", 1, 1},  {"expect", 1, 40},    {"sendmail_source", 1, 200},
+        {"send_message", 1, 200}, {"batch_add", 1, 200}, {"batch", 0, 0},
 },
   expect_table[] = {
       {"rc", 1, 1},
@@ -1251,7 +1856,36 @@ static const struct {
       {"challenge", 2, 2},
       {"callback_calls", 1, 1},
       {"token_calls", 1, 1},
+      {"rcpt_address", 2, 2},
+      {"progress_calls", 1, 1},
+      {"progress_last", 2, 2},
+      {"source_calls", 1, 1},
+      {"msg", 2, 40},
 };
+
+/* The expectation named by argv[at] and its arguments; "msg I" nests one. */
+static int validate_expect(const sc_case *c, const sc_cstep *st, size_t at)
+{
+	size_t nargs = st->argc - at - 1, k;
+	const char *name = st->argv[at].s;
+
+	for (k = 0; k < sizeof(expect_table) / sizeof(expect_table[0]); k++) {
+		if (strcmp(name, expect_table[k].name) != 0)
+			continue;
+		if (nargs < expect_table[k].min || nargs > expect_table[k].max) {
+			fprintf(stderr, "%s:%d: expect %s takes %zu to %zu arguments\n", c->path,
+			        st->line, name, expect_table[k].min, expect_table[k].max);
+			return 1;
+		}
+		if (strcmp(name, "msg") == 0 &&
+		    !(nargs == 2 &&
+		      (strcmp(st->argv[at + 2].s, "none") == 0 || strcmp(st->argv[at + 2].s, "set") == 0)))
+			return validate_expect(c, st, at + 2);
+		return 0;
+	}
+	fprintf(stderr, "%s:%d: unknown expectation '%s'\n", c->path, st->line, name);
+	return 1;
+}
 
 static int validate(const sc_case *c)
 {
@@ -1281,23 +1915,7 @@ static int validate(const sc_case *c)
 		}
 		if (strcmp(name, "expect") != 0 || nargs == 0)
 			continue;
-		found = 0;
-		for (k = 0; k < sizeof(expect_table) / sizeof(expect_table[0]); k++) {
-			if (strcmp(st->argv[1].s, expect_table[k].name) != 0)
-				continue;
-			found = 1;
-			if (nargs - 1 < expect_table[k].min || nargs - 1 > expect_table[k].max) {
-				fprintf(stderr, "%s:%d: expect %s takes %zu to %zu arguments\n",
-				        c->path, st->line, st->argv[1].s, expect_table[k].min,
-				        expect_table[k].max);
-				errors++;
-			}
-		}
-		if (!found) {
-			fprintf(stderr, "%s:%d: unknown expectation '%s'\n", c->path, st->line,
-			        st->argv[1].s);
-			errors++;
-		}
+		errors += validate_expect(c, st, 1);
 	}
 	return errors ? -1 : 0;
 }
@@ -1313,41 +1931,519 @@ static void check_rc_seen(struct run *r)
 	r->have_rc = 0;
 }
 
+/* The fault-mode client timeout (ms): every wait of the library is short. */
+#define SC_FAULT_TIMEOUT_MS 300
+/* How long the server stalls at most (the client gives up before). */
+#define SC_FAULT_STALL_MS (SC_FAULT_TIMEOUT_MS + 700)
+/* The server's wait for each expected thing in fault mode. */
+#define SC_FAULT_SERVER_TIMEOUT_MS 2000
+/* A fault run that takes longer than this has hung. */
+#define SC_FAULT_RUN_LIMIT_S 30
+
+struct opts {
+	int verbose;
+	int pipelining;
+	int faults;
+	int jobs;
+	int sample; /* --faults with several files: one in SAMPLE of the cases that send nothing */
+};
+
 static void usage(void)
 {
-	fputs("usage: scenario-runner [-v] FILE.case\n"
-	      "  -v (or SCENARIO_VERBOSE=1): library debug transcript and server transcript\n",
+	fputs("usage: scenario-runner [-v] [--pipelining] FILE.case\n"
+	      "       scenario-runner --faults [-v] [--pipelining] [-j N] [--sample N] FILE...\n"
+	      "  -v (or SCENARIO_VERBOSE=1): library debug transcript and server transcript\n"
+	      "  --pipelining (or SCENARIO_PIPELINING=1): the server advertises PIPELINING in\n"
+	      "      every 250 reply to EHLO/LHLO and plays [server pipelined] when the case\n"
+	      "      has one; the client's expectations stay the same\n"
+	      "  --faults: replays the case with the connection closed, reset, or stalled\n"
+	      "      before each server step; expectations are ignored, invariants checked.\n"
+	      "      With several files: each case in its own process, N at a time (-j),\n"
+	      "      every case that sends a message and one in N of the others (--sample)\n",
 	      stderr);
+}
+
+static void run_free(struct run *r)
+{
+	smtpc_send_result_free(r->res);
+	r->res = NULL;
+	smtpc_free(r->s);
+	r->s = NULL;
+	sc_buf_free(&r->reply.text);
+	sc_buf_free(&r->err.command);
+	sc_buf_free(&r->err.text);
+	sc_buf_free(&r->err.message);
+	sc_buf_free(&r->debug);
+	free_challenges(r);
+	for (size_t i = 0; i < r->nqueue; i++)
+		sendargs_free(&r->queue[i]);
+	free(r->queue);
+	r->queue = NULL;
+	r->nqueue = 0;
+	free_batch_results(r);
+	free(r->sums);
+	r->sums = NULL;
+	r->nsums = 0;
+}
+
+/*
+ * Starts the server (with a fault or not) and plays the client script. The session
+ * is freed (the connection closed) before returning; the caller finishes the server.
+ * Returns the server, or NULL when it could not start.
+ */
+static sc_server *play(const sc_case *c, int verbose, const sc_fault *fault, struct run *r)
+{
+	sc_server *srv;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	r->c = c;
+	r->verbose = verbose;
+	r->faults = fault != NULL;
+	r->fault_timeout = SC_FAULT_TIMEOUT_MS;
+	srv = sc_server_start(c, verbose, fault);
+	if (!srv)
+		return NULL;
+	r->host = sc_server_host(srv);
+	r->port = sc_server_port(srv);
+	r->s = smtpc_new();
+	if (!r->s) {
+		cfail(r, NULL, "smtpc_new() returned NULL");
+	} else {
+		int tmo = c->timeout_ms ? c->timeout_ms : SC_DEFAULT_TIMEOUT_MS;
+
+		if (verbose)
+			smtpc_set_debuglevel(r->s, 1, debug_line, r);
+		/* `set debug N` captures the transcript for `expect debug` */
+		if (c->lmtp && (rc = smtpc_set_protocol(r->s, SMTPC_PROTO_LMTP)) != 0)
+			cfail(r, NULL, "smtpc_set_protocol(LMTP) returned %s", kind_name(rc));
+		if (r->faults && (c->no_timeout || tmo > r->fault_timeout))
+			tmo = r->fault_timeout;
+		if ((!c->no_timeout || r->faults) && (rc = smtpc_set_timeout(r->s, tmo)) != 0)
+			cfail(r, NULL, "smtpc_set_timeout returned %s", kind_name(rc));
+	}
+
+	/* A failed expectation does not stop the run (the library state is the same,
+	 * and the server script goes on); a case error does. In fault mode the
+	 * expectations are not looked at: only the library's promises are. */
+	for (size_t i = 0; i < c->nclient && r->s; i++) {
+		const sc_cstep *st = &c->client[i];
+
+		if (strcmp(st->argv[0].s, "expect") == 0) {
+			if (!r->faults && run_expect(r, st) < 0)
+				break;
+			continue;
+		}
+		if (!r->faults)
+			check_rc_seen(r);
+		if (run_step(r, st) < 0)
+			break;
+	}
+	if (!r->faults)
+		check_rc_seen(r);
+	/* the session goes first: the server waits for the client to close */
+	smtpc_send_result_free(r->res);
+	r->res = NULL;
+	smtpc_free(r->s);
+	r->s = NULL;
+	return srv;
+}
+
+/* ---------------------------------------------------------------- fault injection */
+
+static const char *const fault_names[] = {"none", "close", "reset", "stall"};
+
+/* The fault run in progress, for the messages of the signal handlers. */
+static char current_run[600];
+
+static void say(const char *a, const char *b, const char *c)
+{
+	if (write(1, a, strlen(a)) < 0 || write(1, b, strlen(b)) < 0 || write(1, c, strlen(c)) < 0)
+		_exit(3);
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	say("FAIL: ", current_run, ": the run did not end in time (a call hung)\n");
+	_exit(3);
+}
+
+/* A SIGPIPE is a failure of the run (the library must not raise it); the run goes on. */
+static volatile sig_atomic_t got_sigpipe;
+
+static void on_sigpipe(int sig)
+{
+	(void)sig;
+	got_sigpipe = 1;
+}
+
+/* Called by AddressSanitizer before its report (any build may define it). */
+void __asan_on_error(void);
+void __asan_on_error(void)
+{
+	if (current_run[0])
+		say("FAIL: ", current_run, ": AddressSanitizer report follows\n");
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * 1 when the script may hold transactions whose results the runner cannot see: a
+ * sending step with result=no, or transactions made with raw steps (mail, rcpt, data,
+ * docmd, putcmd, send). Then no recipient can be required to be 'unknown'.
+ */
+static int hides_results(const sc_case *c)
+{
+	static const char *const raw[] = {"mail", "rcpt", "data", "docmd", "putcmd", "send"};
+
+	for (size_t i = 0; i < c->nclient; i++) {
+		const sc_cstep *st = &c->client[i];
+
+		for (size_t j = 0; j < sizeof(raw) / sizeof(raw[0]); j++)
+			if (strcmp(st->argv[0].s, raw[j]) == 0)
+				return 1;
+		for (size_t j = 1; j < st->argc; j++)
+			if (strcmp(st->argv[j].s, "result=no") == 0)
+				return 1;
+	}
+	return 0;
+}
+
+struct fault_totals {
+	long runs, failed, unchecked;
+};
+
+/*
+ * The fault matrix of one case: for every server step, the connection closed,
+ * reset, or stalled instead of it. Each run must end in time, without a crash or
+ * a leak (ASan), with every failing call's kind in smtpc_last_error(), and
+ * without a result that claims more than the server said (flow.c).
+ */
+static int run_faults(const char *path, const struct opts *o, struct fault_totals *tot)
+{
+	sc_case c;
+	sc_flow *flow;
+	int64_t t0 = mono_ms();
+	long runs = 0, failed = 0, unchecked = 0;
+	int blind;
+
+	memset(tot, 0, sizeof(*tot));
+	if (sc_case_load(&c, path) < 0 || validate(&c) < 0) {
+		sc_case_free(&c);
+		printf("FAIL: %s: the case file has errors (see above)\n", path);
+		return 2;
+	}
+	if (c.no_faults) {
+		printf("faults: %s: skipped (faults: no %s)\n", path, c.no_faults);
+		sc_case_free(&c);
+		return 0;
+	}
+	if (o->pipelining) {
+		if (c.no_pipelining) {
+			printf("faults: %s: skipped in pipelined mode (pipelining: no %s)\n", path,
+			       c.no_pipelining);
+			sc_case_free(&c);
+			return 0;
+		}
+		sc_case_pipelined(&c);
+	}
+	if (c.server_timeout_ms > SC_FAULT_SERVER_TIMEOUT_MS)
+		c.server_timeout_ms = SC_FAULT_SERVER_TIMEOUT_MS;
+	if (c.uses_tls) {
+		char err[300];
+
+		if (sc_tls_init(err, sizeof(err)) < 0) {
+			printf("FAIL: %s: cannot make the test certificates: %s\n", path, err);
+			sc_case_free(&c);
+			return 2;
+		}
+	}
+	flow = sc_flow_analyze(&c);
+	blind = hides_results(&c);
+	signal(SIGALRM, on_alarm);
+	signal(SIGPIPE, on_sigpipe);
+	for (size_t k = 0; k < c.nserver; k++) {
+		for (int kind = SC_FAULT_CLOSE; kind <= SC_FAULT_STALL; kind++) {
+			sc_fault f = {(enum sc_fault_kind)kind, k, SC_FAULT_STALL_MS};
+			struct run r;
+			sc_server *srv;
+			size_t cut = 0;
+			sc_flow_cut fc;
+			long claimed = 0, unknown = 0;
+
+			alarm(SC_FAULT_RUN_LIMIT_S);
+			/* a crash, a SIGPIPE or a hang says which run it was */
+			snprintf(current_run, sizeof(current_run), "%s: %s before server step %zu (line %d)",
+			         path, fault_names[kind], k, c.server[k].line);
+			if (o->verbose)
+				printf("--- %s\n", current_run);
+			srv = play(&c, o->verbose, &f, &r);
+			if (!srv) {
+				printf("FAIL: %s: cannot start the fake server\n", path);
+				failed++;
+				run_free(&r);
+				continue;
+			}
+			sc_server_finish_fault(srv, stdout, &cut);
+			alarm(0);
+			current_run[0] = '\0';
+			runs++;
+			for (size_t i = 0; i < r.nsums; i++) {
+				claimed += c.lmtp ? r.sums[i].naccepted : r.sums[i].naccepted > 0;
+				unknown += r.sums[i].nunknown;
+			}
+			if (got_sigpipe)
+				cfail(&r, NULL,
+				      "SIGPIPE reached the program: the library wrote to a closed "
+				      "connection without MSG_NOSIGNAL (smtpc.h: never)");
+			got_sigpipe = 0;
+			if (!sc_flow_known(flow, cut)) {
+				unchecked++;
+			} else {
+				sc_flow_at(flow, cut, &fc);
+				if (claimed > fc.final250)
+					cfail(&r, NULL,
+					      "the results claim %ld deliver%s, but the server sent "
+					      "%ld final 250 repl%s before the cut",
+					      claimed, claimed == 1 ? "y" : "ies", fc.final250,
+					      fc.final250 == 1 ? "y" : "ies");
+				if (!blind && unknown < fc.outstanding)
+					cfail(&r, NULL,
+					      "the server received the end of data for %ld accepted "
+					      "recipient(s) and sent no final reply, but only %ld are "
+					      "'unknown'",
+					      fc.outstanding, unknown);
+				if (unknown > fc.maybe)
+					cfail(&r, NULL,
+					      "%ld recipient(s) are 'unknown', but the client cannot have "
+					      "sent the end of data for more than %ld",
+					      unknown, fc.maybe);
+			}
+			if (r.failed) {
+				failed++;
+				printf("FAIL: %s: %s before server step %zu (line %d: `%s`), the "
+				       "script stopped at step %zu:\n%s",
+				       path, fault_names[kind], k, c.server[k].line, c.server[k].src,
+				       cut, r.msgs.p ? r.msgs.p : "");
+				fflush(stdout);
+			}
+			sc_buf_free(&r.msgs);
+			run_free(&r);
+		}
+	}
+	printf("faults: %s%s: %ld runs, %ld failed%s, %.1f s\n", path,
+	       o->pipelining ? " (pipelined)" : "", runs, failed,
+	       unchecked ? " (some without delivery checks: SCRAM)" : "",
+	       (double)(mono_ms() - t0) / 1000.0);
+	fflush(stdout);
+	tot->runs = runs;
+	tot->failed = failed;
+	tot->unchecked = unchecked;
+	sc_flow_free(flow);
+	sc_tls_free();
+	sc_case_free(&c);
+	return failed ? 1 : 0;
+}
+
+/* Which cases the matrix over many files takes: every sender, one in `sample` of the rest. */
+static int fault_selected(const char *path, int sample, long *others)
+{
+	sc_case c;
+	int sends, take;
+
+	if (sc_case_load(&c, path) < 0) {
+		sc_case_free(&c);
+		return 1; /* its errors are reported by the run */
+	}
+	sends = sc_case_sends(&c);
+	sc_case_free(&c);
+	if (sends)
+		return 1;
+	take = sample > 0 && (*others % sample) == 0;
+	(*others)++;
+	return take;
+}
+
+struct child {
+	pid_t pid;
+	FILE *out;
+	const char *path;
+};
+
+/* Collects one finished child: prints its output and adds its totals. */
+static void reap(struct child *ch, int status, struct fault_totals *all, long *bad_cases)
+{
+	char line[8192];
+	long runs = 0, failed = 0, unchecked = 0;
+
+	fflush(ch->out);
+	rewind(ch->out);
+	while (fgets(line, sizeof(line), ch->out)) {
+		if (sscanf(line, "@@ runs=%ld failed=%ld unchecked=%ld", &runs, &failed,
+		           &unchecked) == 3)
+			continue;
+		fputs(line, stdout);
+	}
+	fclose(ch->out);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) > 1) {
+		printf("FAIL: %s: the fault-injection process %s %d (a crash, a hang or a leak: "
+		       "see above)\n",
+		       ch->path, WIFEXITED(status) ? "exited with" : "was killed by signal",
+		       WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+		(*bad_cases)++;
+	} else if (failed) {
+		(*bad_cases)++;
+	}
+	all->runs += runs;
+	all->failed += failed;
+	all->unchecked += unchecked;
+	fflush(stdout);
+}
+
+static int run_fault_files(char **files, size_t nfiles, const struct opts *o)
+{
+	struct child *kids = sc_xmalloc(nfiles * sizeof(*kids));
+	size_t nkids = 0, running = 0, next = 0, ncases = 0;
+	struct fault_totals all = {0, 0, 0};
+	long bad = 0, others = 0;
+	int64_t t0 = mono_ms();
+	int jobs = o->jobs > 0 ? o->jobs : 1;
+
+	fflush(stdout);
+	for (;;) {
+		while (running < (size_t)jobs && next < nfiles) {
+			const char *path = files[next++];
+			struct child *ch;
+
+			if (!fault_selected(path, o->sample, &others))
+				continue;
+			ch = &kids[nkids];
+			ch->path = path;
+			ch->out = tmpfile();
+			if (!ch->out) {
+				perror("tmpfile");
+				return 2;
+			}
+			ch->pid = fork();
+			if (ch->pid < 0) {
+				perror("fork");
+				return 2;
+			}
+			if (ch->pid == 0) {
+				struct fault_totals t;
+				int rc;
+
+				/* line by line: a crash loses nothing that was printed */
+				setvbuf(stdout, NULL, _IOLBF, 0);
+				dup2(fileno(ch->out), 1);
+				dup2(fileno(ch->out), 2);
+				rc = run_faults(path, o, &t);
+				printf("@@ runs=%ld failed=%ld unchecked=%ld\n", t.runs, t.failed,
+				       t.unchecked);
+				fflush(stdout);
+				exit(rc > 1 ? 2 : rc);
+			}
+			nkids++;
+			running++;
+			ncases++;
+		}
+		if (running == 0)
+			break;
+		{
+			int status;
+			pid_t pid = wait(&status);
+
+			if (pid < 0)
+				break;
+			for (size_t i = 0; i < nkids; i++) {
+				if (kids[i].pid == pid) {
+					reap(&kids[i], status, &all, &bad);
+					kids[i].pid = -1;
+					running--;
+				}
+			}
+		}
+	}
+	printf("fault injection%s: %zu cases, %ld runs (close, reset and stall before every "
+	       "server step), %ld failed runs, %ld case(s) failed, %.1f s\n",
+	       o->pipelining ? " (pipelined)" : "", ncases, all.runs, all.failed, bad,
+	       (double)(mono_ms() - t0) / 1000.0);
+	free(kids);
+	return bad ? 1 : 0;
 }
 
 int main(int argc, char **argv)
 {
 	struct run r;
+	struct opts o;
 	sc_case c;
 	sc_server *srv;
-	const char *path = NULL;
-	int verbose = getenv("SCENARIO_VERBOSE") && *getenv("SCENARIO_VERBOSE") &&
-	              strcmp(getenv("SCENARIO_VERBOSE"), "0") != 0;
-	int srv_failures, rc;
+	char **files = sc_xmalloc((size_t)argc * sizeof(*files));
+	size_t nfiles = 0;
+	const char *path;
+	const char *env_v = getenv("SCENARIO_VERBOSE"), *env_p = getenv("SCENARIO_PIPELINING");
+	int srv_failures;
 
+	memset(&o, 0, sizeof(o));
+	o.verbose = env_v && *env_v && strcmp(env_v, "0") != 0;
+	o.pipelining = env_p && *env_p && strcmp(env_p, "0") != 0;
+	o.sample = 4;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-v") == 0) {
-			verbose = 1;
-		} else if (argv[i][0] == '-' || path) {
+			o.verbose = 1;
+		} else if (strcmp(argv[i], "--pipelining") == 0) {
+			o.pipelining = 1;
+		} else if (strcmp(argv[i], "--faults") == 0) {
+			o.faults = 1;
+		} else if ((strcmp(argv[i], "-j") == 0 || strcmp(argv[i], "--sample") == 0) &&
+		           i + 1 < argc && atoi(argv[i + 1]) >= 0) {
+			if (argv[i][1] == 'j')
+				o.jobs = atoi(argv[++i]);
+			else
+				o.sample = atoi(argv[++i]);
+		} else if (argv[i][0] == '-') {
 			usage();
+			free(files);
 			return 2;
 		} else {
-			path = argv[i];
+			files[nfiles++] = argv[i];
 		}
 	}
-	if (!path) {
+	if (nfiles == 0 || (nfiles > 1 && !o.faults)) {
 		usage();
+		free(files);
 		return 2;
 	}
+	if (o.faults) {
+		struct fault_totals t;
+		int rc;
+
+		if (nfiles > 1 || o.jobs > 0)
+			rc = run_fault_files(files, nfiles, &o);
+		else
+			rc = run_faults(files[0], &o, &t);
+		free(files);
+		return rc;
+	}
+	path = files[0];
+	free(files);
 	if (sc_case_load(&c, path) < 0 || validate(&c) < 0) {
 		sc_case_free(&c);
 		printf("FAIL: %s: the case file has errors (see above)\n", path);
 		return 2;
+	}
+	if (o.pipelining && c.no_pipelining) {
+		printf("case: %s\nSKIP: not played in pipelined mode (pipelining: no %s)\n", path,
+		       c.no_pipelining);
+		sc_case_free(&c);
+		return 77;
 	}
 
 	if (c.uses_tls) {
@@ -1360,68 +2456,31 @@ int main(int argc, char **argv)
 		}
 	}
 
-	memset(&r, 0, sizeof(r));
-	r.c = &c;
-	r.verbose = verbose;
 	printf("case: %s\ntitle: %s\n", path, c.title);
+	if (o.pipelining) {
+		size_t n = sc_case_pipelined(&c);
+
+		printf("mode: pipelined (%zu EHLO/LHLO repl%s made to offer PIPELINING%s)\n", n,
+		       n == 1 ? "y" : "ies",
+		       c.has_server_pl ? "; the [server pipelined] script" : "");
+	}
 	fflush(stdout);
 
-	srv = sc_server_start(&c, verbose);
+	srv = play(&c, o.verbose, NULL, &r);
 	if (!srv) {
 		sc_case_free(&c);
 		printf("FAIL: %s: cannot start the fake server\n", path);
 		return 2;
 	}
-	r.host = sc_server_host(srv);
-	r.port = sc_server_port(srv);
-	r.s = smtpc_new();
-	if (!r.s) {
-		cfail(&r, NULL, "smtpc_new() returned NULL");
-	} else {
-		if (verbose)
-			smtpc_set_debuglevel(r.s, 1, debug_line, &r);
-		/* `set debug N` captures the transcript for `expect debug` */
-		if (c.lmtp && (rc = smtpc_set_protocol(r.s, SMTPC_PROTO_LMTP)) != 0)
-			cfail(&r, NULL, "smtpc_set_protocol(LMTP) returned %s", kind_name(rc));
-		if (!c.no_timeout &&
-		    (rc = smtpc_set_timeout(r.s, c.timeout_ms ? c.timeout_ms
-		                                              : SC_DEFAULT_TIMEOUT_MS)) != 0)
-			cfail(&r, NULL, "smtpc_set_timeout returned %s", kind_name(rc));
-	}
-
-	/* A failed expectation does not stop the run (the library state is the same,
-	 * and the server script goes on); a case error does. */
-	for (size_t i = 0; i < c.nclient && r.s; i++) {
-		const sc_cstep *st = &c.client[i];
-
-		if (strcmp(st->argv[0].s, "expect") == 0) {
-			if (run_expect(&r, st) < 0)
-				break;
-			continue;
-		}
-		check_rc_seen(&r);
-		if (run_step(&r, st) < 0)
-			break;
-	}
-	check_rc_seen(&r);
-
-	smtpc_send_result_free(r.res);
-	smtpc_free(r.s);
-	sc_buf_free(&r.reply.text);
-	sc_buf_free(&r.err.command);
-	sc_buf_free(&r.err.text);
-	sc_buf_free(&r.err.message);
-	sc_buf_free(&r.debug);
-	free_challenges(&r);
-
 	srv_failures = sc_server_finish(srv, stdout, r.failed);
+	run_free(&r);
 	sc_tls_free();
 	if (r.failed || srv_failures) {
-		printf("FAIL: %s (%s)\n", path, c.title);
+		printf("FAIL: %s (%s)%s\n", path, c.title, o.pipelining ? " [pipelined]" : "");
 		sc_case_free(&c);
 		return 1;
 	}
-	printf("PASS: %s\n", path);
+	printf("PASS: %s%s\n", path, o.pipelining ? " [pipelined]" : "");
 	sc_case_free(&c);
 	return 0;
 }

@@ -62,6 +62,7 @@ enum sc_sop {
 	SOP_HELLO,    /* CHELLO: a TLS ClientHello record */
 	SOP_ALERT,    /* CALERT: a TLS alert record, or the client closes */
 	SOP_SCRAM,    /* SCRAM: a SCRAM server exchange */
+	SOP_BATCH,    /* CBATCH: N: the next N expectations arrive together */
 };
 
 /* Options of a TLS handshake of the fake server (TLS:, TLS-FAIL:, tls: implicit). */
@@ -130,6 +131,12 @@ typedef struct sc_case {
 	int has_server;
 	sc_sstep *server;
 	size_t nserver;
+	int has_server_pl;    /* a [server pipelined] section: the script in pipelined mode */
+	sc_sstep *server_pl;
+	size_t nserver_pl;
+	char *no_pipelining;  /* "pipelining: no REASON": the reason, else NULL */
+	char *no_faults;      /* "faults: no REASON": the reason, else NULL */
+	int pipelined;        /* sc_case_pipelined() ran: the script in use is the pipelined one */
 	sc_cstep *client;
 	size_t nclient;
 	sc_data *data;
@@ -138,6 +145,15 @@ typedef struct sc_case {
 
 /** Loads a case file; prints the problems to stderr and returns -1 on error. */
 int sc_case_load(sc_case *c, const char *path);
+/**
+ * Pipelined mode: the [server pipelined] script replaces [server] when the case has one,
+ * and every 250 reply to EHLO/LHLO in the script advertises PIPELINING (a
+ * "250-PIPELINING" line before its last line; a one-line reply becomes two lines).
+ * Returns the number of replies rewritten.
+ */
+size_t sc_case_pipelined(sc_case *c);
+/** 1 when the client script has a step that sends a message (sendmail, batch ...). */
+int sc_case_sends(const sc_case *c);
 void sc_case_free(sc_case *c);
 const sc_data *sc_case_data(const sc_case *c, const char *name);
 
@@ -145,8 +161,20 @@ const sc_data *sc_case_data(const sc_case *c, const char *name);
 
 typedef struct sc_server sc_server;
 
-/** Listens (TCP on 127.0.0.1 or a Unix socket) and starts the server thread. */
-sc_server *sc_server_start(const sc_case *c, int verbose);
+/* Fault injection (runner --faults): what the server does instead of step `step`. */
+enum sc_fault_kind { SC_FAULT_NONE, SC_FAULT_CLOSE, SC_FAULT_RESET, SC_FAULT_STALL };
+
+typedef struct sc_fault {
+	enum sc_fault_kind kind;
+	size_t step;   /* the index of the server step replaced by the fault */
+	long stall_ms; /* SC_FAULT_STALL: how long to wait (for the client to give up) */
+} sc_fault;
+
+/**
+ * Listens (TCP on 127.0.0.1 or a Unix socket) and starts the server thread.
+ * fault: NULL, or a fault to inject (failures are then not reported).
+ */
+sc_server *sc_server_start(const sc_case *c, int verbose, const sc_fault *fault);
 /** Where the client connects: "127.0.0.1" and the port, or the socket path and 0. */
 const char *sc_server_host(const sc_server *srv);
 int sc_server_port(const sc_server *srv);
@@ -156,6 +184,33 @@ int sc_server_port(const sc_server *srv);
  * verbose). Returns the number of failures. Frees the server.
  */
 int sc_server_finish(sc_server *srv, FILE *out, int client_failed);
+/**
+ * With a fault: the same, but nothing is printed (unless verbose) and *cut is set to the
+ * index of the step where the script stopped: the fault's step, the step that failed
+ * first, or the number of steps when it ran to its end.
+ */
+int sc_server_finish_fault(sc_server *srv, FILE *out, size_t *cut);
+
+/* ---------------------------------------------------------------- delivery flow (flow.c) */
+
+/* What the script says at a cut (the steps before it ran, the others did not). */
+typedef struct sc_flow_cut {
+	long final250;    /* final replies 250 sent (one per transaction in SMTP, one per
+	                     recipient in LMTP) */
+	long outstanding; /* accepted recipients of transactions whose end of data the server
+	                     received, without their final reply */
+	long maybe;       /* accepted recipients of transactions whose end of data the client
+	                     may have sent (it had the reply it waits for before the body) */
+} sc_flow_cut;
+
+typedef struct sc_flow sc_flow;
+
+/** Reads the server script of the case (as it will run) as a conversation. */
+sc_flow *sc_flow_analyze(const sc_case *c);
+void sc_flow_free(sc_flow *f);
+/** 0 when the script cannot be followed up to the cut (SCRAM ...). */
+int sc_flow_known(const sc_flow *f, size_t cut);
+void sc_flow_at(const sc_flow *f, size_t cut, sc_flow_cut *out);
 
 /* ---------------------------------------------------------------- TLS fixtures (tlsfix.c) */
 
