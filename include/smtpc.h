@@ -443,7 +443,9 @@ typedef struct smtpc_source {
  *   SMTPC_ESENDER      MAIL FROM refused
  *   SMTPC_ERECIPIENTS  every recipient refused, or 421 to a RCPT
  *   SMTPC_EDATA        DATA not answered 354, or the message refused
- *                      (in LMTP: refused for every recipient)
+ *                      (in LMTP: refused for every recipient); also a
+ *                      message over the server's SIZE limit, refused
+ *                      before MAIL (code 552, enhanced 5.3.4)
  *   SMTPC_EUNKNOWN     connection lost after the final dot, before the reply
  *   SMTPC_EHELO, SMTPC_EINVAL, SMTPC_ENOTSUPPORTED, SMTPC_ENOMEM, I/O kinds.
  */

@@ -6,6 +6,9 @@ set -euo pipefail
 
 want=(gcc make cmake pkg-config libssl-dev libcmocka-dev clang-format ca-certificates)
 if [ "${1:-build}" = test ]; then
+	want+=(clang-tidy cppcheck clang libclang-rt-14-dev valgrind)
+fi
+if [ "${1:-build}" = test ]; then
 	want+=(postfix dovecot-core dovecot-lmtpd python3-aiosmtpd swaks openssl)
 fi
 

@@ -8,9 +8,7 @@ cd "$(dirname "$0")/.."
 
 bash scripts/deps.sh test
 
-echo "== style (clang-format)"
-files=$(git ls-files 'include/*.h' 'src/*.c' 'src/*.h' 'cli/*.c' 'cli/*.h' 'tools/*.c' 'tools/*.h' 2> /dev/null || true)
-[ -z "$files" ] || clang-format --dry-run --Werror $files
+bash scripts/lint.sh
 
 echo "== build (ASan + UBSan, warnings are errors)"
 cmake -S . -B build-test -DCMAKE_BUILD_TYPE=Debug -DSMTPC_SANITIZE=ON -DSMTPC_WERROR=ON > build-test.log 2>&1 ||

@@ -76,7 +76,7 @@ static int send_b64(smtpc *s, const char *prefix, const unsigned char *data, siz
 /* Cancels the exchange with "*" and reads the server's answer (normally 501). */
 static void cancel(smtpc *s)
 {
-	smtpc_reply r;
+	smtpc_reply r = {0};
 	smtpc_error saved = s->err;
 	char msg[sizeof(s->err_message)];
 	char *text = s->err_text;
@@ -175,7 +175,7 @@ static int exchange(smtpc *s, mechanism *m, int *refused_mech)
 	unsigned char *resp = NULL, *chal = NULL, *held = NULL;
 	size_t resplen = 0, challen = 0, heldlen = 0;
 	char prefix[64 + 3], shown[96];
-	smtpc_reply r;
+	smtpc_reply r = {0};
 	int rc, rounds = 0;
 
 	*refused_mech = 0;

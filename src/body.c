@@ -121,20 +121,88 @@ uint64_t smtpc__wire_size(const char *p, size_t len)
 	return size;
 }
 
-int64_t smtpc__source_size(const smtpc_source *src)
+void smtpc__wire_init(smtpc__wire *w)
 {
+	w->size = 0;
+	w->last = -1;
+}
+
+void smtpc__wire_add(smtpc__wire *w, const void *data, size_t n)
+{
+	const unsigned char *p = data;
+
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == '\n' && w->last != '\r')
+			w->size++; /* bare LF */
+		if (w->last == '\r' && p[i] != '\n')
+			w->size++; /* bare CR, seen at the byte after it */
+		w->last = p[i];
+	}
+	w->size += n;
+}
+
+uint64_t smtpc__wire_total(const smtpc__wire *w)
+{
+	if (w->last == -1)
+		return 2;
+	if (w->last == '\r')
+		return w->size + 1; /* a final bare CR */
+	return w->size + (w->last == '\n' ? 0 : 2);
+}
+
+int smtpc__scan_file(int fd, smtpc__wire *w, int *has_8bit)
+{
+	char *buf = malloc(SMTPC__BODY_CHUNK);
+	off_t at = lseek(fd, 0, SEEK_CUR);
 	struct stat st;
 
-	if (src->data != NULL || (src->fd < 0 && src->read == NULL))
-		return (int64_t)smtpc__wire_size(src->data ? src->data : "",
-		                                 src->data ? src->len : 0);
-	if (src->size >= 0)
-		return src->size;
-	if (src->read == NULL && fstat(src->fd, &st) == 0 && S_ISREG(st.st_mode)) {
-		off_t at = lseek(src->fd, 0, SEEK_CUR);
-
-		if (at >= 0 && at <= st.st_size)
-			return (int64_t)(st.st_size - at);
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		free(buf);
+		return -1;
 	}
-	return -1;
+
+	if (buf == NULL || at < 0) {
+		free(buf);
+		return -1;
+	}
+	*has_8bit = 0;
+	for (;;) {
+		ssize_t n = pread(fd, buf, SMTPC__BODY_CHUNK, at);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			free(buf);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		smtpc__wire_add(w, buf, (size_t)n);
+		*has_8bit |= smtpc__has_8bit(buf, (size_t)n);
+		at += n;
+	}
+	free(buf);
+	return 0;
+}
+
+void smtpc__source_info(const smtpc_source *src, int64_t *size, int *has_8bit)
+{
+	smtpc__wire w;
+
+	if (src->data != NULL || (src->fd < 0 && src->read == NULL)) {
+		const char *p = src->data ? src->data : "";
+		size_t len = src->data ? src->len : 0;
+
+		*size = (int64_t)smtpc__wire_size(p, len);
+		*has_8bit = smtpc__has_8bit(p, len);
+		return;
+	}
+	/* A regular file is read once ahead: exact SIZE= and BODY= (bounded memory). */
+	smtpc__wire_init(&w);
+	if (src->read == NULL && smtpc__scan_file(src->fd, &w, has_8bit) == 0) {
+		*size = (int64_t)smtpc__wire_total(&w);
+		return;
+	}
+	*size = src->size; /* as declared by the caller, or -1 */
+	*has_8bit = -1;
 }

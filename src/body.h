@@ -43,11 +43,30 @@ int smtpc__body_next(smtpc__body *b, const char **p, size_t *n);
 int smtpc__has_8bit(const void *p, size_t n);
 
 /**
- * Size of the source when it can be known without reading it: memory (the
- * exact size once line endings are CRLF, RFC 1870), a regular file (its
- * remaining bytes), or the size the caller declared. -1 when unknown.
+ * What can be known of a source before sending it: its size once line
+ * endings are CRLF (RFC 1870) and whether it has 8-bit bytes (1, 0, -1
+ * unknown). Memory: exact. A regular file: read once ahead from its
+ * current offset (pread; memory stays bounded), exact. A pipe or a
+ * callback: the size the caller declared (-1 if none), 8-bit unknown.
  */
-int64_t smtpc__source_size(const smtpc_source *src);
+void smtpc__source_info(const smtpc_source *src, int64_t *size, int *has_8bit);
+
+/** Counts the CRLF-normalised size of bytes given piece by piece (RFC 1870 SIZE). */
+typedef struct smtpc__wire {
+	uint64_t size;
+	int last; /* last byte seen, or -1 */
+} smtpc__wire;
+void smtpc__wire_init(smtpc__wire *w);
+void smtpc__wire_add(smtpc__wire *w, const void *p, size_t n);
+/** The size, with the final CRLF the encoder adds when the bytes do not end a line. */
+uint64_t smtpc__wire_total(const smtpc__wire *w);
+
+/**
+ * Adds a regular file, from its current offset, to w (pread: the offset
+ * does not move) and says whether it has 8-bit bytes. -1 when fd is not a
+ * regular file or cannot be read.
+ */
+int smtpc__scan_file(int fd, smtpc__wire *w, int *has_8bit);
 
 /** Size of bytes once every line ending is CRLF and they end with one. */
 uint64_t smtpc__wire_size(const char *p, size_t len);

@@ -99,7 +99,7 @@ static int stream_body(smtpc *s, smtpc__body *b, int bdat, size_t window, size_t
 		if (bdat && ++*inflight > window) {
 			/* Keep the number of unanswered BDATs bounded (no deadlock on full
 			 * buffers). */
-			smtpc_reply r;
+			smtpc_reply r = {0};
 
 			rc = smtpc__read_reply(s, "BDAT", 1, &r);
 			--*inflight;
@@ -126,7 +126,7 @@ static int stream_body(smtpc *s, smtpc__body *b, int bdat, size_t window, size_t
 static int read_final(smtpc *s, const char *verb, smtpc_reply *first)
 {
 	size_t want = s->proto == SMTPC_PROTO_LMTP && s->rcpt_accepted > 0 ? s->rcpt_accepted : 1;
-	smtpc_reply r;
+	smtpc_reply r = {0};
 	int rc;
 
 	s->lmtp = calloc(want, sizeof(*s->lmtp));
@@ -166,7 +166,7 @@ SMTPC_API int smtpc_data(smtpc *s, const void *msg, size_t len, smtpc_reply *rep
 	smtpc_source src = SMTPC_SOURCE_INIT;
 	smtpc__body body;
 	size_t inflight = 0;
-	smtpc_reply r;
+	smtpc_reply r = {0};
 	int rc;
 
 	smtpc__err_clear(s);
@@ -422,23 +422,21 @@ static char *xtext(const char *prefix, const char *value)
 
 static char *notify_option(unsigned bits)
 {
-	char buf[64] = "NOTIFY=";
 	static const struct {
 		unsigned bit;
 		const char *name;
 	} names[] = {{SMTPC_DSN_SUCCESS, "SUCCESS"},
 	             {SMTPC_DSN_FAILURE, "FAILURE"},
 	             {SMTPC_DSN_DELAY, "DELAY"}};
+	char buf[64];
+	int len = snprintf(buf, sizeof(buf), "NOTIFY=");
 
 	if (bits & SMTPC_DSN_NEVER)
-		return strdup("NOTIFY=NEVER");
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if (!(bits & names[i].bit))
-			continue;
-		if (buf[7] != '\0')
-			strncat(buf, ",", sizeof(buf) - strlen(buf) - 1);
-		strncat(buf, names[i].name, sizeof(buf) - strlen(buf) - 1);
-	}
+		return strdup("NOTIFY=NEVER"); /* NEVER stands alone (RFC 3461 4.1) */
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (bits & names[i].bit)
+			len += snprintf(buf + len, sizeof(buf) - (size_t)len, "%s%s",
+			                len > 7 ? "," : "", names[i].name);
 	return strdup(buf);
 }
 
@@ -514,6 +512,9 @@ static int plan(txn *t)
 	strlist owned = {{0}, 0};
 	char size_opt[32];
 	uint64_t limit;
+	/* Decided here, before MAIL, but permanent as the server's 552 would be (RFC 1870). */
+	static const smtpc_reply too_big = {552, "5.3.4", "message size exceeds the server's limit",
+	                                    39, 1};
 
 	if (t->want_utf8 || wants_utf8_option(o)) {
 		if (!esmtp || !smtpc_has_extn(s, "SMTPUTF8"))
@@ -532,7 +533,7 @@ static int plan(txn *t)
 		return smtpc__err_set(s, SMTPC_ENOTSUPPORTED, "MAIL", NULL,
 		                      "BINARYMIME needs the server's CHUNKING and BINARYMIME");
 	if (t->size >= 0 && smtpc_size_limit(s, &limit) && limit > 0 && (uint64_t)t->size > limit)
-		return smtpc__err_set(s, SMTPC_EDATA, "MAIL", NULL,
+		return smtpc__err_set(s, SMTPC_EDATA, "MAIL", &too_big,
 		                      "the message (%lld bytes) is larger than the server's SIZE "
 		                      "limit (%llu bytes): not sent",
 		                      (long long)t->size, (unsigned long long)limit);
@@ -642,6 +643,8 @@ static int stop(txn *t, int rc, size_t k, const smtpc_reply *r)
 {
 	smtpc *s = t->s;
 
+	if (rc == SMTPC_ESHUTDOWN && r == NULL)
+		rc = SMTPC_EPROTO; /* cannot happen: a 421 always comes with its reply */
 	if (rc == SMTPC_ESHUTDOWN && k > 0 && k <= t->nto &&
 	    t->ri->pub.recipients[k - 1].status == SMTPC_RCPT_NOT_TRIED) {
 		/* The 421 is this recipient's answer; the ones after it are not tried. */
@@ -668,7 +671,7 @@ static int stop(txn *t, int rc, size_t k, const smtpc_reply *r)
 /* The server answered DATA with 354 although the transaction failed: end it empty. */
 static void abandon_data(txn *t)
 {
-	smtpc_reply r;
+	smtpc_reply r = {0};
 
 	if (smtpc__send_line(t->s, "DATA", ".\r\n", 3) == 0)
 		smtpc__read_reply(t->s, "DATA", 0, &r);
@@ -688,7 +691,7 @@ static int envelope(txn *t, size_t present)
 	int mail_code = 0, data_code = 0, rc;
 
 	for (size_t k = 0; k < t->nlines; k++) {
-		smtpc_reply r;
+		smtpc_reply r = {0};
 
 		if (k == sent) {
 			size_t upto = t->pipelined ? t->nlines : k + 1;
@@ -763,7 +766,7 @@ static int data_phase(txn *t, txn *next, size_t *next_sent)
 	size_t inflight = 0, k = 0;
 	struct iovec trailer[SMTPC__MAX_TRAILER];
 	int ntrailer = 0;
-	smtpc_reply first;
+	smtpc_reply first = {0};
 	int rc;
 
 	*next_sent = 0;
@@ -789,7 +792,7 @@ static int data_phase(txn *t, txn *next, size_t *next_sent)
 	}
 	/* Replies to the BDAT chunks before LAST, all 250 (RFC 3030 2). */
 	while (inflight > 0) {
-		smtpc_reply r;
+		smtpc_reply r = {0};
 
 		rc = smtpc__read_reply(s, "BDAT", 1, &r);
 		inflight--;
@@ -820,7 +823,7 @@ static int data_phase(txn *t, txn *next, size_t *next_sent)
 	/* One reply for all (SMTP) or one per accepted recipient in RCPT order (LMTP). */
 	for (size_t i = 0; i < ri->pub.nrecipients; i++) {
 		size_t slot = s->proto == SMTPC_PROTO_LMTP ? k : 0;
-		smtpc_reply r;
+		smtpc_reply r = {0};
 
 		if (!ri->pending[i])
 			continue;
@@ -838,7 +841,7 @@ static int data_phase(txn *t, txn *next, size_t *next_sent)
 		return rc;
 	if (ri->pub.naccepted > 0)
 		return 0;
-	smtpc_reply r;
+	smtpc_reply r = {0};
 
 	smtpc__view_reply(&s->lmtp[s->nlmtp - 1], &r);
 	smtpc__err_set(s, SMTPC_EDATA, t->bdat ? "BDAT" : "DATA", &r, "message refused: %d",
@@ -855,7 +858,7 @@ static int data_phase(txn *t, txn *next, size_t *next_sent)
  */
 static int check_idle(smtpc *s)
 {
-	smtpc_reply r;
+	smtpc_reply r = {0};
 
 	if (s->tr.fd < 0 || s->last_reply_ms == 0 || s->idle_check_ms < 0 ||
 	    smtpc__now_ms() - s->last_reply_ms < s->idle_check_ms)
@@ -930,11 +933,7 @@ static int setup_txn(smtpc *s, const smtpc_message *m, txn *t)
 	t->to = m->to;
 	t->nto = m->nto;
 	t->o = o;
-	t->size = smtpc__source_size(src);
-	if (src->data != NULL || (src->fd < 0 && src->read == NULL))
-		t->has_8bit = src->data ? smtpc__has_8bit(src->data, src->len) : 0;
-	else
-		t->has_8bit = -1; /* streamed: found out while sending */
+	smtpc__source_info(src, &t->size, &t->has_8bit);
 	rc = check_envelope(s, m->from, m->to, m->nto, o, wants_utf8_option(o));
 	if (rc == 0 && (rc = smtpc__body_init(&t->body, src)) != 0)
 		rc = smtpc__err_set(s, rc, "", NULL, "out of memory");
@@ -1066,14 +1065,14 @@ SMTPC_API int smtpc_send_message(smtpc *s, const smtpc_source *msg, const char *
 		to = (const char *const *)env.to;
 		nto = env.nto;
 	}
-	if (from == NULL || nto == 0) {
+	if (from == NULL || to == NULL || nto == 0) {
 		rc = smtpc__err_set(
 		    s, SMTPC_EINVAL, "", NULL, "no %s in the headers and none given",
 		    from == NULL ? "sender (Sender or From)" : "recipient (To, Cc or Bcc)");
 	} else {
 		rc = start(s, from, to, nto, src, opts, &t.ri);
 	}
-	if (rc == 0) {
+	if (rc == 0 && from != NULL && to != NULL) {
 		t.s = s;
 		t.from = from;
 		t.to = to;
@@ -1086,18 +1085,28 @@ SMTPC_API int smtpc_send_message(smtpc *s, const smtpc_source *msg, const char *
 	}
 	if (rc == 0) {
 		smtpc_source rest = *msg;
-		int64_t size = smtpc__source_size(msg);
+		smtpc__wire w;
+		int rest_8bit = 0;
 
+		/* SIZE= and BODY= from what will be sent: the stripped header block, the bytes
+		 * read ahead, then the rest of the source (read once ahead if it is a file). */
+		smtpc__wire_init(&w);
+		smtpc__wire_add(&w, env.headers, env.headers_len);
+		smtpc__wire_add(&w, data + hlen, alen - hlen);
+		t.has_8bit = smtpc__has_8bit(env.headers, env.headers_len) ||
+		             smtpc__has_8bit(data + hlen, alen - hlen);
 		if (msg->data != NULL || (msg->fd < 0 && msg->read == NULL)) {
 			rest.data = data + hlen;
 			rest.len = alen - hlen;
-			t.has_8bit = smtpc__has_8bit(rest.data, rest.len) ||
-			             smtpc__has_8bit(env.headers, env.headers_len);
-			t.size = (int64_t)(smtpc__wire_size(env.headers, env.headers_len) +
-			                   (rest.len ? smtpc__wire_size(rest.data, rest.len) : 0));
+			t.size = (int64_t)smtpc__wire_total(&w);
+		} else if (msg->read == NULL && smtpc__scan_file(msg->fd, &w, &rest_8bit) == 0) {
+			t.size = (int64_t)smtpc__wire_total(&w);
+			t.has_8bit |= rest_8bit;
 		} else {
 			t.has_8bit = -1;
-			t.size = size >= 0 ? size - (int64_t)hlen + (int64_t)env.headers_len : -1;
+			t.size = msg->size >= 0
+			             ? msg->size - (int64_t)hlen + (int64_t)env.headers_len
+			             : -1;
 		}
 		rc = smtpc__body_init(&t.body, &rest);
 		t.body.seg[0] = env.headers;

@@ -395,7 +395,7 @@ SMTPC_API int smtpc_connect(smtpc *s, const char *host, int port, smtpc_reply *g
 {
 	char addr[256];
 	int64_t deadline = smtpc__deadline(s->timeout_ms);
-	smtpc_reply r;
+	smtpc_reply r = {0};
 	int rc;
 
 	smtpc__err_clear(s);
@@ -498,7 +498,7 @@ int smtpc__send_secret(smtpc *s, const char *verb, const char *line, size_t len,
 int smtpc__read_reply(smtpc *s, const char *verb, int more_expected, smtpc_reply *out)
 {
 	int64_t deadline = smtpc__deadline(s->timeout_ms);
-	smtpc_reply r;
+	smtpc_reply r = {0};
 
 	if (s->tr.fd < 0)
 		return smtpc__err_set(s, SMTPC_EDISCONNECTED, verb, NULL,
@@ -617,7 +617,8 @@ int smtpc__save_reply(smtpc__saved_reply *dst, const smtpc_reply *src)
 	dst->text = malloc(src->text_len + 1);
 	if (dst->text == NULL)
 		return SMTPC_ENOMEM;
-	memcpy(dst->text, src->text, src->text_len);
+	if (src->text_len > 0)
+		memcpy(dst->text, src->text, src->text_len);
 	dst->text[src->text_len] = '\0';
 	return 0;
 }
@@ -661,7 +662,8 @@ static int store_text(smtpc *s, char **dst, const smtpc_reply *r)
 
 	if (copy == NULL)
 		return smtpc__err_set(s, SMTPC_ENOMEM, "", NULL, "out of memory");
-	memcpy(copy, r->text, r->text_len);
+	if (r->text_len > 0)
+		memcpy(copy, r->text, r->text_len);
 	copy[r->text_len] = '\0';
 	free(*dst);
 	*dst = copy;
@@ -671,7 +673,7 @@ static int store_text(smtpc *s, char **dst, const smtpc_reply *r)
 SMTPC_API int smtpc_helo(smtpc *s, const char *name, smtpc_reply *reply)
 {
 	const char *args[1] = {hello_name(s, name)};
-	smtpc_reply r;
+	smtpc_reply r = {0};
 	int rc;
 
 	smtpc__err_clear(s);
@@ -690,7 +692,7 @@ SMTPC_API int smtpc_ehlo(smtpc *s, const char *name, smtpc_reply *reply)
 {
 	const char *args[1] = {hello_name(s, name)};
 	const char *verb = s->proto == SMTPC_PROTO_LMTP ? "LHLO" : "EHLO";
-	smtpc_reply r;
+	smtpc_reply r = {0};
 	int rc;
 
 	smtpc__caps_clear(&s->caps);
@@ -711,7 +713,7 @@ SMTPC_API int smtpc_ehlo(smtpc *s, const char *name, smtpc_reply *reply)
 
 int smtpc__greet(smtpc *s)
 {
-	smtpc_reply r;
+	smtpc_reply r = {0};
 	int rc;
 
 	rc = smtpc_ehlo(s, NULL, &r);
@@ -797,7 +799,7 @@ SMTPC_API int smtpc_ehlo_or_helo_if_needed(smtpc *s)
 SMTPC_API int smtpc_starttls(smtpc *s, smtpc_reply *reply)
 {
 	const char *const none[1] = {NULL};
-	smtpc_reply r;
+	smtpc_reply r = {0};
 	int rc;
 
 	smtpc__err_clear(s);
@@ -812,11 +814,13 @@ SMTPC_API int smtpc_starttls(smtpc *s, smtpc_reply *reply)
 	/* Sent alone, nothing behind it (security-cases.md S4); a reply with bytes after it
 	 * fails in smtpc__read_reply (S1, S2). */
 	rc = smtpc__command(s, "STARTTLS", none, 0, 0, &r);
+	smtpc__free_reply(&s->kept);
 	if (rc == SMTPC_ESHUTDOWN && reply != NULL && smtpc__save_reply(&s->kept, &r) == 0)
 		smtpc__view_reply(&s->kept, reply);
 	if (rc != 0)
 		return rc;
 	if (r.code != 220 || r.nlines != 1) {
+		smtpc__free_reply(&s->kept);
 		smtpc__save_reply(&s->kept, &r);
 		if (reply != NULL)
 			smtpc__view_reply(&s->kept, reply);
@@ -930,7 +934,7 @@ SMTPC_API int smtpc_putcmd(smtpc *s, const char *cmd, const char *args)
 
 SMTPC_API int smtpc_getreply(smtpc *s, smtpc_reply *reply)
 {
-	smtpc_reply r;
+	smtpc_reply r = {0};
 	int rc;
 
 	smtpc__err_clear(s);
@@ -1041,7 +1045,7 @@ static int envelope_command(smtpc *s, const char *verb, const char *prefix, cons
 SMTPC_API int smtpc_mail(smtpc *s, const char *sender, const char *const *options, size_t noptions,
                          smtpc_reply *reply)
 {
-	smtpc_reply r;
+	smtpc_reply r = {0};
 	int rc;
 
 	smtpc__err_clear(s);
@@ -1069,7 +1073,7 @@ SMTPC_API int smtpc_mail(smtpc *s, const char *sender, const char *const *option
 SMTPC_API int smtpc_rcpt(smtpc *s, const char *recipient, const char *const *options,
                          size_t noptions, smtpc_reply *reply)
 {
-	smtpc_reply r;
+	smtpc_reply r = {0};
 	int rc;
 
 	smtpc__err_clear(s);
@@ -1088,7 +1092,7 @@ SMTPC_API int smtpc_rcpt(smtpc *s, const char *recipient, const char *const *opt
 static int simple(smtpc *s, const char *verb, const char *arg, int allow_8bit, smtpc_reply *reply)
 {
 	const char *args[1] = {arg};
-	smtpc_reply r;
+	smtpc_reply r = {0};
 	int rc = smtpc__command(s, verb, args, arg ? 1 : 0, allow_8bit, &r);
 
 	if (reply != NULL && (rc == 0 || rc == SMTPC_ESHUTDOWN))

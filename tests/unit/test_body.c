@@ -94,7 +94,13 @@ static void test_fd(void **state)
 	assert_int_equal(write(fd, "0123456789", 10), 10);
 	lseek(fd, 2, SEEK_SET);
 	src.fd = fd;
-	assert_int_equal(smtpc__source_size(&src), 8); /* from the current offset */
+	int64_t size;
+	int has_8bit;
+
+	smtpc__source_info(&src, &size, &has_8bit);
+	assert_int_equal(size, 10); /* "23456789" from the offset, plus the final CRLF */
+	assert_int_equal(has_8bit, 0);
+	assert_int_equal(lseek(fd, 0, SEEK_CUR), 2); /* read ahead without moving */
 	assert_int_equal(smtpc__body_init(&b, &src), 0);
 	char *all = drain(&b, &len, &rc);
 
@@ -113,10 +119,16 @@ static void test_pipe_size_unknown(void **state)
 
 	(void)state;
 	assert_int_equal(pipe(fds), 0);
+	int64_t size;
+	int has_8bit;
+
 	src.fd = fds[0];
-	assert_int_equal(smtpc__source_size(&src), -1);
+	smtpc__source_info(&src, &size, &has_8bit);
+	assert_int_equal(size, -1);
+	assert_int_equal(has_8bit, -1);
 	src.size = 1234;
-	assert_int_equal(smtpc__source_size(&src), 1234);
+	smtpc__source_info(&src, &size, &has_8bit);
+	assert_int_equal(size, 1234);
 	close(fds[0]);
 	close(fds[1]);
 }
@@ -153,7 +165,11 @@ static void test_callback(void **state)
 	(void)state;
 	src.read = feed_read;
 	src.read_user = &f;
-	assert_int_equal(smtpc__source_size(&src), -1);
+	int64_t size;
+	int has_8bit;
+
+	smtpc__source_info(&src, &size, &has_8bit);
+	assert_int_equal(size, -1);
 	assert_int_equal(smtpc__body_init(&b, &src), 0);
 	char *all = drain(&b, &len, &rc);
 
@@ -211,6 +227,32 @@ static void test_wire_size(void **state)
 	assert_int_equal(smtpc__wire_size("\r\r\n", 3), 4);
 }
 
+/* The piecewise counter agrees with the one-piece size at every split of every input. */
+static void test_wire_counter_splits(void **state)
+{
+	static const char alphabet[] = "\r\n.a";
+	unsigned seed = 7;
+
+	(void)state;
+	for (int round = 0; round < 3000; round++) {
+		char buf[24];
+		size_t len = (size_t)(round % 24);
+
+		for (size_t i = 0; i < len; i++) {
+			seed = seed * 1103515245u + 12345u;
+			buf[i] = alphabet[(seed >> 16) % 4];
+		}
+		for (size_t cut = 0; cut <= len; cut++) {
+			smtpc__wire w;
+
+			smtpc__wire_init(&w);
+			smtpc__wire_add(&w, buf, cut);
+			smtpc__wire_add(&w, buf + cut, len - cut);
+			assert_int_equal(smtpc__wire_total(&w), smtpc__wire_size(buf, len));
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -221,6 +263,7 @@ int main(void)
 	    cmocka_unit_test(test_callback),
 	    cmocka_unit_test(test_8bit),
 	    cmocka_unit_test(test_wire_size),
+	    cmocka_unit_test(test_wire_counter_splits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
