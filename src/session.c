@@ -57,6 +57,7 @@ SMTPC_API void smtpc_free(smtpc *s)
 	if (s == NULL)
 		return;
 	smtpc_close(s);
+	smtpc__tr_free(&s->tr);
 	forget_greeting(s);
 	smtpc__lmtp_clear(s);
 	smtpc__free_reply(&s->data_cmd_reply);

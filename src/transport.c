@@ -72,6 +72,7 @@ void smtpc__tr_init(smtpc__transport *t)
 {
 	t->fd = -1;
 	t->ssl = NULL;
+	t->bio_method = NULL;
 	t->verified = 0;
 	t->tls_info[0] = '\0';
 	t->os_error = 0;
@@ -433,6 +434,13 @@ int smtpc__tr_local_literal(const smtpc__transport *t, char *buf, size_t size)
 
 /* ---------------------------------------------------------------- TLS */
 
+void smtpc__tr_free(smtpc__transport *t)
+{
+	smtpc__tr_close(t);
+	BIO_meth_free(t->bio_method);
+	t->bio_method = NULL;
+}
+
 void smtpc__tls_ctx_reset(smtpc__tls_config *cfg)
 {
 	if (cfg->own_ctx)
@@ -550,6 +558,59 @@ static int check_pin(SSL *ssl, const smtpc__tls_config *cfg, char *err, size_t s
 	return 0;
 }
 
+/*
+ * OpenSSL's socket BIO writes with write(2), which raises SIGPIPE when the
+ * peer is gone. Our BIO is the socket BIO with one change: send(2) with
+ * MSG_NOSIGNAL, so that SIGPIPE never reaches the host program, for
+ * SSL_write and for the close_notify of SSL_shutdown alike.
+ */
+static int nosigpipe_write(BIO *b, const char *in, int inl)
+{
+	int fd = -1;
+	ssize_t n;
+
+	BIO_get_fd(b, &fd);
+	BIO_clear_retry_flags(b);
+	n = send(fd, in, (size_t)inl, MSG_NOSIGNAL);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		BIO_set_retry_write(b);
+	return (int)n;
+}
+
+static BIO_METHOD *nosigpipe_method(void)
+{
+	const BIO_METHOD *sock = BIO_s_socket();
+	BIO_METHOD *m = BIO_meth_new(BIO_TYPE_SOCKET, "smtpc socket");
+
+	if (m == NULL)
+		return NULL;
+	if (BIO_meth_set_write(m, nosigpipe_write) != 1 ||
+	    BIO_meth_set_read(m, BIO_meth_get_read(sock)) != 1 ||
+	    BIO_meth_set_puts(m, BIO_meth_get_puts(sock)) != 1 ||
+	    BIO_meth_set_ctrl(m, BIO_meth_get_ctrl(sock)) != 1 ||
+	    BIO_meth_set_create(m, BIO_meth_get_create(sock)) != 1 ||
+	    BIO_meth_set_destroy(m, BIO_meth_get_destroy(sock)) != 1) {
+		BIO_meth_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+/* Puts the socket under the SSL through our BIO. */
+static int attach_fd(smtpc__transport *t, SSL *ssl)
+{
+	BIO *bio;
+
+	if (t->bio_method == NULL && (t->bio_method = nosigpipe_method()) == NULL)
+		return -1;
+	bio = BIO_new(t->bio_method);
+	if (bio == NULL)
+		return -1;
+	BIO_set_fd(bio, t->fd, BIO_NOCLOSE);
+	SSL_set_bio(ssl, bio, bio);
+	return 0;
+}
+
 int smtpc__tr_start_tls(smtpc__transport *t, smtpc__tls_config *cfg, const char *host,
                         int64_t deadline, char *err, size_t errsize)
 {
@@ -569,7 +630,7 @@ int smtpc__tr_start_tls(smtpc__transport *t, smtpc__tls_config *cfg, const char 
 	if (ssl == NULL)
 		return tls_error(err, errsize, "cannot create a TLS session");
 	SSL_set_verify(ssl, cfg->verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
-	if (SSL_set_fd(ssl, t->fd) != 1 || set_peer_name(ssl, host, cfg->verify) != 0) {
+	if (attach_fd(t, ssl) != 0 || set_peer_name(ssl, host, cfg->verify) != 0) {
 		SSL_free(ssl);
 		return tls_error(err, errsize, "cannot set up the TLS session");
 	}

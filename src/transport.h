@@ -14,6 +14,7 @@
 
 struct ssl_st;
 struct ssl_ctx_st;
+struct bio_method_st;
 
 /** TLS settings of a session (owned by the session). */
 typedef struct smtpc__tls_config {
@@ -30,14 +31,15 @@ typedef struct smtpc__tls_config {
 } smtpc__tls_config;
 
 typedef struct smtpc__transport {
-	int fd;              /* -1 when closed */
-	struct ssl_st *ssl;  /* TLS session over fd, or NULL */
-	int verified;        /* the peer certificate and name were verified */
-	char tls_info[96];   /* "TLSv1.3 TLS_AES_256_GCM_SHA384" */
-	char tls_error[160]; /* OpenSSL's reason for the last TLS failure */
-	int os_error;        /* errno of the last failure */
-	const char *what;    /* the failing system call, for messages */
-	size_t rpos, rlen;   /* unread bytes are rbuf[rpos..rlen) */
+	int fd;                           /* -1 when closed */
+	struct ssl_st *ssl;               /* TLS session over fd, or NULL */
+	struct bio_method_st *bio_method; /* the socket BIO without SIGPIPE, made on first use */
+	int verified;                     /* the peer certificate and name were verified */
+	char tls_info[96];                /* "TLSv1.3 TLS_AES_256_GCM_SHA384" */
+	char tls_error[160];              /* OpenSSL's reason for the last TLS failure */
+	int os_error;                     /* errno of the last failure */
+	const char *what;                 /* the failing system call, for messages */
+	size_t rpos, rlen;                /* unread bytes are rbuf[rpos..rlen) */
 	char rbuf[SMTPC__RBUF_SIZE];
 } smtpc__transport;
 
@@ -48,6 +50,8 @@ int64_t smtpc__deadline(int timeout_ms);
 
 void smtpc__tr_init(smtpc__transport *t);
 void smtpc__tr_close(smtpc__transport *t);
+/** Closes and frees what the transport owns (for smtpc_free). */
+void smtpc__tr_free(smtpc__transport *t);
 
 /**
  * Connects over TCP to host:port, trying every address it resolves to;
