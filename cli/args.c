@@ -9,6 +9,7 @@
 #include "text.h"
 
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -38,6 +39,14 @@ enum opt_id {
 	OPT_OAUTH_TOKEN_CMD,
 	OPT_AUTH,
 	OPT_ALLOW_PLAINTEXT_AUTH,
+	OPT_READ_RECIPIENTS,
+	OPT_DSN_NOTIFY,
+	OPT_DSN_RET,
+	OPT_ENVID,
+	OPT_8BIT,
+	OPT_NO_PIPELINING,
+	OPT_NO_CHUNKING,
+	OPT_PROGRESS,
 };
 
 #define FOR_SEND  1u
@@ -54,7 +63,7 @@ struct opt_spec {
 
 static const struct opt_spec OPTIONS[] = {
     {"server", 0, OPT_SERVER, 1, FOR_ALL},
-    {"from", 0, OPT_FROM, 1, FOR_SEND},
+    {"from", 'f', OPT_FROM, 1, FOR_SEND},
     {"to", 0, OPT_TO, 1, FOR_SEND},
     {"helo", 0, OPT_HELO, 1, FOR_ALL},
     {"timeout", 0, OPT_TIMEOUT, 1, FOR_ALL},
@@ -77,6 +86,14 @@ static const struct opt_spec OPTIONS[] = {
     {"oauth-token-cmd", 0, OPT_OAUTH_TOKEN_CMD, 1, FOR_ALL},
     {"auth", 0, OPT_AUTH, 1, FOR_ALL},
     {"allow-plaintext-auth", 0, OPT_ALLOW_PLAINTEXT_AUTH, 0, FOR_ALL},
+    {"read-recipients", 't', OPT_READ_RECIPIENTS, 0, FOR_SEND},
+    {"dsn-notify", 0, OPT_DSN_NOTIFY, 1, FOR_SEND},
+    {"dsn-ret", 0, OPT_DSN_RET, 1, FOR_SEND},
+    {"envid", 0, OPT_ENVID, 1, FOR_SEND},
+    {"8bit", 0, OPT_8BIT, 1, FOR_SEND},
+    {"no-pipelining", 0, OPT_NO_PIPELINING, 0, FOR_SEND},
+    {"no-chunking", 0, OPT_NO_CHUNKING, 0, FOR_SEND},
+    {"progress", 0, OPT_PROGRESS, 0, FOR_SEND},
 };
 
 /* The mechanisms of smtpc_auth(), canonical spelling. */
@@ -89,11 +106,13 @@ static const char NO_PASSWORD_ON_ARGV[] =
     "passwords are never taken on the command line (visible to ps): use --password-file, "
     "--password-env or --password-cmd";
 #define NOPTIONS (sizeof(OPTIONS) / sizeof(OPTIONS[0]))
+_Static_assert(sizeof(OPTIONS) / sizeof(OPTIONS[0]) <= 64, "struct parser.seen has 64 bits");
 
 struct parser {
 	struct cli_options *o;
-	unsigned seen;       /* bit (1u << index in OPTIONS) of every option given */
-	const char *timeout; /* the --timeout text, to refuse a second one */
+	uint64_t seen;         /* bit (1 << index in OPTIONS) of every option given */
+	const char *timeout;   /* the --timeout text, to refuse a second one */
+	const char *eight_bit; /* the --8bit text, likewise */
 	int argc;
 	char **argv;
 	int i; /* the argument being parsed */
@@ -102,8 +121,9 @@ struct parser {
 void cli_print_synopsis(FILE *f)
 {
 	fputs("usage: smtpc send --server URL --from ADDR --to ADDR[,ADDR...]... [--helo NAME]\n"
-	      "                  [--timeout SEC] [TLS options] [AUTH options] [--debug] [--json]\n"
-	      "                  [FILE]\n"
+	      "                  [--timeout SEC] [DSN and transfer options] [TLS options]\n"
+	      "                  [AUTH options] [--progress] [--debug] [--json] [FILE]\n"
+	      "       smtpc send --server URL -t [--from ADDR] [--to ADDR]... [...] [FILE]\n"
 	      "       smtpc probe --server URL [--helo NAME] [--timeout SEC] [TLS options]\n"
 	      "                  [AUTH options] [--debug] [--json]\n"
 	      "       smtpc --help | --version\n",
@@ -125,14 +145,34 @@ void cli_print_help(FILE *f)
 	    "  --server URL     smtp://host[:port] (port 25), smtps://host[:port] (implicit TLS,\n"
 	    "                   port 465), lmtp://host[:port] (port 2003), lmtp:/socket/path or\n"
 	    "                   lmtp:///socket/path; IPv6: smtp://[::1]:2525\n"
-	    "  --from ADDR      envelope sender (required for send; --from '' sends <>)\n"
+	    "  -f, --from ADDR  envelope sender (required for send without -t; --from ''\n"
+	    "                   sends <>)\n"
 	    "  --to ADDR        envelope recipient; repeat it or give a comma-separated list\n"
+	    "  -t, --read-recipients\n"
+	    "                   the envelope from the headers: recipients from To, Cc, Bcc\n"
+	    "                   (or the Resent- block), sender from Sender or From unless\n"
+	    "                   --from; Bcc removed; --to replaces the header recipients\n"
 	    "  --helo NAME      name sent with EHLO/HELO/LHLO (default: this host's name)\n"
 	    "  --timeout SEC    timeout of each step in seconds, fractions allowed (default 60)\n"
 	    "  --debug          write the SMTP transcript to standard error (AUTH redacted)\n"
 	    "  --json           write one JSON object to standard output instead of text\n"
+	    "  --progress       a progress bar on standard error (a terminal) for messages\n"
+	    "                   over 1 MiB\n"
 	    "  -h, --help       this help\n"
 	    "  -V, --version    the version\n"
+	    "\n",
+	    f);
+	fputs(
+	    "DSN and transfer options:\n"
+	    "  --dsn-notify WHEN  never, or a comma-separated list of success, failure, delay\n"
+	    "  --dsn-ret full|hdrs  what a bounce returns\n"
+	    "  --envid ID       envelope identifier returned in notifications\n"
+	    "                   (a DSN option needs the server's DSN extension; with explicit\n"
+	    "                   recipients each RCPT also carries ORCPT)\n"
+	    "  --8bit send|refuse  an 8-bit message for a server without 8BITMIME: send it\n"
+	    "                   anyway, or refuse it before anything is delivered (default)\n"
+	    "  --no-pipelining  one command at a time even when PIPELINING is offered\n"
+	    "  --no-chunking    DATA even when CHUNKING (BDAT) is offered\n"
 	    "\n"
 	    "TLS options (certificates and names are verified by default):\n"
 	    "  --starttls required|opportunistic|never\n"
@@ -165,6 +205,7 @@ void cli_print_help(FILE *f)
 	    "  70 internal error, 71 out of memory, 75 temporary failure (4xx, network),\n"
 	    "  76 protocol error, 77 authentication refused, 78 bad configuration (password\n"
 	    "  source, certificate file), 79 outcome unknown (connection lost after the message).\n"
+	    "Invoked as 'sendmail' (a symlink), smtpc takes sendmail(8)'s command line.\n"
 	    "See docs/CLI.md.\n",
 	    f);
 }
@@ -405,11 +446,97 @@ static int set_nonempty(const char **slot, const char *value, const char *name)
 	return set_once(slot, value, name);
 }
 
+/* --dsn-notify: "never", or a comma-separated list of success, failure, delay (any case). */
+static int parse_dsn_notify(struct cli_options *o, const char *value)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} WORDS[] = {{"never", SMTPC_DSN_NEVER},
+	             {"success", SMTPC_DSN_SUCCESS},
+	             {"failure", SMTPC_DSN_FAILURE},
+	             {"delay", SMTPC_DSN_DELAY}};
+	const char *p = value;
+	unsigned bits = 0;
+
+	if (o->dsn_notify != 0) {
+		fputs("smtpc: --dsn-notify given more than once\n", stderr);
+		return EX_USAGE;
+	}
+	for (;;) {
+		size_t len = strcspn(p, ","), k;
+
+		for (k = 0; k < NELEMS(WORDS); k++) {
+			if (strlen(WORDS[k].name) == len && strncasecmp(p, WORDS[k].name, len) == 0)
+				break;
+		}
+		if (k == NELEMS(WORDS))
+			return value_error("invalid --dsn-notify", value,
+			                   "expected never, or a comma-separated list of success, "
+			                   "failure and delay");
+		bits |= WORDS[k].bit;
+		if (p[len] == '\0')
+			break;
+		p += len + 1;
+	}
+	if ((bits & SMTPC_DSN_NEVER) && bits != SMTPC_DSN_NEVER)
+		return value_error("invalid --dsn-notify", value,
+		                   "never excludes success, failure and delay (RFC 3461)");
+	o->dsn_notify = bits;
+	return 0;
+}
+
+/* --envid: printable ASCII, at most 100 characters (RFC 3461 4.4); the library encodes it. */
+static int parse_envid(struct cli_options *o, const char *value)
+{
+	size_t len = strlen(value), i;
+
+	if (len == 0 || len > 100)
+		return value_error("invalid --envid", value, "expected 1 to 100 characters");
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)value[i] < 0x20 || (unsigned char)value[i] > 0x7e)
+			return value_error("invalid --envid", value,
+			                   "only printable ASCII characters are allowed");
+	}
+	return set_once(&o->envid, value, "envid");
+}
+
+static int parse_dsn_ret(struct cli_options *o, const char *value)
+{
+	if (o->dsn_ret != SMTPC_DSN_RET_DEFAULT) {
+		fputs("smtpc: --dsn-ret given more than once\n", stderr);
+		return EX_USAGE;
+	}
+	if (strcasecmp(value, "full") == 0)
+		o->dsn_ret = SMTPC_DSN_RET_FULL;
+	else if (strcasecmp(value, "hdrs") == 0)
+		o->dsn_ret = SMTPC_DSN_RET_HDRS;
+	else
+		return value_error("invalid --dsn-ret", value, "expected full or hdrs");
+	return 0;
+}
+
+static int parse_8bit(struct parser *ps, const char *value)
+{
+	if (ps->eight_bit != NULL) {
+		fputs("smtpc: --8bit given more than once\n", stderr);
+		return EX_USAGE;
+	}
+	ps->eight_bit = value;
+	if (strcmp(value, "send") == 0)
+		ps->o->eight_bit = SMTPC_8BIT_SEND;
+	else if (strcmp(value, "refuse") == 0)
+		ps->o->eight_bit = SMTPC_8BIT_REFUSE;
+	else
+		return value_error("invalid --8bit", value, "expected send or refuse");
+	return 0;
+}
+
 static int apply_option(struct parser *ps, const struct opt_spec *spec, const char *value)
 {
 	struct cli_options *o = ps->o;
 
-	ps->seen |= 1u << (spec - OPTIONS);
+	ps->seen |= UINT64_C(1) << (spec - OPTIONS);
 	switch (spec->id) {
 	case OPT_SERVER:
 		return set_once(&o->server, value, spec->name);
@@ -484,6 +611,26 @@ static int apply_option(struct parser *ps, const struct opt_spec *spec, const ch
 		return 0;
 	case OPT_ALLOW_PLAINTEXT_AUTH:
 		o->allow_plaintext_auth = 1;
+		return 0;
+	case OPT_READ_RECIPIENTS:
+		o->read_recipients = 1;
+		return 0;
+	case OPT_DSN_NOTIFY:
+		return parse_dsn_notify(o, value);
+	case OPT_DSN_RET:
+		return parse_dsn_ret(o, value);
+	case OPT_ENVID:
+		return parse_envid(o, value);
+	case OPT_8BIT:
+		return parse_8bit(ps, value);
+	case OPT_NO_PIPELINING:
+		o->no_pipelining = 1;
+		return 0;
+	case OPT_NO_CHUNKING:
+		o->no_chunking = 1;
+		return 0;
+	case OPT_PROGRESS:
+		o->progress = 1;
 		return 0;
 	default:
 		return usage_error("internal error: unhandled option", spec->name);
@@ -576,7 +723,7 @@ static int check_options(const struct parser *ps)
 	size_t k;
 
 	for (k = 0; k < NOPTIONS; k++) {
-		if ((ps->seen & (1u << k)) && !(OPTIONS[k].commands & mask)) {
+		if ((ps->seen & (UINT64_C(1) << k)) && !(OPTIONS[k].commands & mask)) {
 			fprintf(stderr, "smtpc: --%s is not an option of '%s'\n", OPTIONS[k].name,
 			        ps->o->command == CLI_SEND ? "send" : "probe");
 			cli_print_synopsis(stderr);
@@ -666,10 +813,22 @@ static int check_tls(struct cli_options *o)
 	return 0;
 }
 
+int cli_options_check(struct cli_options *o)
+{
+	const char *why = NULL;
+	int rc = cli_url_parse(o->server, &o->url, &why);
+
+	if (rc == EX_USAGE)
+		return value_error("invalid --server", o->server, why);
+	if (rc != 0)
+		return out_of_memory();
+	rc = check_auth(o);
+	return rc != 0 ? rc : check_tls(o);
+}
+
 static int finish(struct parser *ps)
 {
 	struct cli_options *o = ps->o;
-	const char *why = NULL;
 	int rc;
 
 	if (o->command == CLI_NONE)
@@ -679,27 +838,45 @@ static int finish(struct parser *ps)
 		return rc;
 	if (o->server == NULL)
 		return usage_error("missing --server URL", NULL);
-	if (o->command == CLI_SEND && o->from == NULL)
-		return usage_error("missing --from ADDR (the envelope sender; --from '' sends <>)",
+	/* With -t the headers give what the options do not. */
+	if (o->command == CLI_SEND && o->from == NULL && !o->read_recipients)
+		return usage_error("missing --from ADDR (the envelope sender; --from '' sends <>; "
+		                   "or -t to take it from the headers)",
 		                   NULL);
-	if (o->command == CLI_SEND && o->nto == 0)
-		return usage_error("missing --to ADDR", NULL);
-	rc = cli_url_parse(o->server, &o->url, &why);
-	if (rc == EX_USAGE)
-		return value_error("invalid --server", o->server, why);
-	if (rc != 0)
-		return out_of_memory();
-	rc = check_auth(o);
-	return rc != 0 ? rc : check_tls(o);
+	if (o->command == CLI_SEND && o->nto == 0 && !o->read_recipients)
+		return usage_error("missing --to ADDR (or -t to take the recipients from the "
+		                   "headers)",
+		                   NULL);
+	return cli_options_check(o);
+}
+
+void cli_options_init(struct cli_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->timeout_ms = CLI_DEFAULT_TIMEOUT_MS;
+}
+
+int cli_option_set(struct cli_options *o, const char *name, const char *value)
+{
+	struct parser ps = {o, 0, NULL, NULL, 0, NULL, 0};
+	const struct opt_spec *spec = find_long(name, strlen(name));
+
+	if (spec == NULL || (spec->has_value && value == NULL))
+		return usage_error("internal error: bad option", name);
+	return apply_option(&ps, spec, spec->has_value ? value : NULL);
+}
+
+int cli_wants_dsn(const struct cli_options *o)
+{
+	return o->dsn_notify != 0 || o->dsn_ret != SMTPC_DSN_RET_DEFAULT || o->envid != NULL;
 }
 
 int cli_parse_args(int argc, char **argv, struct cli_options *o)
 {
-	struct parser ps = {o, 0, NULL, argc, argv, 0};
+	struct parser ps = {o, 0, NULL, NULL, argc, argv, 0};
 	int only_operands = 0, rc = 0;
 
-	memset(o, 0, sizeof(*o));
-	o->timeout_ms = CLI_DEFAULT_TIMEOUT_MS;
+	cli_options_init(o);
 	for (ps.i = 1; ps.i < argc && rc == 0; ps.i++) {
 		const char *arg = argv[ps.i];
 

@@ -1,8 +1,9 @@
 /*
  * args.h - the command line of smtpc.
  *
- *   smtpc send --server URL --from ADDR --to ADDR[,ADDR...]... [--helo NAME]
- *              [--timeout SEC] [TLS options] [AUTH options] [--debug] [--json] [FILE]
+ *   smtpc send --server URL (--from ADDR --to ADDR[,ADDR...]... | -t [--from ADDR]
+ *              [--to ADDR]...) [--helo NAME] [--timeout SEC] [DSN and transfer options]
+ *              [TLS options] [AUTH options] [--progress] [--debug] [--json] [FILE]
  *   smtpc probe --server URL [--helo NAME] [--timeout SEC] [TLS options]
  *              [AUTH options] [--debug] [--json]
  *   smtpc --help | --version
@@ -14,8 +15,12 @@
  * --auth MECH, --allow-plaintext-auth. There is no option that takes a
  * password itself: argv is visible to every user (ps).
  *
+ * DSN and transfer options: --dsn-notify never|success,failure,delay,
+ * --dsn-ret full|hdrs, --envid ID, --8bit send|refuse, --no-pipelining,
+ * --no-chunking.
+ *
  * Options may come before or after the command, in any order; "--" ends
- * the options.
+ * the options. -f is --from, -t is --read-recipients.
  */
 #ifndef SMTPC_CLI_ARGS_H
 #define SMTPC_CLI_ARGS_H
@@ -46,7 +51,22 @@ struct cli_options {
 	int timeout_ms;
 	int debug;
 	int json;
-	const char *file; /* NULL or "-": standard input */
+	const char *file;    /* NULL or "-": standard input */
+	int read_recipients; /* -t: the envelope from the headers (smtpc_send_message) */
+	int progress;        /* --progress */
+
+	/* DSN (RFC 3461) and transfer */
+	smtpc_dsn_ret dsn_ret;
+	unsigned dsn_notify; /* enum smtpc_dsn_notify bits, 0: not given */
+	const char *envid;
+	smtpc_8bit_policy eight_bit;
+	int no_pipelining;
+	int no_chunking;
+
+	/* sendmail mode (argv[0] is "sendmail"; sendmail.c) */
+	int sendmail;          /* quiet on success, refusals on standard error */
+	const char *full_name; /* -F NAME: the From: to add when the message has none */
+	int spool;             /* copy a non-file standard input to a temporary file first */
 
 	/* TLS */
 	smtpc_starttls_policy starttls; /* the policy in force (defaults applied) */
@@ -77,6 +97,26 @@ int cli_mech_uses_password(const char *mech);
 
 /** 1 when the mechanism takes an OAuth token: XOAUTH2, OAUTHBEARER. */
 int cli_mech_uses_token(const char *mech);
+
+/** 1 when a DSN option (--dsn-notify, --dsn-ret, --envid) was given. */
+int cli_wants_dsn(const struct cli_options *o);
+
+/** Zeroes *o and sets the defaults (before cli_option_set()). */
+void cli_options_init(struct cli_options *o);
+
+/**
+ * Sets the long option `name` (without "--") to value (NULL for a flag),
+ * as on the command line of send; value must outlive *o. For the sendmail
+ * mode's configuration. Errors are reported on standard error.
+ * Returns 0, EX_USAGE or EX_OSERR.
+ */
+int cli_option_set(struct cli_options *o, const char *name, const char *value);
+
+/**
+ * The checks that follow the parsing: the server URL, the AUTH and TLS
+ * combinations (defaults applied). Returns 0, EX_USAGE or EX_OSERR.
+ */
+int cli_options_check(struct cli_options *o);
 
 /**
  * Parses argv into *o. On a usage error the message is written to standard

@@ -1,11 +1,10 @@
 /*
  * auth.c - AUTH for smtpc send and probe.
  *
- * The mechanism that smtpc_login() chose is read from the library's debug
- * transcript (its "send: AUTH <MECH>" lines; the credentials themselves are
- * redacted there by the library): the public API does not return it. While
- * authenticating, the transcript goes through our callback, which passes
- * each line on to standard error only with --debug.
+ * The mechanism reported is the one that succeeded (smtpc_auth_mechanism());
+ * after a failure, the one asked for with --auth (XOAUTH2 with
+ * --oauth-token-cmd alone), or none when smtpc_login() chose: the error
+ * message names the mechanism the server refused.
  */
 #include "auth.h"
 
@@ -16,31 +15,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-
-/* The debug callback's state during authentication. */
-struct auth_watch {
-	int forward; /* --debug: write every line to standard error */
-	char mechanism[32];
-};
-
-/* Writes the line (--debug) and notes the mechanism of "send: AUTH <MECH>[ ...]". */
-static void watch_line(const char *line, size_t len, void *user)
-{
-	static const char PREFIX[] = "send: AUTH ";
-	struct auth_watch *w = user;
-	size_t plen = sizeof(PREFIX) - 1, n = 0;
-
-	if (w->forward)
-		fprintf(stderr, "%.*s\n", (int)len, line);
-	if (len <= plen || memcmp(line, PREFIX, plen) != 0)
-		return;
-	/* the name ends at a space ("AUTH PLAIN [redacted]") or the escaped CRLF ("\r\n") */
-	while (plen + n < len && line[plen + n] != ' ' && line[plen + n] != '\\' &&
-	       n < sizeof(w->mechanism) - 1)
-		n++;
-	memcpy(w->mechanism, line + plen, n);
-	w->mechanism[n] = '\0';
-}
 
 /* --oauth-token-cmd, run by the library at each authentication. */
 struct token_source {
@@ -108,18 +82,18 @@ static int run_auth(smtpc *s, const struct cli_options *o, const char *password,
 int cli_authenticate(smtpc *s, const struct cli_options *o, const char *password,
                      struct cli_auth *a, struct cli_error *e)
 {
-	struct auth_watch watch;
 	struct token_source src = {o->oauth_token_cmd, 0};
+	const char *mech;
 	int rc, ex;
 
-	memset(&watch, 0, sizeof(watch));
-	watch.forward = o->debug;
 	memset(a, 0, sizeof(*a));
 	a->tried = 1;
-	smtpc_set_debuglevel(s, 1, watch_line, &watch);
 	rc = run_auth(s, o, password, &src);
-	smtpc_set_debuglevel(s, o->debug ? 1 : 0, NULL, NULL);
-	memcpy(a->mechanism, watch.mechanism, sizeof(a->mechanism));
+	mech = rc == 0 ? smtpc_auth_mechanism(s) : o->auth_mech;
+	if (rc != 0 && mech == NULL && o->oauth_token_cmd != NULL)
+		mech = "XOAUTH2"; /* the default with a token (run_auth) */
+	if (mech != NULL)
+		snprintf(a->mechanism, sizeof(a->mechanism), "%s", mech);
 	if (rc == 0) {
 		a->ok = 1;
 		return EX_OK;

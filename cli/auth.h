@@ -14,7 +14,7 @@
 struct cli_auth {
 	int tried;          /* 1 once authentication was attempted */
 	int ok;             /* 1 when the server accepted it */
-	char mechanism[32]; /* the mechanism sent with AUTH, or "" when none was sent */
+	char mechanism[32]; /* the mechanism that succeeded, or the one asked for, or "" */
 };
 
 /**

@@ -39,6 +39,9 @@
 #ifndef EX_OSERR
 #define EX_OSERR 71
 #endif
+#ifndef EX_CANTCREAT
+#define EX_CANTCREAT 73
+#endif
 #ifndef EX_IOERR
 #define EX_IOERR 74
 #endif

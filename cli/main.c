@@ -10,6 +10,7 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 
 static int run(const struct cli_options *o)
 {
@@ -45,6 +46,17 @@ static int check_output(const struct cli_options *o, int ex)
 	return EX_IOERR;
 }
 
+/* 1 when the program was invoked as "sendmail" (a symlink named so). */
+static int invoked_as_sendmail(const char *argv0)
+{
+	const char *base;
+
+	if (argv0 == NULL)
+		return 0;
+	base = strrchr(argv0, '/');
+	return strcmp(base ? base + 1 : argv0, "sendmail") == 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct cli_options o;
@@ -52,6 +64,8 @@ int main(int argc, char **argv)
 
 	/* A closed standard output must not kill us before the exit status. */
 	signal(SIGPIPE, SIG_IGN);
+	if (argc > 0 && invoked_as_sendmail(argv[0]))
+		return cli_sendmail(argc, argv);
 	ex = cli_parse_args(argc, argv, &o);
 	if (ex == EX_OK)
 		ex = check_output(&o, run(&o));

@@ -1,8 +1,9 @@
 /*
- * send.c - smtpc send: read the message (and the password), connect, greet
- * with STARTTLS per the policy, authenticate when asked to,
- * smtpc_sendmail(), QUIT, then report one line per recipient (or one JSON
- * object).
+ * send.c - smtpc send: open the message (and read the password), connect,
+ * greet with STARTTLS per the policy, authenticate when asked to, stream the
+ * message with smtpc_sendmail_source() (or smtpc_send_message() for -t and
+ * the sendmail mode), QUIT, then report one line per recipient (or one JSON
+ * object; in the sendmail mode only what went wrong, on standard error).
  */
 #include "commands.h"
 
@@ -11,6 +12,7 @@
 #include "exitcodes.h"
 #include "input.h"
 #include "json.h"
+#include "progress.h"
 #include "secret.h"
 #include "text.h"
 
@@ -20,8 +22,9 @@
 
 struct send_run {
 	const struct cli_options *o;
-	char *msg;
-	size_t len;
+	struct cli_input in;
+	struct cli_progress progress;
+	char **orcpt; /* ORCPT per recipient with a DSN option (o->nto entries, may be NULL) */
 	smtpc *s;
 	smtpc_send_result *result; /* NULL when the server was not reached */
 	struct cli_error err;      /* kind SMTPC_OK when smtpc_sendmail() returned 0 */
@@ -31,20 +34,146 @@ struct send_run {
 	int exit;
 };
 
-static int read_input(struct send_run *run)
+/*
+ * The display name of sendmail -F as a phrase: as it is when it is made of
+ * atoms, else a quoted string. Printable ASCII only (no encoded words).
+ */
+static int append_phrase(char *out, size_t *n, const char *name)
 {
-	const char *file = run->o->file;
-	int rc = cli_read_message(file, &run->msg, &run->len);
+	static const char SPECIALS[] = "()<>[]:;@\\,.\"";
+	int quote = *name == '\0' || name[0] == ' ' || name[strlen(name) - 1] == ' ' ||
+	            strstr(name, "  ") != NULL;
+	const char *p;
 
-	if (rc == 0)
+	for (p = name; *p; p++) {
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+			return -1;
+		if (strchr(SPECIALS, *p) != NULL)
+			quote = 1;
+	}
+	if (quote)
+		out[(*n)++] = '"';
+	for (p = name; *p; p++) {
+		if (quote && (*p == '"' || *p == '\\'))
+			out[(*n)++] = '\\';
+		out[(*n)++] = *p;
+	}
+	if (quote)
+		out[(*n)++] = '"';
+	return 0;
+}
+
+/*
+ * sendmail -F NAME: a message without a From: field gets "From: NAME
+ * <sender>" in front (with an empty line after it when the message has no
+ * header block at all). Nothing without a sender.
+ */
+static int add_from_field(struct send_run *run)
+{
+	const struct cli_options *o = run->o;
+	int has_from, has_headers, crlf, ex;
+	char *addr, *line;
+	size_t n = 0;
+
+	if (o->from == NULL)
 		return 0;
-	fputs("smtpc: cannot read ", stderr);
-	if (file == NULL || strcmp(file, "-") == 0)
-		fputs("standard input", stderr);
-	else
-		cli_put_str(stderr, file);
-	fprintf(stderr, ": %s\n", strerror(rc));
-	return rc == ENOMEM ? EX_OSERR : EX_NOINPUT;
+	ex = cli_input_scan_headers(&run->in, &has_from, &has_headers, &crlf);
+	if (ex != 0 || has_from)
+		return ex;
+	addr = smtpc_quoteaddr(o->from);
+	if (addr == NULL) {
+		fputs("smtpc: out of memory\n", stderr);
+		return EX_OSERR;
+	}
+	if (strcmp(addr, "<>") == 0) { /* the null sender has no address to show */
+		free(addr);
+		return 0;
+	}
+	/* "From: " + the name, every byte escaped and quoted + " " + addr + 2 line ends */
+	line = malloc(16 + 2 * strlen(o->full_name) + strlen(addr));
+	if (line == NULL) {
+		free(addr);
+		fputs("smtpc: out of memory\n", stderr);
+		return EX_OSERR;
+	}
+	memcpy(line, "From: ", 6);
+	n = 6;
+	if (append_phrase(line, &n, o->full_name) != 0) {
+		fputs("smtpc: -F: the full name must be printable ASCII\n", stderr);
+		free(addr);
+		free(line);
+		return EX_USAGE;
+	}
+	line[n++] = ' ';
+	memcpy(line + n, addr, strlen(addr));
+	n += strlen(addr);
+	for (int k = has_headers ? 1 : 2; k > 0; k--) {
+		if (crlf)
+			line[n++] = '\r';
+		line[n++] = '\n';
+	}
+	ex = cli_input_set_prefix(&run->in, line, n);
+	free(addr);
+	free(line);
+	return ex;
+}
+
+/* Opens the message: before connecting, so that a bad FILE fails at once (66). */
+static int open_input(struct send_run *run)
+{
+	const struct cli_options *o = run->o;
+	int ex = cli_input_open(&run->in, o->file);
+
+	if (ex == 0 && o->spool)
+		ex = cli_input_spool(&run->in);
+	if (ex == 0 && o->full_name != NULL)
+		ex = add_from_field(run);
+	return ex;
+}
+
+/* ORCPT=rfc822;<addr> for every explicit recipient when a DSN option is given. */
+static int make_orcpt(struct send_run *run)
+{
+	const struct cli_options *o = run->o;
+	size_t i;
+
+	if (!cli_wants_dsn(o) || o->nto == 0)
+		return 0;
+	run->orcpt = calloc(o->nto, sizeof(*run->orcpt));
+	if (run->orcpt == NULL)
+		goto oom;
+	for (i = 0; i < o->nto; i++) {
+		char *q = smtpc_quoteaddr(o->to[i]);
+		size_t len;
+		const char *p;
+
+		if (q == NULL)
+			goto oom;
+		len = strlen(q);
+		/* "<addr>" -> "addr"; none for <> and for non-ASCII addresses (RFC 6533) */
+		for (p = q; *p && (unsigned char)*p < 0x80; p++)
+			;
+		if (len > 2 && *p == '\0') {
+			memmove(q, q + 1, len - 2);
+			q[len - 2] = '\0';
+			run->orcpt[i] = q;
+		} else {
+			free(q);
+		}
+	}
+	return 0;
+oom:
+	fputs("smtpc: out of memory\n", stderr);
+	return EX_OSERR;
+}
+
+static void free_orcpt(struct send_run *run)
+{
+	size_t i;
+
+	for (i = 0; run->orcpt && i < run->o->nto; i++)
+		free(run->orcpt[i]);
+	free(run->orcpt);
 }
 
 /* Connect, greet (STARTTLS per the policy), authenticate. Returns 0 or the exit status. */
@@ -72,19 +201,60 @@ static int transact(struct send_run *run)
 	smtpc_send_options opts;
 	int rc, ex;
 
+	const char *const *to = o->nto ? (const char *const *)o->to : NULL;
+	smtpc_source src;
+
 	/* Every field 0/NULL: the defaults, whatever fields the header version has. */
 	memset(&opts, 0, sizeof(opts));
 	opts.version = SMTPC_SEND_OPTIONS_VERSION;
+	opts.dsn_ret = o->dsn_ret;
+	opts.dsn_envid = o->envid;
+	opts.dsn_notify = o->dsn_notify;
+	opts.dsn_orcpt = (const char *const *)run->orcpt;
+	opts.eight_bit = o->eight_bit;
+	opts.no_pipelining = o->no_pipelining;
+	opts.no_chunking = o->no_chunking;
+	cli_progress_init(&run->progress, o);
+	if (run->progress.enabled) {
+		opts.progress = cli_progress_update;
+		opts.progress_user = &run->progress;
+	}
 	ex = open_session(run);
 	if (ex != 0) {
 		cli_quit(run->s);
 		return ex;
 	}
-	rc = smtpc_sendmail(run->s, o->from, (const char *const *)o->to, o->nto, run->msg, run->len,
-	                    &opts, &run->result);
+	cli_input_source(&run->in, &src);
+	/* -t and sendmail: the envelope from the headers where not given, Bcc removed. */
+	if (o->read_recipients || o->sendmail)
+		rc = smtpc_send_message(run->s, &src, o->from, to, o->nto, &opts, &run->result);
+	else
+		rc = smtpc_sendmail_source(run->s, o->from, to, o->nto, &src, &opts, &run->result);
+	cli_progress_end(&run->progress);
+	if (rc != 0 && run->in.err != 0) {
+		/* The message could not be read: not the network's fault, nothing delivered. */
+		const char *why = strerror(run->in.err);
+		const char *name = cli_input_name(&run->in);
+		size_t len = strlen("cannot read : ") + strlen(name) + strlen(why) + 1;
+
+		cli_error_capture(&run->err, run->s, rc);
+		free(run->err.message);
+		run->err.message = malloc(len);
+		if (run->err.message)
+			snprintf(run->err.message, len, "cannot read %s: %s", name, why);
+		fputs("smtpc: cannot read ", stderr);
+		cli_put_str(stderr, name);
+		fprintf(stderr, ": %s\n", why);
+		cli_quit(run->s);
+		return EX_NOINPUT;
+	}
 	if (rc != 0) {
 		cli_error_capture(&run->err, run->s, rc);
 		cli_error_report(&run->err, "sending failed", NULL);
+		if (rc == SMTPC_ENOTSUPPORTED && cli_wants_dsn(o) && !smtpc_has_extn(run->s, "DSN"))
+			fputs("smtpc: hint: this server does not offer DSN: send without "
+			      "--dsn-notify, --dsn-ret and --envid\n",
+			      stderr);
 	}
 	ex = cli_exit_for_send(run->result, &run->err);
 	/* The outcome is known: QUIT cannot change it (security-cases.md L8). */
@@ -94,7 +264,7 @@ static int transact(struct send_run *run)
 
 /* ---------------------------------------------------------------- text */
 
-static void print_recipient(const smtpc_rcpt_result *r, const struct cli_error *err)
+static void print_recipient(FILE *f, const smtpc_rcpt_result *r, const struct cli_error *err)
 {
 	const char *label;
 
@@ -109,34 +279,43 @@ static void print_recipient(const smtpc_rcpt_result *r, const struct cli_error *
 		label = "failed";
 		break;
 	case SMTPC_RCPT_UNKNOWN:
-		fputs("unknown ", stdout);
-		cli_put_str(stdout, r->address);
-		fputs(": outcome unknown (connection lost after the end of data)\n", stdout);
+		fputs("unknown ", f);
+		cli_put_str(f, r->address);
+		fputs(": outcome unknown (connection lost after the end of data)\n", f);
 		return;
 	case SMTPC_RCPT_NOT_TRIED:
 	default:
-		fputs("not-tried ", stdout);
-		cli_put_str(stdout, r->address);
-		putc('\n', stdout);
+		fputs("not-tried ", f);
+		cli_put_str(f, r->address);
+		putc('\n', f);
 		return;
 	}
-	printf("%s ", label);
-	cli_put_str(stdout, r->address);
-	fputs(": ", stdout);
+	fprintf(f, "%s ", label);
+	cli_put_str(f, r->address);
+	fputs(": ", f);
 	if (r->reply.code != 0)
-		cli_put_reply(stdout, r->reply.code, r->reply.enhanced, r->reply.text,
+		cli_put_reply(f, r->reply.code, r->reply.enhanced, r->reply.text,
 		              r->reply.text_len);
 	else /* no reply: the connection failed */
-		cli_put_str(stdout, cli_error_message(err));
-	putc('\n', stdout);
+		cli_put_str(f, cli_error_message(err));
+	putc('\n', f);
 }
 
 static void print_text(const struct send_run *run)
 {
 	size_t i;
 
-	for (i = 0; run->result && i < run->result->nrecipients; i++)
-		print_recipient(&run->result->recipients[i], &run->err);
+	for (i = 0; run->result && i < run->result->nrecipients; i++) {
+		const smtpc_rcpt_result *r = &run->result->recipients[i];
+
+		/* sendmail: quiet on success; what went wrong goes to standard error. */
+		if (!run->o->sendmail) {
+			print_recipient(stdout, r, &run->err);
+		} else if (r->status != SMTPC_RCPT_ACCEPTED) {
+			fputs("smtpc: ", stderr);
+			print_recipient(stderr, r, &run->err);
+		}
+	}
 }
 
 /* ---------------------------------------------------------------- JSON */
@@ -286,7 +465,9 @@ int cli_send(const struct cli_options *o)
 	if (cli_needs_password(o))
 		ex = cli_password_check(o);
 	if (ex == 0)
-		ex = read_input(&run);
+		ex = open_input(&run);
+	if (ex == 0)
+		ex = make_orcpt(&run);
 	if (ex == 0 && cli_wants_auth(o))
 		cli_secret_no_core();
 	if (ex == 0 && cli_needs_password(o))
@@ -306,6 +487,7 @@ int cli_send(const struct cli_options *o)
 	cli_error_free(&run.err);
 	cli_secret_free(run.password);
 	smtpc_free(run.s);
-	free(run.msg);
+	cli_input_close(&run.in);
+	free_orcpt(&run);
 	return ex;
 }

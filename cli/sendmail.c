@@ -1,0 +1,377 @@
+/*
+ * sendmail.c - smtpc invoked as "sendmail" (a symlink): the command line of
+ * /usr/sbin/sendmail for programs that pipe mail into it,
+ *
+ *   sendmail [-t] [-i] [-oi] [-f SENDER] [-F FULLNAME] [-bm] [--] [RECIPIENT...]
+ *
+ * with the server from $SMTPC_SERVER or a configuration file ($SMTPC_CONFIG,
+ * else /etc/smtpc.conf) of "key value" lines, each a long option of smtpc
+ * send. The message is copied to a temporary file first when it comes from
+ * a pipe (the connection never waits on a slow writer), then sent with
+ * smtpc_send_message() (Bcc removed); quiet on success (docs/CLI.md).
+ */
+#include "commands.h"
+
+#include "exitcodes.h"
+#include "text.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DEFAULT_CONFIG "/etc/smtpc.conf"
+#define CONFIG_MAX     (64 * 1024)
+
+/* The keys of the configuration file: long options of smtpc send that take a value. */
+static const char *const CONFIG_KEYS[] = {
+    "server",      "from",   "helo",          "timeout",      "starttls",
+    "ca-file",     "ca-dir", "cert",          "key",          "tls-name",
+    "fingerprint", "user",   "password-file", "password-cmd", "auth",
+};
+#define NKEYS (sizeof(CONFIG_KEYS) / sizeof(CONFIG_KEYS[0]))
+
+struct sendmail_args {
+	int read_recipients;
+	const char *from;      /* -f */
+	const char *full_name; /* -F */
+	int first_rcpt;        /* argv index of the first recipient */
+};
+
+struct config {
+	const char *path;
+	char *text;               /* the file, NUL-terminated; values point into it */
+	const char *value[NKEYS]; /* NULL: not set */
+	int line[NKEYS];          /* where each was set */
+};
+
+static int usage(const char *msg, const char *arg)
+{
+	fprintf(stderr, "smtpc: %s", msg);
+	if (arg) {
+		fputs(" '", stderr);
+		cli_put_str(stderr, arg);
+		putc('\'', stderr);
+	}
+	fputs("\nusage: sendmail [-t] [-i] [-oi] [-f SENDER] [-F FULLNAME] [-bm] [--] "
+	      "[RECIPIENT...]\n",
+	      stderr);
+	return EX_USAGE;
+}
+
+/* usage() about "-<flag><value>". */
+static int flag_error(const char *msg, char flag, const char *value)
+{
+	char text[64];
+
+	snprintf(text, sizeof(text), "-%c%s", flag, value);
+	return usage(msg, text);
+}
+
+/* The value of a flag that takes one: the rest of the cluster, or the next argument. */
+static int flag_value(int argc, char **argv, int *i, const char *rest, const char **value)
+{
+	if (*rest != '\0') {
+		*value = rest;
+		return 0;
+	}
+	if (*i + 1 >= argc)
+		return -1;
+	*value = argv[++*i];
+	return 0;
+}
+
+static int parse_flags(int argc, char **argv, struct sendmail_args *a)
+{
+	int i;
+
+	memset(a, 0, sizeof(*a));
+	for (i = 1; i < argc; i++) {
+		const char *arg = argv[i], *p, *value;
+		char flag[3] = {'-', 0, 0};
+
+		if (strcmp(arg, "--") == 0) {
+			i++;
+			break;
+		}
+		if (arg[0] != '-' || arg[1] == '\0')
+			break;
+		if (arg[1] == '-')
+			return usage("unsupported sendmail option", arg);
+		for (p = arg + 1; *p; p++) {
+			flag[1] = *p;
+			switch (*p) {
+			case 't':
+				a->read_recipients = 1;
+				continue;
+			case 'i': /* a line with a single dot does not end the message: always so */
+				continue;
+			case 'f':
+			case 'F':
+			case 'o':
+			case 'b':
+				break;
+			default:
+				return usage("unsupported sendmail option", flag);
+			}
+			if (flag_value(argc, argv, &i, p + 1, &value) != 0)
+				return usage("this option needs a value:", flag);
+			if (*p == 'f' && a->from != NULL)
+				return usage("-f given more than once", NULL);
+			if (*p == 'f')
+				a->from = value;
+			else if (*p == 'F')
+				a->full_name = value;
+			/* -oi as -i; -oem, -odi: errors are reported, delivery is immediate */
+			else if (*p == 'o' && strcmp(value, "i") != 0 && strcmp(value, "em") != 0 &&
+			         strcmp(value, "di") != 0)
+				return flag_error("unsupported sendmail option", *p, value);
+			else if (*p == 'b' && strcmp(value, "m") != 0)
+				return flag_error(
+				    "unsupported sendmail mode (only -bm, the default, is "
+				    "supported):",
+				    *p, value);
+			break; /* the value ended the cluster */
+		}
+	}
+	a->first_rcpt = i;
+	if (a->full_name != NULL) {
+		for (const char *q = a->full_name; *q; q++) {
+			if ((unsigned char)*q < 0x20 || (unsigned char)*q > 0x7e)
+				return usage("-F: the full name must be printable ASCII (no "
+				             "encoded words):",
+				             a->full_name);
+		}
+	}
+	return 0;
+}
+
+static int config_error(const struct config *c, int line, const char *msg, const char *arg)
+{
+	fputs("smtpc: ", stderr);
+	cli_put_str(stderr, c->path);
+	if (line > 0)
+		fprintf(stderr, ":%d", line);
+	fprintf(stderr, ": %s", msg);
+	if (arg) {
+		fputs(" '", stderr);
+		cli_put_str(stderr, arg);
+		putc('\'', stderr);
+	}
+	putc('\n', stderr);
+	return EX_CONFIG;
+}
+
+/* Reads the whole file (at most CONFIG_MAX bytes). Returns 0, or an errno value. */
+static int read_file(const char *path, char **text)
+{
+	size_t len = 0;
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY), err = 0;
+
+	*text = NULL;
+	if (fd < 0)
+		return errno;
+	if (fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
+		err = S_ISDIR(st.st_mode) ? EISDIR : errno;
+		close(fd);
+		return err;
+	}
+	*text = malloc(CONFIG_MAX + 1);
+	if (*text == NULL) {
+		close(fd);
+		return ENOMEM;
+	}
+	for (;;) {
+		ssize_t n = read(fd, *text + len, CONFIG_MAX + 1 - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > CONFIG_MAX) {
+			err = EFBIG;
+			break;
+		}
+	}
+	close(fd);
+	if (err == 0 && memchr(*text, '\0', len) != NULL)
+		err = EINVAL;
+	if (err == 0)
+		(*text)[len] = '\0';
+	return err;
+}
+
+static int is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+/* One "key value" line (comments and blank lines already skipped). */
+static int config_line(struct config *c, char *line, int lineno)
+{
+	char *key = line, *value = line, *end;
+	size_t k;
+
+	while (*value && !is_blank(*value))
+		value++;
+	if (*value)
+		*value++ = '\0';
+	while (is_blank(*value))
+		value++;
+	end = value + strlen(value);
+	while (end > value && is_blank(end[-1]))
+		*--end = '\0';
+	for (k = 0; k < NKEYS; k++) {
+		if (strcmp(key, CONFIG_KEYS[k]) == 0)
+			break;
+	}
+	if (k == NKEYS)
+		return config_error(c, lineno, "unknown key", key);
+	if (c->value[k] != NULL)
+		return config_error(c, lineno, "key given twice:", key);
+	if (*value == '\0' && strcmp(key, "from") != 0)
+		return config_error(c, lineno, "no value for", key);
+	c->value[k] = value;
+	c->line[k] = lineno;
+	return 0;
+}
+
+/* $SMTPC_CONFIG (must be readable), else /etc/smtpc.conf (may be missing). */
+static int config_load(struct config *c)
+{
+	const char *env = getenv("SMTPC_CONFIG");
+	char *p, *next;
+	int err, lineno = 0;
+
+	memset(c, 0, sizeof(*c));
+	c->path = env && *env ? env : DEFAULT_CONFIG;
+	err = read_file(c->path, &c->text);
+	if (err == ENOENT && c->path == (const char *)DEFAULT_CONFIG)
+		return 0;
+	if (err == ENOMEM) {
+		fputs("smtpc: out of memory\n", stderr);
+		return EX_OSERR;
+	}
+	if (err != 0)
+		return config_error(c, 0,
+		                    err == EFBIG    ? "larger than 64 KiB"
+		                    : err == EINVAL ? "holds a NUL byte"
+		                                    : strerror(err),
+		                    NULL);
+	for (p = c->text; p != NULL && *p; p = next) {
+		int ex;
+
+		next = strchr(p, '\n');
+		if (next)
+			*next++ = '\0';
+		lineno++;
+		while (is_blank(*p))
+			p++;
+		if (*p == '\0' || *p == '#')
+			continue;
+		ex = config_line(c, p, lineno);
+		if (ex != 0)
+			return ex;
+	}
+	return 0;
+}
+
+static const char *config_get(const struct config *c, const char *key, int *line)
+{
+	for (size_t k = 0; k < NKEYS; k++) {
+		if (strcmp(key, CONFIG_KEYS[k]) == 0) {
+			*line = c->line[k];
+			return c->value[k];
+		}
+	}
+	*line = 0;
+	return NULL;
+}
+
+/* The options of smtpc send from the configuration, the environment and the flags. */
+static int build_options(struct cli_options *o, const struct config *c,
+                         const struct sendmail_args *a, int argc, char **argv)
+{
+	const char *server = getenv("SMTPC_SERVER");
+	int i, line, ex;
+
+	cli_options_init(o);
+	o->command = CLI_SEND;
+	o->sendmail = 1;
+	o->spool = 1;
+	o->read_recipients = a->read_recipients;
+	o->full_name = a->full_name;
+	for (size_t k = 0; k < NKEYS; k++) {
+		const char *key = CONFIG_KEYS[k];
+
+		if (c->value[k] == NULL || strcmp(key, "server") == 0 || strcmp(key, "from") == 0)
+			continue;
+		if (cli_option_set(o, key, c->value[k]) != 0)
+			return config_error(c, c->line[k], "invalid value for", key);
+	}
+	if (server == NULL || *server == '\0') {
+		server = config_get(c, "server", &line);
+	} else {
+		line = 0;
+	}
+	if (server == NULL) {
+		fputs("smtpc: no server configured: set SMTPC_SERVER (smtp://host:port) or "
+		      "'server URL' in ",
+		      stderr);
+		cli_put_str(stderr, c->path);
+		fputs(" (or the file named by SMTPC_CONFIG)\n", stderr);
+		return EX_CONFIG;
+	}
+	o->server = server;
+	o->from = a->from ? a->from : config_get(c, "from", &i);
+	for (i = a->first_rcpt; i < argc; i++) {
+		ex = cli_option_set(o, "to", argv[i]);
+		if (ex != 0)
+			return ex;
+	}
+	if (o->nto == 0 && !o->read_recipients)
+		return usage("no recipients: give them as arguments, or -t to read them from the "
+		             "headers",
+		             NULL);
+	ex = cli_options_check(o);
+	if (ex == EX_USAGE) {
+		if (line > 0)
+			return config_error(c, line, "check the server and TLS/AUTH settings",
+			                    NULL);
+		fputs("smtpc: check SMTPC_SERVER and the TLS/AUTH settings of ", stderr);
+		cli_put_str(stderr, c->path);
+		putc('\n', stderr);
+		return EX_CONFIG;
+	}
+	return ex;
+}
+
+int cli_sendmail(int argc, char **argv)
+{
+	struct sendmail_args a;
+	struct cli_options o;
+	struct config c;
+	int ex;
+
+	cli_options_init(&o);
+	memset(&c, 0, sizeof(c));
+	ex = parse_flags(argc, argv, &a);
+	if (ex == 0)
+		ex = config_load(&c);
+	if (ex == 0)
+		ex = build_options(&o, &c, &a, argc, argv);
+	if (ex == 0)
+		ex = cli_send(&o);
+	cli_options_free(&o);
+	free(c.text);
+	return ex;
+}
