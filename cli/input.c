@@ -302,6 +302,12 @@ void cli_input_source(struct cli_input *in, smtpc_source *src)
 	smtpc_source init = SMTPC_SOURCE_INIT;
 
 	*src = init;
+	if (in->size >= 0 && in->prefix_len == 0 && in->ahead_len == 0) {
+		/* A regular file as it is: the library reads it once ahead for an exact SIZE=
+		 * and BODY= (RFC 1870 counts the CRLFs that LF-only files lack). */
+		src->fd = in->fd;
+		return;
+	}
 	src->read = read_source;
 	src->read_user = in;
 	/* in->size counts from the offset at open: the bytes ahead are part of it. */

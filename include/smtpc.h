@@ -615,7 +615,10 @@ SMTPC_API int smtpc_set_auth_initial_response(smtpc *s, int ok);
  */
 SMTPC_API int smtpc_login(smtpc *s, const char *user, const char *password);
 
-/** The mechanism of the last successful authentication ("SCRAM-SHA-256"), or NULL. */
+/**
+ * The mechanism of the last authentication attempt on this connection
+ * ("SCRAM-SHA-256"), whether it succeeded or not, or NULL before any.
+ */
 SMTPC_API const char *smtpc_auth_mechanism(const smtpc *s);
 
 /**

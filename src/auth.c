@@ -179,6 +179,7 @@ static int exchange(smtpc *s, mechanism *m, int *refused_mech)
 	int rc, rounds = 0;
 
 	*refused_mech = 0;
+	snprintf(s->auth_mech, sizeof(s->auth_mech), "%s", m->name);
 	rc = initial_response(s, m, &resp, &resplen);
 	if (rc < 0)
 		return rc;
@@ -266,7 +267,6 @@ out:
 		                      "(no valid server signature); connection closed",
 		                      m->name);
 	}
-	snprintf(s->auth_mech, sizeof(s->auth_mech), "%s", m->name);
 	return 0;
 }
 

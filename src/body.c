@@ -150,7 +150,7 @@ uint64_t smtpc__wire_total(const smtpc__wire *w)
 	return w->size + (w->last == '\n' ? 0 : 2);
 }
 
-int smtpc__scan_file(int fd, smtpc__wire *w, int *has_8bit)
+int smtpc__scan_file(int fd, smtpc__wire *w, int *has_8bit, int64_t *raw)
 {
 	char *buf = malloc(SMTPC__BODY_CHUNK);
 	off_t at = lseek(fd, 0, SEEK_CUR);
@@ -166,6 +166,7 @@ int smtpc__scan_file(int fd, smtpc__wire *w, int *has_8bit)
 		return -1;
 	}
 	*has_8bit = 0;
+	*raw = 0;
 	for (;;) {
 		ssize_t n = pread(fd, buf, SMTPC__BODY_CHUNK, at);
 
@@ -179,13 +180,14 @@ int smtpc__scan_file(int fd, smtpc__wire *w, int *has_8bit)
 			break;
 		smtpc__wire_add(w, buf, (size_t)n);
 		*has_8bit |= smtpc__has_8bit(buf, (size_t)n);
+		*raw += n;
 		at += n;
 	}
 	free(buf);
 	return 0;
 }
 
-void smtpc__source_info(const smtpc_source *src, int64_t *size, int *has_8bit)
+void smtpc__source_info(const smtpc_source *src, int64_t *size, int *has_8bit, int64_t *raw)
 {
 	smtpc__wire w;
 
@@ -195,14 +197,16 @@ void smtpc__source_info(const smtpc_source *src, int64_t *size, int *has_8bit)
 
 		*size = (int64_t)smtpc__wire_size(p, len);
 		*has_8bit = smtpc__has_8bit(p, len);
+		*raw = (int64_t)len;
 		return;
 	}
 	/* A regular file is read once ahead: exact SIZE= and BODY= (bounded memory). */
 	smtpc__wire_init(&w);
-	if (src->read == NULL && smtpc__scan_file(src->fd, &w, has_8bit) == 0) {
+	if (src->read == NULL && smtpc__scan_file(src->fd, &w, has_8bit, raw) == 0) {
 		*size = (int64_t)smtpc__wire_total(&w);
 		return;
 	}
+	*raw = src->size;
 	*size = src->size; /* as declared by the caller, or -1 */
 	*has_8bit = -1;
 }

@@ -48,8 +48,9 @@ int smtpc__has_8bit(const void *p, size_t n);
  * unknown). Memory: exact. A regular file: read once ahead from its
  * current offset (pread; memory stays bounded), exact. A pipe or a
  * callback: the size the caller declared (-1 if none), 8-bit unknown.
+ * *raw: the bytes the source will give, as they are (for progress), or -1.
  */
-void smtpc__source_info(const smtpc_source *src, int64_t *size, int *has_8bit);
+void smtpc__source_info(const smtpc_source *src, int64_t *size, int *has_8bit, int64_t *raw);
 
 /** Counts the CRLF-normalised size of bytes given piece by piece (RFC 1870 SIZE). */
 typedef struct smtpc__wire {
@@ -64,9 +65,9 @@ uint64_t smtpc__wire_total(const smtpc__wire *w);
 /**
  * Adds a regular file, from its current offset, to w (pread: the offset
  * does not move) and says whether it has 8-bit bytes. -1 when fd is not a
- * regular file or cannot be read.
+ * regular file or cannot be read. *raw: its bytes from the offset.
  */
-int smtpc__scan_file(int fd, smtpc__wire *w, int *has_8bit);
+int smtpc__scan_file(int fd, smtpc__wire *w, int *has_8bit, int64_t *raw);
 
 /** Size of bytes once every line ending is CRLF and they end with one. */
 uint64_t smtpc__wire_size(const char *p, size_t len);

@@ -325,6 +325,7 @@ typedef struct txn {
 	const smtpc_send_options *o;
 	smtpc__body body;
 	int64_t size;  /* message size for SIZE=, -1 unknown */
+	int64_t raw;   /* bytes the body will hand out (progress total), -1 unknown */
 	int has_8bit;  /* 1, 0, or -1 when unknown (streamed sources) */
 	int want_utf8; /* SMTPUTF8 needed: non-ASCII envelope or headers */
 	int pipelined;
@@ -777,7 +778,7 @@ static int data_phase(txn *t, txn *next, size_t *next_sent)
 	}
 	smtpc__lmtp_clear(s);
 	rc = stream_body(s, &t->body, t->bdat, t->pipelined ? BDAT_WINDOW : 0, &inflight, t->o,
-	                 t->size, trailer, ntrailer);
+	                 t->raw, trailer, ntrailer);
 	if (rc == 0)
 		*next_sent = (size_t)ntrailer;
 	if (rc == SMTPC_EDATA && s->tr.fd >= 0) {
@@ -933,7 +934,7 @@ static int setup_txn(smtpc *s, const smtpc_message *m, txn *t)
 	t->to = m->to;
 	t->nto = m->nto;
 	t->o = o;
-	smtpc__source_info(src, &t->size, &t->has_8bit);
+	smtpc__source_info(src, &t->size, &t->has_8bit, &t->raw);
 	rc = check_envelope(s, m->from, m->to, m->nto, o, wants_utf8_option(o));
 	if (rc == 0 && (rc = smtpc__body_init(&t->body, src)) != 0)
 		rc = smtpc__err_set(s, rc, "", NULL, "out of memory");
@@ -1053,11 +1054,13 @@ SMTPC_API int smtpc_send_message(smtpc *s, const smtpc_source *msg, const char *
 	rc = smtpc__msg_envelope(data, hlen, &env);
 	if (rc != 0) {
 		free(ahead);
-		return smtpc__err_set(s, rc, "", NULL,
-		                      rc == SMTPC_ENOMEM
-		                          ? "out of memory"
-		                          : "several Resent- blocks: the envelope is "
-		                            "ambiguous (give from and to)");
+		return smtpc__err_set(
+		    s, rc, "", NULL,
+		    rc == SMTPC_ENOMEM
+		        ? "out of memory"
+		        : "several Resent- blocks: the envelope is "
+		          "ambiguous (refused as smtplib does; smtpc_sendmail_source "
+		          "sends the message as it is)");
 	}
 	if (from == NULL)
 		from = env.from;
@@ -1087,6 +1090,7 @@ SMTPC_API int smtpc_send_message(smtpc *s, const smtpc_source *msg, const char *
 		smtpc_source rest = *msg;
 		smtpc__wire w;
 		int rest_8bit = 0;
+		int64_t rest_raw = 0;
 
 		/* SIZE= and BODY= from what will be sent: the stripped header block, the bytes
 		 * read ahead, then the rest of the source (read once ahead if it is a file). */
@@ -1099,11 +1103,17 @@ SMTPC_API int smtpc_send_message(smtpc *s, const smtpc_source *msg, const char *
 			rest.data = data + hlen;
 			rest.len = alen - hlen;
 			t.size = (int64_t)smtpc__wire_total(&w);
-		} else if (msg->read == NULL && smtpc__scan_file(msg->fd, &w, &rest_8bit) == 0) {
+			t.raw = (int64_t)(env.headers_len + rest.len);
+		} else if (msg->read == NULL &&
+		           smtpc__scan_file(msg->fd, &w, &rest_8bit, &rest_raw) == 0) {
 			t.size = (int64_t)smtpc__wire_total(&w);
 			t.has_8bit |= rest_8bit;
+			t.raw = (int64_t)(env.headers_len + (alen - hlen)) + rest_raw;
 		} else {
 			t.has_8bit = -1;
+			t.raw = msg->size >= 0
+			            ? msg->size - (int64_t)hlen + (int64_t)env.headers_len
+			            : -1;
 			t.size = msg->size >= 0
 			             ? msg->size - (int64_t)hlen + (int64_t)env.headers_len
 			             : -1;

@@ -46,7 +46,7 @@ struct smtpc {
 	char peer[256];              /* host connected to (the name TLS verifies), or "" */
 	int64_t last_reply_ms;       /* when the last reply arrived (for the idle check) */
 	int is_unix;                 /* connected over a Unix socket (local: AUTH allowed) */
-	char auth_mech[32];          /* mechanism of the last successful AUTH, or "" */
+	char auth_mech[32];          /* mechanism of the last AUTH attempt, or "" */
 	smtpc__saved_reply kept;     /* a reply a verb returns after further exchanges */
 
 	/* greeting state (smtplib's helo_resp, ehlo_resp, does_esmtp, esmtp_features) */

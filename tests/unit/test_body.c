@@ -94,10 +94,11 @@ static void test_fd(void **state)
 	assert_int_equal(write(fd, "0123456789", 10), 10);
 	lseek(fd, 2, SEEK_SET);
 	src.fd = fd;
-	int64_t size;
+	int64_t size, raw;
 	int has_8bit;
 
-	smtpc__source_info(&src, &size, &has_8bit);
+	smtpc__source_info(&src, &size, &has_8bit, &raw);
+	assert_int_equal(raw, 8);
 	assert_int_equal(size, 10); /* "23456789" from the offset, plus the final CRLF */
 	assert_int_equal(has_8bit, 0);
 	assert_int_equal(lseek(fd, 0, SEEK_CUR), 2); /* read ahead without moving */
@@ -119,15 +120,15 @@ static void test_pipe_size_unknown(void **state)
 
 	(void)state;
 	assert_int_equal(pipe(fds), 0);
-	int64_t size;
+	int64_t size, raw;
 	int has_8bit;
 
 	src.fd = fds[0];
-	smtpc__source_info(&src, &size, &has_8bit);
+	smtpc__source_info(&src, &size, &has_8bit, &raw);
 	assert_int_equal(size, -1);
 	assert_int_equal(has_8bit, -1);
 	src.size = 1234;
-	smtpc__source_info(&src, &size, &has_8bit);
+	smtpc__source_info(&src, &size, &has_8bit, &raw);
 	assert_int_equal(size, 1234);
 	close(fds[0]);
 	close(fds[1]);
@@ -165,10 +166,10 @@ static void test_callback(void **state)
 	(void)state;
 	src.read = feed_read;
 	src.read_user = &f;
-	int64_t size;
+	int64_t size, raw;
 	int has_8bit;
 
-	smtpc__source_info(&src, &size, &has_8bit);
+	smtpc__source_info(&src, &size, &has_8bit, &raw);
 	assert_int_equal(size, -1);
 	assert_int_equal(smtpc__body_init(&b, &src), 0);
 	char *all = drain(&b, &len, &rc);
