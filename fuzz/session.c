@@ -29,10 +29,11 @@
  * The client connects to a Unix socket in a temporary directory (the
  * public API connects by host and port or by path), with a 200 ms timeout.
  * Invariants: the call returns; rc is 0 or an error kind, and the session's
- * last error says the same (but for one known bug: known_bug()); 0 implies at least one recipient accepted;
- * naccepted is the number of recipients with status accepted, each of them
- * accepted by RCPT (250/251) and by the final reply (250) after a MAIL
- * answered 250; every reply text is NUL-terminated at its length.
+ * last error says the same (but for one known bug: known_bug()); 0 implies
+ * at least one recipient accepted; naccepted is the number of recipients
+ * with status accepted, each of them accepted by RCPT (250/251) and by the
+ * final reply (250) after a MAIL answered 250; every reply text is
+ * NUL-terminated at its length.
  */
 #include <errno.h>
 #include <fcntl.h>
