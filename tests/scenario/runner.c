@@ -19,6 +19,10 @@
 #include "scenario.h"
 #include "smtpc.h"
 
+/* Fault mode: the longest client `sleep`, and the longest server CNOTHING: */
+#define SC_FAULT_SLEEP_MS   250
+#define SC_FAULT_NOTHING_MS 150
+
 /* Client timeout when the case does not set one: a wrong library never hangs. */
 #define SC_DEFAULT_TIMEOUT_MS 10000
 #define SC_UNFILLED           (-999)
@@ -1324,6 +1328,9 @@ static int run_step(struct run *r, const sc_cstep *st)
 
 		if (want_long(r, st, &st->argv[1], &v) < 0)
 			return -1;
+		/* fault mode: short (the server's CNOTHING is shortened more) */
+		if (r->faults && v > SC_FAULT_SLEEP_MS)
+			v = SC_FAULT_SLEEP_MS;
 		sleep_ms(v);
 		r->last = NULL;
 		return 0;
@@ -2116,6 +2123,22 @@ static int hides_results(const sc_case *c)
 	return 0;
 }
 
+/*
+ * A stall before a client expectation looks the same to the client as a stall before
+ * the server's next reply (it cannot tell whether its bytes were read), unless they
+ * are many (flow control): those stalls are left out, except before a large one.
+ */
+static int stall_differs(const sc_case *c, size_t k)
+{
+	const sc_sstep *st = &c->server[k];
+
+	if (st->op == SOP_NOTHING || st->op == SOP_BATCH || st->op == SOP_ANY)
+		return 0;
+	if (st->op != SOP_EXPECT)
+		return 1;
+	return st->len >= 65536;
+}
+
 struct fault_totals {
 	long runs, failed, unchecked;
 };
@@ -2156,6 +2179,9 @@ static int run_faults(const char *path, const struct opts *o, struct fault_total
 	}
 	if (c.server_timeout_ms > SC_FAULT_SERVER_TIMEOUT_MS)
 		c.server_timeout_ms = SC_FAULT_SERVER_TIMEOUT_MS;
+	for (size_t k = 0; k < c.nserver; k++)
+		if (c.server[k].op == SOP_NOTHING && c.server[k].ms > SC_FAULT_NOTHING_MS)
+			c.server[k].ms = SC_FAULT_NOTHING_MS;
 	if (c.uses_tls) {
 		char err[300];
 
@@ -2172,6 +2198,9 @@ static int run_faults(const char *path, const struct opts *o, struct fault_total
 	for (size_t k = 0; k < c.nserver; k++) {
 		for (int kind = SC_FAULT_CLOSE; kind <= SC_FAULT_STALL; kind++) {
 			sc_fault f = {(enum sc_fault_kind)kind, k, SC_FAULT_STALL_MS};
+
+			if (kind == SC_FAULT_STALL && !stall_differs(&c, k))
+				continue;
 			struct run r;
 			sc_server *srv;
 			size_t cut = 0;
