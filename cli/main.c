@@ -59,7 +59,7 @@ static int invoked_as_sendmail(const char *argv0)
 
 int main(int argc, char **argv)
 {
-	struct cli_options o;
+	struct cli_options o = {0};
 	int ex;
 
 	/* A closed standard output must not kill us before the exit status. */

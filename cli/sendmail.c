@@ -255,8 +255,8 @@ static int config_load(struct config *c)
 	memset(c, 0, sizeof(*c));
 	c->path = env && *env ? env : DEFAULT_CONFIG;
 	err = read_file(c->path, &c->text);
-	if (err == ENOENT && c->path == (const char *)DEFAULT_CONFIG)
-		return 0;
+	if (err == ENOENT && !(env && *env))
+		return 0; /* no /etc/smtpc.conf: fine; a missing $SMTPC_CONFIG is not */
 	if (err == ENOMEM) {
 		fputs("smtpc: out of memory\n", stderr);
 		return EX_OSERR;
@@ -358,7 +358,7 @@ static int build_options(struct cli_options *o, const struct config *c,
 int cli_sendmail(int argc, char **argv)
 {
 	struct sendmail_args a;
-	struct cli_options o;
+	struct cli_options o = {0};
 	struct config c;
 	int ex;
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Runs every test: unit (cmocka), scenario (fake server transcripts), the
-# bundled sink, and interop against real Postfix, Dovecot LMTP and aiosmtpd
-# started on loopback. The build uses AddressSanitizer + UBSan.
+# Runs every test: static checks (scripts/lint.sh); unit (cmocka), scenario (fake server
+# transcripts, lock-step and pipelined, and the fault-injection matrix), fuzz corpus replay,
+# the CLI, the bundled sink, and interop against real Postfix, Dovecot, aiosmtpd and Exim
+# started on loopback, all built with AddressSanitizer + UBSan; then valgrind over the unit
+# and scenario tests, and every fuzzer for SMTPC_FUZZ_SECONDS (default 20) seconds.
 #   scripts/test.sh [ctest arguments...]     e.g. scripts/test.sh -L unit
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,3 +21,11 @@ echo "== tests"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --test-dir build-test --output-on-failure -j2 "$@"
+
+# The whole run only (not when a subset was asked for): valgrind and the fuzzers.
+if [ $# -eq 0 ]; then
+	echo "== valgrind (unit and scenario tests)"
+	bash scripts/valgrind.sh
+	echo "== fuzzers (${SMTPC_FUZZ_SECONDS:-20} s each)"
+	bash scripts/fuzz.sh "${SMTPC_FUZZ_SECONDS:-20}"
+fi

@@ -95,9 +95,10 @@ SMTPC_API int smtpc_quotedata(const void *in, size_t len, char **out, size_t *ou
 	n = smtpc__dataenc_update(&enc, in, len, buf);
 	n += smtpc__dataenc_finish(&enc, buf + n, 0);
 	buf[n] = '\0';
-	/* cppcheck-suppress memleak ; buf is kept in *out when realloc fails */
 	shrunk = realloc(buf, n + 1);
-	*out = shrunk != NULL ? shrunk : buf;
+	if (shrunk != NULL)
+		buf = shrunk; /* else the larger block is as good */
+	*out = buf;
 	*outlen = n;
 	return SMTPC_OK;
 }

@@ -313,8 +313,12 @@ static void settle_pending(smtpc *s, result_impl *ri, smtpc_rcpt_status st, cons
 
 /* Commands written before their replies are read, with PIPELINING (RFC 2920 3.1). */
 #define MAX_INFLIGHT 100
-/* Unanswered BDAT chunks allowed before the client reads their replies. */
-#define BDAT_WINDOW 8
+/*
+ * Unanswered BDAT chunks allowed before the client reads their replies: 4 MiB
+ * of data in flight keeps the link busy, and 64 short replies can never fill
+ * the server's socket buffer (no deadlock).
+ */
+#define BDAT_WINDOW 64
 
 typedef struct txn {
 	smtpc *s;
@@ -740,7 +744,10 @@ static int envelope(txn *t, size_t present)
 	if (mail_code != 250 || accepted == 0) {
 		if (data_code == 354)
 			abandon_data(t);
-		if (mail_code == 250)
+		if (mail_code != 250) /* again: abandon_data may have failed */
+			smtpc__err_set(s, SMTPC_ESENDER, "MAIL", &ri->pub.mail_reply,
+			               "sender refused: %d", mail_code);
+		else
 			smtpc__err_set(s, SMTPC_ERECIPIENTS, "RCPT",
 			               last_refused ? &ri->pub.recipients[last_refused - 1].reply
 			                            : NULL,

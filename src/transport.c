@@ -87,10 +87,10 @@ void smtpc__tr_close(smtpc__transport *t)
 		SSL_shutdown(t->ssl);
 		SSL_free(t->ssl);
 		t->ssl = NULL;
+		ERR_clear_error(); /* only with TLS: it makes OpenSSL load its error tables */
 	}
 	t->verified = 0;
 	t->tls_info[0] = '\0';
-	ERR_clear_error();
 	if (t->fd >= 0)
 		close(t->fd);
 	t->fd = -1;

@@ -49,6 +49,9 @@ static void log_out(struct conn *c, size_t from)
 /* Queue one reply line. The enhanced status code is given only when ENHANCEDSTATUSCODES is
  * configured (RFC 2034 section 4: never on the greeting, HELO/EHLO or 354). */
 static void vreply(struct conn *c, bool more, int code, const char *esc, const char *fmt,
+                   va_list ap) __attribute__((format(printf, 5, 0)));
+
+static void vreply(struct conn *c, bool more, int code, const char *esc, const char *fmt,
                    va_list ap)
 {
 	char line[SINK_PATH_MAX + 256];
