@@ -113,7 +113,8 @@ static void section_line(struct parser *p, const char *s, size_t n)
 
 		trim(&w, &wl);
 		if (wl != 9 || memcmp(w, "pipelined", 9) != 0) {
-			perr(p, "unknown section (server, server pipelined, client, data NAME)", NULL);
+			perr(p, "unknown section (server, server pipelined, client, data NAME)",
+			     NULL);
 			return;
 		}
 		if (p->c->has_server_pl)
@@ -605,9 +606,11 @@ int sc_case_load(sc_case *c, const char *path)
 				continue;
 			p.line = steps[i].line;
 			for (long j = 1; j <= steps[i].ms; j++) {
-				if (i + (size_t)j >= nsteps || steps[i + (size_t)j].op != SOP_EXPECT) {
-					perr(&p, "CBATCH: N must be followed by N steps C:, CRAW: or "
-					         "CDATA:",
+				if (i + (size_t)j >= nsteps ||
+				    steps[i + (size_t)j].op != SOP_EXPECT) {
+					perr(&p,
+					     "CBATCH: N must be followed by N steps C:, CRAW: or "
+					     "CDATA:",
 					     NULL);
 					break;
 				}

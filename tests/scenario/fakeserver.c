@@ -1083,8 +1083,9 @@ static void do_fault(sc_server *srv)
 		trans_note(srv, note, "the server stalls");
 		while (read_some(srv, deadline) > 0)
 			;
-		trans_note(srv, srv->eof ? "the client closed during the stall"
-		                         : "the stall ended, the server closes",
+		trans_note(srv,
+		           srv->eof ? "the client closed during the stall"
+		                    : "the stall ended, the server closes",
 		           NULL);
 		break;
 	}

@@ -21,7 +21,7 @@ enum ukind { U_CONNECT, U_LINE, U_MAIL, U_RCPT, U_DATA, U_BODY, U_BDAT, U_BDAT_L
 
 struct unit {
 	enum ukind k;
-	long txn; /* -1: none */
+	long txn;   /* -1: none */
 	size_t got; /* replies received (LMTP end of data: several) */
 };
 
@@ -31,11 +31,14 @@ struct final {
 };
 
 struct txn {
-	long rcpt_ok;       /* RCPT answered 250/251 */
-	long gate;          /* the step of the reply the client waits for before its body
-	                       (354, or the last envelope reply before BDAT); -1: none */
-	long dot;           /* the step in which the server got the end of data; -1 */
-	struct final *fin;  /* final replies */
+	long rcpt_ok;      /* RCPT answered 250/251 */
+	long gate;         /* the step of the reply the client waits for before its body
+	                      (354, or the last envelope reply before BDAT); -1: none */
+	long dot;          /* the step in which the server got the end of data; -1 */
+	long failed;       /* the step of a refusal of a BDAT chunk before LAST (RFC 3030 2:
+	                      the transaction has failed, the chunks after it are
+	                      discarded); -1 */
+	struct final *fin; /* final replies */
 	size_t nfin;
 };
 
@@ -50,8 +53,8 @@ struct sc_flow {
 	/* the parse */
 	struct unit *q; /* commands waiting for their reply (FIFO) */
 	size_t nq, qhead;
-	sc_buf cin;   /* client bytes not parsed yet */
-	size_t cpos;  /* parsed up to here */
+	sc_buf cin;  /* client bytes not parsed yet */
+	size_t cpos; /* parsed up to here */
 	enum cmode mode;
 	size_t bdat_left;
 	int bdat_last;
@@ -68,6 +71,7 @@ static long new_txn(sc_flow *f)
 	memset(&f->tx[f->ntx], 0, sizeof(*f->tx));
 	f->tx[f->ntx].gate = -1;
 	f->tx[f->ntx].dot = -1;
+	f->tx[f->ntx].failed = -1;
 	return (long)f->ntx++;
 }
 
@@ -192,6 +196,10 @@ static void reply(sc_flow *f, int code, size_t step)
 	case U_RCPT:
 		if (t && (code == 250 || code == 251))
 			t->rcpt_ok++;
+		break;
+	case U_BDAT:
+		if (t && code != 250 && t->failed < 0)
+			t->failed = (long)step;
 		break;
 	case U_DATA:
 		if (t && code == 354)
@@ -336,7 +344,9 @@ void sc_flow_at(const sc_flow *f, size_t cut, sc_flow_cut *out)
 				fin250++;
 		}
 		out->final250 += fin250;
-		if (t->dot >= 0 && (size_t)t->dot < cut) {
+		/* a refused chunk decided the outcome: failed, whatever follows */
+		if (t->dot >= 0 && (size_t)t->dot < cut &&
+		    !(t->failed >= 0 && (size_t)t->failed < cut)) {
 			long left = f->lmtp ? t->rcpt_ok - fin : (fin ? 0 : t->rcpt_ok);
 
 			if (left > 0)

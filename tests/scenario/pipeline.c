@@ -107,7 +107,8 @@ static int rewrite_reply(sc_sstep *steps, size_t nsteps, size_t from)
 					if (line.p[3] == ' ') {
 						sc_sstep *s0 = &steps[start.step];
 
-						/* the separator may be in a later step than the code */
+						/* the separator may be in a later step than the
+						 * code */
 						size_t k = start.off + 3, sj = start.step;
 
 						while (k >= s0->len) {
@@ -117,7 +118,8 @@ static int rewrite_reply(sc_sstep *steps, size_t nsteps, size_t from)
 						}
 						s0->bytes[k] = '-';
 					} else if (start.off + 3 <= steps[start.step].len) {
-						insert_at(&steps[start.step], start.off + 3, "-", 1);
+						insert_at(&steps[start.step], start.off + 3, "-",
+						          1);
 					}
 				}
 				rc = 1;

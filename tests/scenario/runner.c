@@ -105,9 +105,9 @@ struct run {
 	size_t nbres;
 
 	/* modes */
-	int faults;          /* fault injection: expectations ignored, invariants checked */
-	int fault_timeout;   /* the client timeout in fault mode (ms) */
-	sc_buf msgs;         /* fault mode: the failure messages of this run */
+	int faults;           /* fault injection: expectations ignored, invariants checked */
+	int fault_timeout;    /* the client timeout in fault mode (ms) */
+	sc_buf msgs;          /* fault mode: the failure messages of this run */
 	struct res_sum *sums; /* fault mode: every result of the run */
 	size_t nsums;
 };
@@ -458,7 +458,8 @@ static int src_open(struct run *r, const sc_cstep *st, struct src *s, smtpc_sour
 			ssize_t w = write(s->fd, s->data + off, s->len - off);
 
 			if (w <= 0)
-				return case_error(r, st, "source=fd: cannot write the temporary file");
+				return case_error(r, st,
+				                  "source=fd: cannot write the temporary file");
 			off += (size_t)w;
 		}
 		lseek(s->fd, 0, SEEK_SET);
@@ -621,7 +622,8 @@ static int parse_sendargs(struct run *r, const sc_cstep *st, size_t first, struc
 				const char *comma = strchr(val, ',');
 
 				n = comma ? (size_t)(comma - val) : strlen(val);
-				a->split = sc_xrealloc(a->split, (a->nsplit + 1) * sizeof(*a->split));
+				a->split =
+				    sc_xrealloc(a->split, (a->nsplit + 1) * sizeof(*a->split));
 				a->split[a->nsplit] = sc_xstrndup(val, n);
 				a->to = sc_xrealloc(a->to, (a->nto + 1) * sizeof(*a->to));
 				a->to[a->nto++] = a->split[a->nsplit++];
@@ -693,7 +695,8 @@ static int parse_sendargs(struct run *r, const sc_cstep *st, size_t first, struc
 
 			idx = colon ? strtol(val, &end, 10) : -1;
 			if (!colon || end != colon || idx < 0)
-				return case_error(r, st, "dsn_notify_rcpt=I:LIST, dsn_orcpt=I:ADDRESS");
+				return case_error(r, st,
+				                  "dsn_notify_rcpt=I:LIST, dsn_orcpt=I:ADDRESS");
 			a->per = sc_xrealloc(a->per, (a->nper + 1) * sizeof(*a->per));
 			a->per_is_orcpt =
 			    sc_xrealloc(a->per_is_orcpt, (a->nper + 1) * sizeof(*a->per_is_orcpt));
@@ -701,7 +704,8 @@ static int parse_sendargs(struct run *r, const sc_cstep *st, size_t first, struc
 			a->per[a->nper].val = colon + 1;
 			a->per[a->nper].bits = orcpt ? 0 : notify_bits(colon + 1);
 			if (!orcpt && a->per[a->nper].bits == 0)
-				return case_error(r, st, "dsn_notify_rcpt=I:SUCCESS,FAILURE,DELAY|NEVER");
+				return case_error(r, st,
+				                  "dsn_notify_rcpt=I:SUCCESS,FAILURE,DELAY|NEVER");
 			a->per_is_orcpt[a->nper++] = orcpt;
 		} else if (KEY("eight_bit")) {
 			if (strcmp(val, "send") == 0)
@@ -714,7 +718,8 @@ static int parse_sendargs(struct run *r, const sc_cstep *st, size_t first, struc
 			int on = strcmp(val, "1") == 0;
 
 			if (!on && strcmp(val, "0") != 0)
-				return case_error(r, st, "no_pipelining=, no_chunking=, binarymime=: 0|1");
+				return case_error(r, st,
+				                  "no_pipelining=, no_chunking=, binarymime=: 0|1");
 			if (KEY("no_pipelining"))
 				a->opts.no_pipelining = on;
 			else if (KEY("no_chunking"))
@@ -846,13 +851,13 @@ static int step_send(struct run *r, const sc_cstep *st, const char *which)
 	r->prog = &r->last_prog;
 	memset(&r->last_prog, 0, sizeof(r->last_prog));
 	if (is_sendmail)
-		r->rc = smtpc_sendmail(r->s, a.from, a.to, a.nto, a.src.data, a.src.len,
-		                       a.null_opts ? NULL : &a.opts, a.want_result ? &r->res : NULL);
+		r->rc =
+		    smtpc_sendmail(r->s, a.from, a.to, a.nto, a.src.data, a.src.len,
+		                   a.null_opts ? NULL : &a.opts, a.want_result ? &r->res : NULL);
 	else if (is_message)
-		r->rc = smtpc_send_message(r->s, &src, a.have_from ? a.from : NULL,
-		                           a.have_to ? a.to : NULL, a.nto,
-		                           a.null_opts ? NULL : &a.opts,
-		                           a.want_result ? &r->res : NULL);
+		r->rc = smtpc_send_message(
+		    r->s, &src, a.have_from ? a.from : NULL, a.have_to ? a.to : NULL, a.nto,
+		    a.null_opts ? NULL : &a.opts, a.want_result ? &r->res : NULL);
 	else
 		r->rc = smtpc_sendmail_source(r->s, a.from, a.to, a.nto, &src,
 		                              a.null_opts ? NULL : &a.opts,
@@ -942,7 +947,8 @@ static int step_batch(struct run *r, const sc_cstep *st)
 		if (r->rc == 0)
 			for (size_t i = 0; i < n; i++)
 				if (!r->bres[i])
-					cfail(r, st, "library: returned 0 but message %zu has no result",
+					cfail(r, st,
+					      "library: returned 0 but message %zu has no result",
 					      i);
 	}
 	for (size_t i = 0; i < opened; i++)
@@ -1202,10 +1208,11 @@ static int step_set(struct run *r, const sc_cstep *st)
 
 		r->rc = smtpc_set_tls_pin(r->s, pin);
 	} else {
-		return case_error(r, st,
-		                  "set local_hostname|timeout|idle_check|protocol|debug|implicit_tls|"
-		                  "starttls|tls_verify|tls_name|tls_pin|ca_file|ca_dir|client_cert|"
-		                  "auth_plaintext|auth_initial_response");
+		return case_error(
+		    r, st,
+		    "set local_hostname|timeout|idle_check|protocol|debug|implicit_tls|"
+		    "starttls|tls_verify|tls_name|tls_pin|ca_file|ca_dir|client_cert|"
+		    "auth_plaintext|auth_initial_response");
 	}
 	r->have_rc = 1;
 	return 0;
@@ -1633,7 +1640,8 @@ static int run_expect(struct run *r, const sc_cstep *st)
 			cfail(r, st, "the last batch has no message %ld", v);
 			return 0;
 		}
-		if (na == 2 && !a[1].quoted && (strcmp(a[1].s, "none") == 0 || strcmp(a[1].s, "set") == 0)) {
+		if (na == 2 && !a[1].quoted &&
+		    (strcmp(a[1].s, "none") == 0 || strcmp(a[1].s, "set") == 0)) {
 			if (strcmp(a[1].s, "none") == 0 && r->bres[v])
 				cfail(r, st, "message %ld: expected no result, got one", v);
 			else if (strcmp(a[1].s, "set") == 0 && !r->bres[v])
@@ -1813,16 +1821,36 @@ static const struct {
 	size_t min, max; /* arguments after the name */
 } step_table[] =
     {
-        {"set", 2, 2},    {"connect", 0, 1},    {"starttls", 0, 0},
-        {"login", 2, 2},  {"auth", 1, 6},       {"auth_custom", 1, 40},
-        {"ehlo", 0, 1},   {"helo", 0, 1},       {"ehlo_or_helo_if_needed", 0, 0},
-        {"mail", 1, 64},  {"rcpt", 1, 64},      {"data", 1, 1},
-        {"rset", 0, 0},   {"noop", 0, 0},       {"vrfy", 1, 1},
-        {"expn", 1, 1},   {"help", 0, 1},       {"docmd", 1, 2},
-        {"putcmd", 1, 2}, {"getreply", 0, 0},   {"send", 1, 1},
-        {"quit", 0, 0},   {"sendmail", 1, 200}, {"close", 0, 0},
-        {"sleep", 1, 1},  {"expect", 1, 40},    {"sendmail_source", 1, 200},
-        {"send_message", 1, 200}, {"batch_add", 1, 200}, {"batch", 0, 0},
+        {"set", 2, 2},
+        {"connect", 0, 1},
+        {"starttls", 0, 0},
+        {"login", 2, 2},
+        {"auth", 1, 6},
+        {"auth_custom", 1, 40},
+        {"ehlo", 0, 1},
+        {"helo", 0, 1},
+        {"ehlo_or_helo_if_needed", 0, 0},
+        {"mail", 1, 64},
+        {"rcpt", 1, 64},
+        {"data", 1, 1},
+        {"rset", 0, 0},
+        {"noop", 0, 0},
+        {"vrfy", 1, 1},
+        {"expn", 1, 1},
+        {"help", 0, 1},
+        {"docmd", 1, 2},
+        {"putcmd", 1, 2},
+        {"getreply", 0, 0},
+        {"send", 1, 1},
+        {"quit", 0, 0},
+        {"sendmail", 1, 200},
+        {"close", 0, 0},
+        {"sleep", 1, 1},
+        {"expect", 1, 40},
+        {"sendmail_source", 1, 200},
+        {"send_message", 1, 200},
+        {"batch_add", 1, 200},
+        {"batch", 0, 0},
 },
   expect_table[] = {
       {"rc", 1, 1},
@@ -1885,8 +1913,8 @@ static int validate_expect(const sc_case *c, const sc_cstep *st, size_t at)
 			return 1;
 		}
 		if (strcmp(name, "msg") == 0 &&
-		    !(nargs == 2 &&
-		      (strcmp(st->argv[at + 2].s, "none") == 0 || strcmp(st->argv[at + 2].s, "set") == 0)))
+		    !(nargs == 2 && (strcmp(st->argv[at + 2].s, "none") == 0 ||
+		                     strcmp(st->argv[at + 2].s, "set") == 0)))
 			return validate_expect(c, st, at + 2);
 		return 0;
 	}
@@ -1953,12 +1981,14 @@ struct opts {
 	int faults;
 	int jobs;
 	int sample; /* --faults with several files: one in SAMPLE of the cases that send nothing */
+	int kinds;  /* --kinds: the faults played, a bit per enum sc_fault_kind */
 };
 
 static void usage(void)
 {
 	fputs("usage: scenario-runner [-v] [--pipelining] FILE.case\n"
-	      "       scenario-runner --faults [-v] [--pipelining] [-j N] [--sample N] FILE...\n"
+	      "       scenario-runner --faults [-v] [--pipelining] [-j N] [--sample N]\n"
+	      "                       [--kinds close,reset,stall] FILE...\n"
 	      "  -v (or SCENARIO_VERBOSE=1): library debug transcript and server transcript\n"
 	      "  --pipelining (or SCENARIO_PIPELINING=1): the server advertises PIPELINING in\n"
 	      "      every 250 reply to EHLO/LHLO and plays [server pipelined] when the case\n"
@@ -2199,7 +2229,8 @@ static int run_faults(const char *path, const struct opts *o, struct fault_total
 		for (int kind = SC_FAULT_CLOSE; kind <= SC_FAULT_STALL; kind++) {
 			sc_fault f = {(enum sc_fault_kind)kind, k, SC_FAULT_STALL_MS};
 
-			if (kind == SC_FAULT_STALL && !stall_differs(&c, k))
+			if (!(o->kinds & (1 << kind)) ||
+			    (kind == SC_FAULT_STALL && !stall_differs(&c, k)))
 				continue;
 			struct run r;
 			sc_server *srv;
@@ -2209,8 +2240,9 @@ static int run_faults(const char *path, const struct opts *o, struct fault_total
 
 			alarm(SC_FAULT_RUN_LIMIT_S);
 			/* a crash, a SIGPIPE or a hang says which run it was */
-			snprintf(current_run, sizeof(current_run), "%s: %s before server step %zu (line %d)",
-			         path, fault_names[kind], k, c.server[k].line);
+			snprintf(current_run, sizeof(current_run),
+			         "%s: %s before server step %zu (line %d)", path, fault_names[kind],
+			         k, c.server[k].line);
 			if (o->verbose)
 				printf("--- %s\n", current_run);
 			srv = play(&c, o->verbose, &f, &r);
@@ -2237,21 +2269,33 @@ static int run_faults(const char *path, const struct opts *o, struct fault_total
 				unchecked++;
 			} else {
 				sc_flow_at(flow, cut, &fc);
+				if (o->verbose)
+					printf("--- cut at step %zu: final 250 replies %ld, "
+					       "recipients "
+					       "outstanding %ld, may be unknown %ld; the results "
+					       "claim "
+					       "%ld, unknown %ld\n",
+					       cut, fc.final250, fc.outstanding, fc.maybe, claimed,
+					       unknown);
 				if (claimed > fc.final250)
-					cfail(&r, NULL,
-					      "the results claim %ld deliver%s, but the server sent "
-					      "%ld final 250 repl%s before the cut",
-					      claimed, claimed == 1 ? "y" : "ies", fc.final250,
-					      fc.final250 == 1 ? "y" : "ies");
+					cfail(
+					    &r, NULL,
+					    "the results claim %ld deliver%s, but the server sent "
+					    "%ld final 250 repl%s before the cut",
+					    claimed, claimed == 1 ? "y" : "ies", fc.final250,
+					    fc.final250 == 1 ? "y" : "ies");
 				if (!blind && unknown < fc.outstanding)
-					cfail(&r, NULL,
-					      "the server received the end of data for %ld accepted "
-					      "recipient(s) and sent no final reply, but only %ld are "
-					      "'unknown'",
-					      fc.outstanding, unknown);
+					cfail(
+					    &r, NULL,
+					    "the server received the end of data for %ld accepted "
+					    "recipient(s) and sent no final reply, but only %ld "
+					    "are "
+					    "'unknown'",
+					    fc.outstanding, unknown);
 				if (unknown > fc.maybe)
 					cfail(&r, NULL,
-					      "%ld recipient(s) are 'unknown', but the client cannot have "
+					      "%ld recipient(s) are 'unknown', but the client "
+					      "cannot have "
 					      "sent the end of data for more than %ld",
 					      unknown, fc.maybe);
 			}
@@ -2259,8 +2303,8 @@ static int run_faults(const char *path, const struct opts *o, struct fault_total
 				failed++;
 				printf("FAIL: %s: %s before server step %zu (line %d: `%s`), the "
 				       "script stopped at step %zu:\n%s",
-				       path, fault_names[kind], k, c.server[k].line, c.server[k].src,
-				       cut, r.msgs.p ? r.msgs.p : "");
+				       path, fault_names[kind], k, c.server[k].line,
+				       c.server[k].src, cut, r.msgs.p ? r.msgs.p : "");
 				fflush(stdout);
 			}
 			sc_buf_free(&r.msgs);
@@ -2400,9 +2444,12 @@ static int run_fault_files(char **files, size_t nfiles, const struct opts *o)
 			}
 		}
 	}
-	printf("fault injection%s: %zu cases, %ld runs (close, reset and stall before every "
-	       "server step), %ld failed runs, %ld case(s) failed, %.1f s\n",
-	       o->pipelining ? " (pipelined)" : "", ncases, all.runs, all.failed, bad,
+	printf("fault injection%s: %zu cases, %ld runs (%s%s%s before every server step), %ld "
+	       "failed runs, %ld case(s) failed, %.1f s\n",
+	       o->pipelining ? " (pipelined)" : "", ncases, all.runs,
+	       o->kinds & 1 << SC_FAULT_CLOSE ? "close " : "",
+	       o->kinds & 1 << SC_FAULT_RESET ? "reset " : "",
+	       o->kinds & 1 << SC_FAULT_STALL ? "stall" : "", all.failed, bad,
 	       (double)(mono_ms() - t0) / 1000.0);
 	free(kids);
 	return bad ? 1 : 0;
@@ -2424,6 +2471,7 @@ int main(int argc, char **argv)
 	o.verbose = env_v && *env_v && strcmp(env_v, "0") != 0;
 	o.pipelining = env_p && *env_p && strcmp(env_p, "0") != 0;
 	o.sample = 4;
+	o.kinds = 1 << SC_FAULT_CLOSE | 1 << SC_FAULT_RESET | 1 << SC_FAULT_STALL;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-v") == 0) {
 			o.verbose = 1;
@@ -2431,6 +2479,17 @@ int main(int argc, char **argv)
 			o.pipelining = 1;
 		} else if (strcmp(argv[i], "--faults") == 0) {
 			o.faults = 1;
+		} else if (strcmp(argv[i], "--kinds") == 0 && i + 1 < argc) {
+			const char *k = argv[++i];
+
+			o.kinds = (strstr(k, "close") ? 1 << SC_FAULT_CLOSE : 0) |
+			          (strstr(k, "reset") ? 1 << SC_FAULT_RESET : 0) |
+			          (strstr(k, "stall") ? 1 << SC_FAULT_STALL : 0);
+			if (!o.kinds) {
+				usage();
+				free(files);
+				return 2;
+			}
 		} else if ((strcmp(argv[i], "-j") == 0 || strcmp(argv[i], "--sample") == 0) &&
 		           i + 1 < argc && atoi(argv[i + 1]) >= 0) {
 			if (argv[i][1] == 'j')

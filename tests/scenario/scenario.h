@@ -131,12 +131,12 @@ typedef struct sc_case {
 	int has_server;
 	sc_sstep *server;
 	size_t nserver;
-	int has_server_pl;    /* a [server pipelined] section: the script in pipelined mode */
+	int has_server_pl; /* a [server pipelined] section: the script in pipelined mode */
 	sc_sstep *server_pl;
 	size_t nserver_pl;
-	char *no_pipelining;  /* "pipelining: no REASON": the reason, else NULL */
-	char *no_faults;      /* "faults: no REASON": the reason, else NULL */
-	int pipelined;        /* sc_case_pipelined() ran: the script in use is the pipelined one */
+	char *no_pipelining; /* "pipelining: no REASON": the reason, else NULL */
+	char *no_faults;     /* "faults: no REASON": the reason, else NULL */
+	int pipelined;       /* sc_case_pipelined() ran: the script in use is the pipelined one */
 	sc_cstep *client;
 	size_t nclient;
 	sc_data *data;
