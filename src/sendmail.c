@@ -21,6 +21,9 @@
 #include "message.h"
 #include "session.h"
 
+/* The `bdat` argument of stream_body: DATA, BDAT with CRLF line endings, BINARYMIME. */
+enum { BDAT_NO = 0, BDAT_TEXT = 1, BDAT_BINARY = 2 };
+
 /* Commands of the next transaction that may ride with the end of a message. */
 #define SMTPC__MAX_TRAILER 100
 
@@ -51,7 +54,14 @@ static int stream_body(smtpc *s, smtpc__body *b, int bdat, size_t window, size_t
 	smtpc__debugf(s, "send: [message%s]", bdat ? ", in BDAT chunks" : "");
 	more = smtpc__body_next(b, &p, &n);
 	for (;;) {
-		size_t olen = more > 0 ? smtpc__dataenc_update(&e, p, n, out) : 0;
+		size_t olen = 0;
+
+		if (more > 0 && bdat == BDAT_BINARY) {
+			memcpy(out, p, n); /* RFC 3030 3: a BINARYMIME body is never converted */
+			olen = n;
+		} else if (more > 0) {
+			olen = smtpc__dataenc_update(&e, p, n, out);
+		}
 		char cmd[48];
 		struct iovec iov[2 + SMTPC__MAX_TRAILER];
 		int iovcnt = 0;
@@ -67,7 +77,7 @@ static int stream_body(smtpc *s, smtpc__body *b, int bdat, size_t window, size_t
 			rc = more;
 			break;
 		}
-		if (more == 0)
+		if (more == 0 && bdat != BDAT_BINARY)
 			olen += smtpc__dataenc_finish(&e, out + olen, 1);
 		if (olen == 0 && more > 0)
 			continue;
@@ -96,7 +106,7 @@ static int stream_body(smtpc *s, smtpc__body *b, int bdat, size_t window, size_t
 			o->progress(b->consumed, total > 0 ? (uint64_t)total : 0, o->progress_user);
 		if (more == 0)
 			break;
-		if (bdat && ++*inflight > window) {
+		if (bdat && ++*inflight >= (window > 0 ? window : 1)) {
 			/* Keep the number of unanswered BDATs bounded (no deadlock on full
 			 * buffers). */
 			smtpc_reply r = {0};
@@ -117,8 +127,10 @@ static int stream_body(smtpc *s, smtpc__body *b, int bdat, size_t window, size_t
 		smtpc__err_set(
 		    s, rc, "DATA", NULL,
 		    "the message has 8-bit bytes and the server does not offer 8BITMIME");
-	if (rc != 0)
-		smtpc_close(s); /* never a terminator after a failure: nothing is delivered */
+	/* Never a terminator after a failure: nothing is delivered. A refused BDAT chunk (the
+	 * server said so) leaves the connection usable: the caller drains and resets. */
+	if (rc != 0 && rc != SMTPC_EDATA)
+		smtpc_close(s);
 	return rc;
 }
 
@@ -577,6 +589,8 @@ static int plan(txn *t)
 	if (args == NULL)
 		return smtpc__err_set(s, SMTPC_ENOMEM, "MAIL", NULL, "out of memory");
 	args[na++] = own(&owned, path_arg("FROM:", t->from));
+	if (o->binarymime)
+		t->size = t->raw; /* sent as it is: no CRLF conversion to count */
 	if (esmtp && smtpc_has_extn(s, "SIZE") && t->size >= 0) {
 		snprintf(size_opt, sizeof(size_opt), "SIZE=%lld", (long long)t->size);
 		args[na++] = size_opt;
@@ -766,6 +780,37 @@ static int envelope(txn *t, size_t present)
 	return 0;
 }
 
+/*
+ * A BDAT chunk was refused (the error is recorded): `unread` replies are still to come
+ * (chunks in flight, and LAST if it was sent); the transaction is over and the message
+ * was not delivered. RSET, unless the next transaction's commands already went out.
+ */
+static int bdat_refused(txn *t, size_t unread, size_t next_sent)
+{
+	smtpc *s = t->s;
+	smtpc_reply why = {0};
+	char *text = s->err.text_len ? strdup(s->err.text) : NULL;
+	int kind = s->err.kind;
+
+	why.code = s->err.code;
+	memcpy(why.enhanced, s->err.enhanced, sizeof(why.enhanced));
+	why.text = text ? text : "";
+	why.text_len = text ? strlen(text) : 0;
+	why.nlines = 1;
+	keep(s, &t->ri->final, &t->ri->pub.final_reply, &why);
+	settle_pending(s, t->ri, SMTPC_RCPT_FAILED, &why);
+	for (; unread > 0 && s->tr.fd >= 0; unread--) {
+		smtpc_reply r = {0};
+
+		smtpc__read_reply(s, "BDAT", 1, &r);
+	}
+	smtpc__err_set(s, kind, "BDAT", &why, "BDAT refused: %d", why.code);
+	free(text);
+	if (next_sent == 0)
+		smtpc__safe_rset(s);
+	return SMTPC_EDATA;
+}
+
 /* The message, then the replies to the final dot (or BDAT LAST). */
 static int data_phase(txn *t, txn *next, size_t *next_sent)
 {
@@ -784,15 +829,19 @@ static int data_phase(txn *t, txn *next, size_t *next_sent)
 		ntrailer++;
 	}
 	smtpc__lmtp_clear(s);
-	rc = stream_body(s, &t->body, t->bdat, t->pipelined ? BDAT_WINDOW : 0, &inflight, t->o,
-	                 t->raw, trailer, ntrailer);
+	rc =
+	    stream_body(s, &t->body,
+	                t->o->binarymime ? BDAT_BINARY
+	                : t->bdat        ? BDAT_TEXT
+	                                 : BDAT_NO,
+	                t->pipelined ? BDAT_WINDOW : 0, &inflight, t->o, t->raw, trailer, ntrailer);
 	if (rc == 0)
 		*next_sent = (size_t)ntrailer;
 	if (rc == SMTPC_EDATA && s->tr.fd >= 0) {
-		/* A BDAT chunk was refused: the transaction is over; RSET for the next one. */
-		settle_pending(s, ri, SMTPC_RCPT_FAILED, NULL);
-		smtpc__safe_rset(s);
-		return rc;
+		/* A BDAT chunk was refused before LAST went out (RFC 3030 2: the server
+		 * discards the message): read the answers to the chunks still in flight, then
+		 * RSET; the message was not delivered. */
+		return bdat_refused(t, inflight, 0);
 	}
 	if (rc != 0) {
 		settle_pending(s, ri, SMTPC_RCPT_FAILED, NULL);
@@ -804,16 +853,18 @@ static int data_phase(txn *t, txn *next, size_t *next_sent)
 
 		rc = smtpc__read_reply(s, "BDAT", 1, &r);
 		inflight--;
-		if (rc == 0 && r.code != 250)
-			rc = smtpc__err_set(s, SMTPC_EDATA, "BDAT", &r, "BDAT refused: %d", r.code);
+		if (rc == 0 && r.code != 250) {
+			/* Refused with LAST already sent: that one is refused too (one reply). */
+			smtpc__err_set(s, SMTPC_EDATA, "BDAT", &r, "BDAT refused: %d", r.code);
+			return bdat_refused(t, inflight + 1, *next_sent);
+		}
 		if (rc != 0) {
 			/* LAST went out already: what the server did with it is unknown. */
 			settle_pending(s, ri, SMTPC_RCPT_UNKNOWN, NULL);
 			smtpc_close(s);
 			return smtpc__err_set(
 			    s, SMTPC_EUNKNOWN, "BDAT", NULL,
-			    "outcome unknown: a BDAT chunk failed after the last one "
-			    "was sent");
+			    "outcome unknown: the connection failed after the last BDAT chunk");
 		}
 	}
 	memset(&first, 0, sizeof(first));
@@ -1146,6 +1197,38 @@ SMTPC_API int smtpc_send_message(smtpc *s, const smtpc_source *msg, const char *
 
 /* ---------------------------------------------------------------- batches */
 
+/* A copy of a session's error, to report the first failure of a batch at its end. */
+typedef struct saved_error {
+	int kind, code, os_error;
+	char enhanced[16], command[16], message[512];
+	char *text;
+} saved_error;
+
+static void save_error(const smtpc *s, saved_error *e)
+{
+	e->kind = s->err.kind;
+	e->code = s->err.code;
+	e->os_error = s->err.os_error;
+	memcpy(e->enhanced, s->err.enhanced, sizeof(e->enhanced));
+	snprintf(e->command, sizeof(e->command), "%s", s->err.command);
+	snprintf(e->message, sizeof(e->message), "%s", s->err.message);
+	free(e->text);
+	e->text = strdup(s->err.text);
+}
+
+static void restore_error(smtpc *s, const saved_error *e)
+{
+	smtpc_reply r = {0};
+
+	r.code = e->code;
+	memcpy(r.enhanced, e->enhanced, sizeof(r.enhanced));
+	r.text = e->text ? e->text : "";
+	r.text_len = strlen(r.text);
+	r.nlines = 1;
+	smtpc__err_set(s, e->kind, e->command, &r, "%s", e->message);
+	s->err.os_error = e->os_error;
+}
+
 /* Prepares (without sending) the transaction of one batch message. */
 static int prepare_txn(smtpc *s, const smtpc_message *m, txn *t)
 {
@@ -1158,6 +1241,7 @@ SMTPC_API int smtpc_send_batch(smtpc *s, const smtpc_message *msgs, size_t n,
                                smtpc_send_result **results)
 {
 	txn cur = {0}, next = {0};
+	saved_error first_err = {0};
 	size_t present = 0;
 	int first_rc = 0, rc;
 
@@ -1213,10 +1297,10 @@ SMTPC_API int smtpc_send_batch(smtpc *s, const smtpc_message *msgs, size_t n,
 		}
 		results[i] = cur.ri ? &cur.ri->pub : NULL;
 		cur.ri = NULL;
-		if (rc != 0 && first_rc == 0)
+		if (rc != 0 && first_rc == 0) {
 			first_rc = rc;
-		if (rc == 0)
-			smtpc__err_clear(s);
+			save_error(s, &first_err);
+		}
 		if (s->tr.fd < 0) {
 			/* Connection lost: the messages after this one are not attempted. */
 			if (present > 0) {
@@ -1228,5 +1312,9 @@ SMTPC_API int smtpc_send_batch(smtpc *s, const smtpc_message *msgs, size_t n,
 	}
 	txn_free(&cur);
 	txn_free(&next);
+	smtpc__err_clear(s);
+	if (first_rc != 0)
+		restore_error(s, &first_err); /* the error returned is the one the session tells */
+	free(first_err.text);
 	return first_rc;
 }
