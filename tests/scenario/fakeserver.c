@@ -2,6 +2,9 @@
  * fakeserver.c - plays the [server] script of a case in a thread and checks
  * every byte the client sends.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* POLLRDHUP: the client's FIN seen without reading (fault stalls) */
+#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -1077,15 +1080,29 @@ static void do_fault(sc_server *srv)
 		setsockopt(srv->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 		break;
 	case SC_FAULT_STALL: {
-		/* silent: read and drop what comes until the client gives up (or stall_ms) */
+		/* silent, and reading nothing (a client writing much blocks): until the client
+		 * gives up and closes (its FIN, seen without reading), or stall_ms */
 		int64_t deadline = now_ms() + srv->fault.stall_ms;
+		int closed = 0;
 
-		trans_note(srv, note, "the server stalls");
-		while (read_some(srv, deadline) > 0)
-			;
+		trans_note(srv, note, "the server stalls (no reply, no read)");
+		for (;;) {
+			struct pollfd pfd = {srv->fd, POLLRDHUP, 0};
+			int64_t left = deadline - now_ms();
+			int r;
+
+			if (left <= 0)
+				break;
+			r = poll(&pfd, 1, (int)left);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r > 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)))
+				closed = 1;
+			break;
+		}
 		trans_note(srv,
-		           srv->eof ? "the client closed during the stall"
-		                    : "the stall ended, the server closes",
+		           closed ? "the client closed during the stall"
+		                  : "the stall ended, the server closes",
 		           NULL);
 		break;
 	}
