@@ -273,7 +273,10 @@ SMTPC_API int smtpc_send(smtpc *s, const void *data, size_t len);
  * sent only after a 250 EHLO. "SMTPUTF8" needs the server's SMTPUTF8
  * (SMTPC_ENOTSUPPORTED otherwise, before sending). Returns the reply; a
  * refusal is not an error. sender is quoted with the rules of
- * smtpc_quoteaddr(); "" is the null reverse-path "<>".
+ * smtpc_quoteaddr(); "" is the null reverse-path "<>". An address that is
+ * not exactly one path ("<a@x> RET=HDRS": parameters come only from
+ * `options`) is refused with SMTPC_EINVAL before anything is sent; so is a
+ * keyword given twice in `options`.
  * Errors: SMTPC_EINVAL, SMTPC_ENOTSUPPORTED, SMTPC_ESHUTDOWN, I/O kinds.
  */
 SMTPC_API int smtpc_mail(smtpc *s, const char *sender, const char *const *options, size_t noptions,
@@ -300,7 +303,8 @@ SMTPC_API int smtpc_rset(smtpc *s, smtpc_reply *reply);
 SMTPC_API int smtpc_noop(smtpc *s, smtpc_reply *reply);
 /**
  * VRFY / EXPN with the bare address of `address` (display name and angle
- * brackets removed). Errors: SMTPC_EINVAL, SMTPC_ESHUTDOWN, I/O kinds.
+ * brackets removed); anything but exactly one address ("postmaster" is
+ * one) is SMTPC_EINVAL. Errors: SMTPC_EINVAL, SMTPC_ESHUTDOWN, I/O kinds.
  */
 SMTPC_API int smtpc_verify(smtpc *s, const char *address, smtpc_reply *reply);
 #define smtpc_vrfy smtpc_verify
@@ -671,9 +675,13 @@ SMTPC_API const smtpc_error *smtpc_last_error(const smtpc *s);
 /* ---------------------------------------------------------------- helpers */
 
 /**
- * smtplib's quoteaddr: the address of `addr` between angle brackets.
- * "Bob <bob@x>" -> "<bob@x>", "" and "<>" -> "<>", "bob" -> "<bob>".
- * Returns a malloc'd string, or NULL when out of memory.
+ * smtplib's quoteaddr: the address of `addr` as one RFC 5321 path between
+ * angle brackets. "Bob <bob@x>" -> "<bob@x>", "" and "<>" -> "<>", "bob" ->
+ * "<bob>". Stricter than smtplib: anything that is not exactly one address
+ * ("a@x, b@x", "<a@x> NOTIFY=SUCCESS", "a@x> RET=HDRS", a broken bracket or
+ * quote, a control character) gives NULL instead of the input kept as it
+ * is, so that nothing but the path can reach a command line. Returns a
+ * malloc'd string, or NULL (not one address, or out of memory).
  */
 SMTPC_API char *smtpc_quoteaddr(const char *addr);
 /**

@@ -15,8 +15,14 @@
  * a group ("undisclosed-recipients:;"), a stray or missing bracket, an
  * unterminated quoted string, comment or domain literal, and any control
  * character (CR, LF, NUL ... ) anywhere. Older smtplib parsers returned the
- * first address of "bob@x.com\r\nRCPT TO:<evil@x>"; returning nothing makes
- * the caller keep the whole string, which the command writer then refuses.
+ * first address of "bob@x.com\r\nRCPT TO:<evil@x>", and smtplib keeps the
+ * whole string of "<a@x> NOTIFY=SUCCESS" (a parameter smuggled inside the
+ * address); here "no address" is final: the caller refuses the argument.
+ *
+ * smtpc__addr_path() then holds what was found to RFC 5321 4.1.2: a
+ * Dot-string or one Quoted-string as the local part, a domain of letters,
+ * digits, '-' and '_' labels (UTF-8 bytes allowed, for SMTPUTF8) or an
+ * address literal. What goes on MAIL or RCPT is exactly one path.
  *
  * No recursion: nested comments are skipped with a depth counter. The
  * output is never longer than the input, so one allocation of strlen + 1
@@ -358,4 +364,105 @@ int smtpc__addr_extract(const char *in, char **out)
 	o.buf[o.len] = '\0';
 	*out = o.buf;
 	return 1;
+}
+
+/* RFC 5321 4.1.2 Dot-string: atoms of atext joined by single dots. */
+static int is_dot_string(const char *s, size_t len)
+{
+	if (len == 0 || s[0] == '.' || s[len - 1] == '.')
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '.' ? s[i - 1] == '.' : !is_atext((unsigned char)s[i]))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * RFC 5321 4.1.2 Quoted-string, the whole local part: qtextSMTP and
+ * quoted-pairSMTP (UTF-8 allowed). '<' and '>' are refused although the
+ * grammar allows them: no legitimate mailbox needs them, and a server that
+ * looks for the first '>' would read what follows as parameters.
+ */
+static int is_quoted_string(const char *s, size_t len)
+{
+	if (len < 2 || s[0] != '"' || s[len - 1] != '"')
+		return 0;
+	for (size_t i = 1; i < len - 1; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '\\') {
+			if (++i == len - 1 || (unsigned char)s[i] < 32 || (unsigned char)s[i] > 126)
+				return 0;
+		} else if (c < 32 || c == 127 || c == '"' || c == '<' || c == '>') {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* A domain name of LDH labels ('_' and UTF-8 bytes too), or an address literal. */
+static int is_path_domain(const char *s, size_t len)
+{
+	if (len >= 2 && s[0] == '[')
+		return s[len - 1] == ']'; /* dcontent, checked by skip_dlit() */
+	if (len == 0 || s[0] == '.' || s[len - 1] == '.')
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '.' ? s[i - 1] == '.'
+		             : !(c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		                 (c >= '0' && c <= '9') || c == '-' || c == '_'))
+			return 0;
+	}
+	return 1;
+}
+
+/* The local part ends at the last '@' outside its quoted string. */
+static int is_path(const char *a)
+{
+	size_t len = strlen(a);
+	const char *at = strrchr(a, '@');
+	size_t llen = at != NULL ? (size_t)(at - a) : len;
+
+	if (at != NULL && !is_path_domain(at + 1, len - llen - 1))
+		return 0;
+	return is_dot_string(a, llen) || is_quoted_string(a, llen);
+}
+
+static int is_null_path(const char *in)
+{
+	while (is_blank((unsigned char)*in))
+		in++;
+	if (in[0] == '<' && in[1] == '>')
+		in += 2;
+	while (is_blank((unsigned char)*in))
+		in++;
+	return *in == '\0';
+}
+
+int smtpc__addr_path(const char *in, int allow_null, char **out)
+{
+	int rc;
+
+	*out = NULL;
+	if (in == NULL)
+		return 0;
+	if (is_null_path(in)) {
+		if (!allow_null)
+			return 0;
+		*out = malloc(1);
+		if (*out == NULL)
+			return -1;
+		**out = '\0';
+		return 1;
+	}
+	rc = smtpc__addr_extract(in, out);
+	if (rc == 1 && !is_path(*out)) {
+		free(*out);
+		*out = NULL;
+		rc = 0;
+	}
+	return rc;
 }

@@ -30,43 +30,17 @@ static char *bracket(const char *s, size_t len)
 	return r;
 }
 
-static int is_space(unsigned char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
 SMTPC_API char *smtpc_quoteaddr(const char *addr)
 {
-	const char *p;
 	char *a;
 	char *r;
-	size_t len;
-	int rc;
 
-	if (addr == NULL)
+	/* "" and "<>" are the null path; anything but exactly one address is refused
+	 * (smtplib keeps the string: "<a@x> NOTIFY=SUCCESS" would carry a parameter). */
+	if (smtpc__addr_path(addr, 1, &a) != 1)
 		return NULL;
-	rc = smtpc__addr_extract(addr, &a);
-	if (rc < 0)
-		return NULL;
-	if (rc > 0) {
-		r = bracket(a, strlen(a));
-		free(a);
-		return r;
-	}
-	/*
-	 * No single address: as smtplib, keep the string when it already
-	 * starts with "<" ("<>" is the null reverse-path), else wrap it ("" ->
-	 * "<>"). A CR or LF kept here is refused later by the command writer.
-	 */
-	len = strlen(addr);
-	for (p = addr; is_space((unsigned char)*p); p++)
-		;
-	if (*p != '<')
-		return bracket(addr, len);
-	r = malloc(len + 1);
-	if (r == NULL)
-		return NULL;
-	memcpy(r, addr, len + 1);
+	r = bracket(a, strlen(a));
+	free(a);
 	return r;
 }
 

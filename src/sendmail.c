@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "address.h"
 #include "body.h"
 #include "command.h"
 #include "dataenc.h"
@@ -382,14 +383,43 @@ static int has_option(const smtpc_send_options *o, const char *keyword)
 	return 0;
 }
 
+static int has_rcpt_option(const smtpc_send_options *o, const char *keyword)
+{
+	size_t n = strlen(keyword);
+
+	for (size_t i = 0; i < o->nrcpt_options; i++)
+		if (o->rcpt_options[i] != NULL &&
+		    strncasecmp(o->rcpt_options[i], keyword, n) == 0 &&
+		    (o->rcpt_options[i][n] == '\0' || o->rcpt_options[i][n] == '='))
+			return 1;
+	return 0;
+}
+
+/* 1 when addr is exactly one RFC 5321 path (see smtpc__addr_path), 0 if not, -1 ENOMEM. */
+static int is_one_path(const char *addr, int allow_null)
+{
+	char *path;
+	int found = smtpc__addr_path(addr, allow_null, &path);
+
+	free(path);
+	return found;
+}
+
 /* Everything the transaction will send is checked before its first byte. */
 static int check_envelope(smtpc *s, const char *from, const char *const *to, size_t nto,
                           const smtpc_send_options *o, int utf8)
 {
+	int found;
+
 	if (smtpc__arg_check(from, strlen(from), utf8) != 0)
 		return smtpc__err_set(s, SMTPC_EINVAL, "MAIL", NULL,
 		                      "sender holds a control character%s",
 		                      utf8 ? "" : " or a non-ASCII byte (SMTPUTF8 not requested)");
+	if ((found = is_one_path(from, 1)) != 1)
+		return smtpc__err_set(s, found < 0 ? SMTPC_ENOMEM : SMTPC_EINVAL, "MAIL", NULL,
+		                      found < 0 ? "out of memory"
+		                                : "the sender is not exactly one address (RFC "
+		                                  "5321 path)");
 	for (size_t i = 0; i < nto; i++) {
 		if (to[i] == NULL || to[i][0] == '\0' ||
 		    smtpc__arg_check(to[i], strlen(to[i]), utf8) != 0)
@@ -398,10 +428,27 @@ static int check_envelope(smtpc *s, const char *from, const char *const *to, siz
 			    "recipient %zu is empty or holds a control "
 			    "character%s",
 			    i + 1, utf8 ? "" : " or a non-ASCII byte (SMTPUTF8 not requested)");
+		if ((found = is_one_path(to[i], 0)) != 1)
+			return smtpc__err_set(s, found < 0 ? SMTPC_ENOMEM : SMTPC_EINVAL, "RCPT",
+			                      NULL,
+			                      "recipient %zu is not exactly one address (RFC "
+			                      "5321 path)",
+			                      i + 1);
 	}
 	if (smtpc__check_options(s, o->mail_options, o->nmail_options, utf8) != 0 ||
 	    smtpc__check_options(s, o->rcpt_options, o->nrcpt_options, utf8) != 0)
 		return s->err.kind;
+	/* A parameter the library adds must not come from the caller too (no keyword twice). */
+	if ((o->dsn_ret && has_option(o, "RET")) || (o->dsn_envid && has_option(o, "ENVID")) ||
+	    (o->binarymime && has_option(o, "BODY")))
+		return smtpc__err_set(s, SMTPC_EINVAL, "MAIL", NULL,
+		                      "RET, ENVID or BODY given both as an option field and in "
+		                      "mail_options");
+	if (((o->dsn_notify || o->dsn_notify_rcpt) && has_rcpt_option(o, "NOTIFY")) ||
+	    (o->dsn_orcpt && has_rcpt_option(o, "ORCPT")))
+		return smtpc__err_set(s, SMTPC_EINVAL, "RCPT", NULL,
+		                      "NOTIFY or ORCPT given both as an option field and in "
+		                      "rcpt_options");
 	if (o->dsn_envid != NULL && smtpc__arg_check(o->dsn_envid, strlen(o->dsn_envid), 1) != 0)
 		return smtpc__err_set(s, SMTPC_EINVAL, "MAIL", NULL,
 		                      "ENVID holds a control character");
@@ -480,7 +527,7 @@ static void strlist_free(strlist *l)
 	l->n = 0;
 }
 
-/* "FROM:<a>" / "TO:<a>" (smtplib's quoteaddr). */
+/* "FROM:<a>" / "TO:<a>" (smtplib's quoteaddr; the address was checked by check_envelope). */
 static char *path_arg(const char *prefix, const char *addr)
 {
 	char *q = smtpc_quoteaddr(addr), *out;
@@ -570,7 +617,7 @@ static int plan(txn *t)
 			                      "offer 8BITMIME");
 		t->body.refuse_8bit = t->has_8bit < 0;
 	}
-	if (utf8)
+	if (utf8 && !wants_utf8_option(o))
 		margs[nm++] = "SMTPUTF8";
 	if (o->dsn_ret)
 		margs[nm++] = o->dsn_ret == SMTPC_DSN_RET_HDRS ? "RET=HDRS" : "RET=FULL";
@@ -591,7 +638,7 @@ static int plan(txn *t)
 	args[na++] = own(&owned, path_arg("FROM:", t->from));
 	if (o->binarymime)
 		t->size = t->raw; /* sent as it is: no CRLF conversion to count */
-	if (esmtp && smtpc_has_extn(s, "SIZE") && t->size >= 0) {
+	if (esmtp && smtpc_has_extn(s, "SIZE") && t->size >= 0 && !has_option(o, "SIZE")) {
 		snprintf(size_opt, sizeof(size_opt), "SIZE=%lld", (long long)t->size);
 		args[na++] = size_opt;
 	}

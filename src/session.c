@@ -971,6 +971,14 @@ static int is_option(const char *opt, const char *keyword)
 	return strncasecmp(opt, keyword, n) == 0 && (opt[n] == '\0' || opt[n] == '=');
 }
 
+/* The keyword of an ESMTP parameter: its length up to '=' or the end. */
+static size_t keyword_len(const char *opt)
+{
+	const char *eq = strchr(opt, '=');
+
+	return eq != NULL ? (size_t)(eq - opt) : strlen(opt);
+}
+
 int smtpc__check_options(smtpc *s, const char *const *options, size_t n, int allow_8bit)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -981,27 +989,45 @@ int smtpc__check_options(smtpc *s, const char *const *options, size_t n, int all
 			                      "ESMTP option %zu is empty, or holds a blank or a "
 			                      "control character",
 			                      i + 1);
+		/* RFC 5321 4.1.2: a parameter keyword once per command (Dovecot refuses more). */
+		for (size_t j = 0; j < i; j++) {
+			size_t k = keyword_len(options[i]);
+
+			if (keyword_len(options[j]) == k &&
+			    strncasecmp(options[i], options[j], k) == 0)
+				return smtpc__err_set(
+				    s, SMTPC_EINVAL, "", NULL,
+				    "ESMTP options %zu and %zu have the same keyword", j + 1,
+				    i + 1);
+		}
 	}
 	return 0;
 }
 
-/* "FROM:<addr>" or "TO:<addr>" for MAIL/RCPT. */
-static int path_arg(smtpc *s, const char *prefix, const char *addr, char **out)
+/* "FROM:<addr>" or "TO:<addr>" for MAIL/RCPT: exactly one path, or EINVAL. */
+static int path_arg(smtpc *s, const char *verb, const char *prefix, const char *addr, char **out)
 {
-	char *quoted = smtpc_quoteaddr(addr);
-	size_t plen = strlen(prefix), qlen;
+	char *path;
+	size_t plen = strlen(prefix), alen;
+	int found = smtpc__addr_path(addr, strcmp(verb, "MAIL") == 0, &path);
 
-	if (quoted == NULL)
-		return smtpc__err_set(s, SMTPC_ENOMEM, "", NULL, "out of memory");
-	qlen = strlen(quoted);
-	*out = malloc(plen + qlen + 1);
+	if (found < 0)
+		return smtpc__err_set(s, SMTPC_ENOMEM, verb, NULL, "out of memory");
+	if (found == 0)
+		return smtpc__err_set(s, SMTPC_EINVAL, verb, NULL,
+		                      "the %s is not exactly one address (RFC 5321 path)",
+		                      strcmp(verb, "MAIL") == 0 ? "sender" : "recipient");
+	alen = strlen(path);
+	*out = malloc(plen + alen + 3);
 	if (*out == NULL) {
-		free(quoted);
-		return smtpc__err_set(s, SMTPC_ENOMEM, "", NULL, "out of memory");
+		free(path);
+		return smtpc__err_set(s, SMTPC_ENOMEM, verb, NULL, "out of memory");
 	}
 	memcpy(*out, prefix, plen);
-	memcpy(*out + plen, quoted, qlen + 1);
-	free(quoted);
+	(*out)[plen] = '<';
+	memcpy(*out + plen + 1, path, alen);
+	memcpy(*out + plen + 1 + alen, ">", 2);
+	free(path);
 	return 0;
 }
 
@@ -1030,7 +1056,7 @@ static int envelope_command(smtpc *s, const char *verb, const char *prefix, cons
 		if (args == NULL)
 			return smtpc__err_set(s, SMTPC_ENOMEM, verb, NULL, "out of memory");
 	}
-	rc = path_arg(s, prefix, addr, &path);
+	rc = path_arg(s, verb, prefix, addr, &path);
 	if (rc == 0) {
 		args[nargs++] = path;
 		for (size_t i = 0; i < noptions; i++)
@@ -1127,10 +1153,13 @@ static int address_verb(smtpc *s, const char *verb, const char *address, smtpc_r
 	smtpc__err_clear(s);
 	if (address == NULL)
 		return smtpc__err_set(s, SMTPC_EINVAL, verb, NULL, "no address");
-	found = smtpc__addr_extract(address, &bare);
+	found = smtpc__addr_path(address, 0, &bare);
 	if (found < 0)
 		return smtpc__err_set(s, SMTPC_ENOMEM, verb, NULL, "out of memory");
-	rc = simple(s, verb, found ? bare : address, 0, reply);
+	if (found == 0)
+		return smtpc__err_set(s, SMTPC_EINVAL, verb, NULL,
+		                      "not exactly one address (RFC 5321 path)");
+	rc = simple(s, verb, bare, 0, reply);
 	free(bare);
 	return rc;
 }

@@ -1795,7 +1795,7 @@ static int run_expect(struct run *r, const sc_cstep *st)
 	} else if (IS("quoteaddr")) {
 		char *out = smtpc_quoteaddr(a[0].s);
 
-		check_bytes(r, st, "quoteaddr", a[1].s, a[1].len, out, out ? strlen(out) : 0);
+		check_tok_str(r, st, "quoteaddr", &a[1], out);
 		free(out);
 	} else if (IS("quotedata")) {
 		char *out = NULL;

@@ -1,5 +1,5 @@
 /*
- * test_address.c - smtpc__addr_extract() (src/address.c).
+ * test_address.c - smtpc__addr_extract() and smtpc__addr_path() (src/address.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -326,12 +326,173 @@ static void test_random(void **state)
 	}
 }
 
+/* ---------------------------------------------------------------- paths */
+
+/* Hostile inputs for MAIL/RCPT (issue 9): each gives one path (want) or nothing (NULL). */
+static const struct addr_case path_cases[] = {
+    {"me@example.org", "me@example.org"},
+    {"Me <me@example.org>", "me@example.org"},
+    {"\"a b\"@x.org", "\"a b\"@x.org"},
+    {"\"a\\\"b\"@x.org", "\"a\\\"b\"@x.org"},
+    {"postmaster", "postmaster"},
+    {"bob@[192.0.2.1]", "bob@[192.0.2.1]"},
+    {"j\xc3\xb6rg@b\xc3\xbc.example", "j\xc3\xb6rg@b\xc3\xbc.example"},
+    {"a_b@mail_1.example", "a_b@mail_1.example"},
+    /* parameters smuggled inside the address */
+    {"<me@example.org> RET=HDRS ENVID=inj", NULL},
+    {"<a@example.org> NOTIFY=SUCCESS ORCPT=rfc822;spy@evil.example", NULL},
+    {"victim@example.org> NOTIFY=SUCCESS", NULL},
+    {"me@example.org RET=HDRS", NULL},
+    {"me@example.org\tRET=HDRS", NULL},
+    {"<me@example.org>RET=HDRS", NULL},
+    {"<me@example.org> (c) RET=HDRS", NULL},
+    {"\"x> NOTIFY=SUCCESS\"@y.org", NULL},
+    {"\"x<y\"@y.org", NULL},
+    {"<<me@example.org>>", NULL},
+    {"<me@example.org", NULL},
+    /* not an RFC 5321 path */
+    {"a.\"b c\"@x.org", NULL},
+    {"\"a\".b@x.org", NULL},
+    {"a@x=y.org", NULL},
+    {"a@x!y.org", NULL},
+    {"a@x..org", NULL},
+    {"\"a\\\xc3\"@x.org", NULL},
+    {"a@b.org, c@d.org", NULL},
+    {"a@b.org c@d.org", NULL},
+    {"group: a@b.org;", NULL},
+    {"", NULL}, /* the null path only where allowed (MAIL) */
+    {"<>", NULL},
+    {"a@b.org\r\nRSET", NULL},
+    {"a@b.org\x00", "a@b.org"}, /* C string: ends at the NUL */
+};
+
+static void test_path_table(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(path_cases) / sizeof(path_cases[0]); i++) {
+		char *out = (char *)1;
+		int rc = smtpc__addr_path(path_cases[i].in, 0, &out);
+
+		if (path_cases[i].want == NULL) {
+			if (rc != 0)
+				print_error("path case %zu \"%s\": got \"%s\"\n", i, path_cases[i].in,
+				            rc > 0 ? out : "(error)");
+			assert_int_equal(rc, 0);
+			assert_null(out);
+			continue;
+		}
+		if (rc != 1)
+			print_error("path case %zu \"%s\": got nothing\n", i, path_cases[i].in);
+		assert_int_equal(rc, 1);
+		assert_string_equal(out, path_cases[i].want);
+		free(out);
+	}
+}
+
+static void test_path_null(void **state)
+{
+	static const char *const nulls[] = {"", "<>", " <> ", "\t", "  "};
+	char *out = NULL;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(nulls) / sizeof(nulls[0]); i++) {
+		assert_int_equal(smtpc__addr_path(nulls[i], 1, &out), 1);
+		assert_string_equal(out, "");
+		free(out);
+		assert_int_equal(smtpc__addr_path(nulls[i], 0, &out), 0);
+		assert_null(out);
+	}
+	assert_int_equal(smtpc__addr_path("< >x", 1, &out), 0);
+	assert_int_equal(smtpc__addr_path("<> RET=HDRS", 1, &out), 0);
+	assert_int_equal(smtpc__addr_path(NULL, 1, &out), 0);
+}
+
+/* A 10 KB address of parameters: refused, whatever the length. */
+static void test_path_long(void **state)
+{
+	char *s = repeat("<a@example.org>", " NOTIFY=SUCCESS", 700, "");
+	char *out = NULL;
+
+	(void)state;
+	assert_true(strlen(s) > 10000);
+	assert_int_equal(smtpc__addr_path(s, 0, &out), 0);
+	free(s);
+	s = repeat("", "a", 10000, "@example.org");
+	assert_int_equal(smtpc__addr_path(s, 0, &out), 1);
+	assert_string_equal(out, s);
+	free(out);
+	free(s);
+}
+
+/*
+ * The property (issue 9): whatever the input, a path that is found is one
+ * token on the command line: no control character, no '<' or '>', no blank
+ * outside the quoted local part; and it reads back as itself.
+ */
+static void test_path_random(void **state)
+{
+	static const char alphabet[] = "ab.@<>()\",:;[]\\ \t=\xc3\r\n";
+	uint64_t x = 0x9e3779b97f4a7c15u;
+	char in[41];
+
+	(void)state;
+	for (int iter = 0; iter < 200000; iter++) {
+		size_t len, i;
+		char *out = NULL;
+		char *again = NULL;
+		char *bracketed;
+		int rc;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		len = (size_t)(x % 41);
+		for (i = 0; i < len; i++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			in[i] = alphabet[x % (sizeof(alphabet) - 1)];
+		}
+		in[len] = '\0';
+		rc = smtpc__addr_path(in, 1, &out);
+		assert_true(rc == 0 || rc == 1);
+		if (rc == 0) {
+			assert_null(out);
+			continue;
+		}
+		int quoted = out[0] == '"';
+		const char *end_of_local = quoted ? strrchr(out, '"') : out;
+
+		for (i = 0; out[i] != '\0'; i++) {
+			unsigned char c = (unsigned char)out[i];
+
+			assert_true(c >= 0x20 && c != 0x7f);
+			assert_true(c != '<' && c != '>');
+			if (c == ' ' || c == '\t')
+				assert_true(quoted && out + i < end_of_local);
+		}
+		bracketed = repeat("<", "", 0, out);
+		bracketed = realloc(bracketed, strlen(bracketed) + 2);
+		assert_non_null(bracketed);
+		strcat(bracketed, ">");
+		assert_int_equal(smtpc__addr_path(bracketed, 1, &again), 1);
+		assert_string_equal(again, out);
+		free(again);
+		free(bracketed);
+		free(out);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_table),    cmocka_unit_test(test_null),
 	    cmocka_unit_test(test_prefixes), cmocka_unit_test(test_long_inputs),
-	    cmocka_unit_test(test_random),
+	    cmocka_unit_test(test_random),   cmocka_unit_test(test_path_table),
+	    cmocka_unit_test(test_path_null), cmocka_unit_test(test_path_long),
+	    cmocka_unit_test(test_path_random),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
