@@ -22,7 +22,8 @@
  * smtpc__addr_path() then holds what was found to RFC 5321 4.1.2: a
  * Dot-string or one Quoted-string as the local part, a domain of letters,
  * digits, '-' and '_' labels (UTF-8 bytes allowed, for SMTPUTF8) or an
- * address literal. What goes on MAIL or RCPT is exactly one path.
+ * address literal of letters, digits, '.', ':' and '-'. What goes on MAIL
+ * or RCPT is exactly one path.
  *
  * No recursion: nested comments are skipped with a depth counter. The
  * output is never longer than the input, so one allocation of strlen + 1
@@ -390,13 +391,37 @@ static int is_quoted_string(const char *s, size_t len)
 		return 0;
 	for (size_t i = 1; i < len - 1; i++) {
 		unsigned char c = (unsigned char)s[i];
+		int pair = c == '\\';
 
-		if (c == '\\') {
-			if (++i == len - 1 || (unsigned char)s[i] < 32 || (unsigned char)s[i] > 126)
-				return 0;
-		} else if (c < 32 || c == 127 || c == '"' || c == '<' || c == '>') {
-			return 0;
+		if (pair) {
+			if (++i == len - 1)
+				return 0; /* it would quote the closing quote */
+			c = (unsigned char)s[i];
 		}
+		if (c < 32 || c == 127 || c == '<' || c == '>' || (c == '"' && !pair) ||
+		    (c > 126 && pair))
+			return 0;
+	}
+	return 1;
+}
+
+static int is_ldh(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '-';
+}
+
+/*
+ * An address literal (RFC 5321 4.1.3): IPv4, "IPv6:..." or "tag:content";
+ * letters, digits, '-', '.' and ':' only, of all that dcontent allows.
+ */
+static int is_address_literal(const char *s, size_t len)
+{
+	if (len < 3 || s[0] != '[' || s[len - 1] != ']')
+		return 0;
+	for (size_t i = 1; i < len - 1; i++) {
+		if (!is_ldh((unsigned char)s[i]) && s[i] != '.' && s[i] != ':')
+			return 0;
 	}
 	return 1;
 }
@@ -404,16 +429,14 @@ static int is_quoted_string(const char *s, size_t len)
 /* A domain name of LDH labels ('_' and UTF-8 bytes too), or an address literal. */
 static int is_path_domain(const char *s, size_t len)
 {
-	if (len >= 2 && s[0] == '[')
-		return s[len - 1] == ']'; /* dcontent, checked by skip_dlit() */
+	if (len >= 1 && s[0] == '[')
+		return is_address_literal(s, len);
 	if (len == 0 || s[0] == '.' || s[len - 1] == '.')
 		return 0;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		if (c == '.' ? s[i - 1] == '.'
-		             : !(c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		                 (c >= '0' && c <= '9') || c == '-' || c == '_'))
+		if (c == '.' ? s[i - 1] == '.' : !(c >= 0x80 || is_ldh(c) || c == '_'))
 			return 0;
 	}
 	return 1;

@@ -348,6 +348,8 @@ static const struct addr_case path_cases[] = {
     {"<me@example.org> (c) RET=HDRS", NULL},
     {"\"x> NOTIFY=SUCCESS\"@y.org", NULL},
     {"\"x<y\"@y.org", NULL},
+    {"\"!\\)\\< \"", NULL}, /* found by fuzz/address: an escaped '<' */
+    {"\"a\\>\"@y.org", NULL},
     {"<<me@example.org>>", NULL},
     {"<me@example.org", NULL},
     /* not an RFC 5321 path */
@@ -356,6 +358,9 @@ static const struct addr_case path_cases[] = {
     {"a@x=y.org", NULL},
     {"a@x!y.org", NULL},
     {"a@x..org", NULL},
+    {"bob@[27.00>1]", NULL}, /* found by fuzz/address: dcontent allows '>' */
+    {"bob@[1.2.3.4] x", NULL},
+    {"bob@[]", NULL},
     {"\"a\\\xc3\"@x.org", NULL},
     {"a@b.org, c@d.org", NULL},
     {"a@b.org c@d.org", NULL},
