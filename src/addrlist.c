@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "smtpc.h"
+#include "addrlist.h"
 
 enum tok_type {
 	T_END,
@@ -365,6 +365,8 @@ struct parser {
 	size_t cap;           /* room in items */
 	size_t n;
 	size_t skipped;
+	size_t bad_start; /* the first skipped element: [bad_start, bad_end) */
+	size_t bad_end;
 	int in_group;
 	size_t group_off;
 	size_t group_items;
@@ -651,8 +653,11 @@ static void parse_list(struct parser *ps)
 			continue;
 		}
 		if (!parse_element(ps, start)) {
-			ps->skipped++;
 			skip_element(ps, start);
+			if (ps->skipped++ == 0) {
+				ps->bad_start = start;
+				ps->bad_end = lx->pos;
+			}
 		}
 	}
 	close_group(ps); /* a group left open at the end */
@@ -668,6 +673,12 @@ static void parser_init(struct parser *ps, const char *value, size_t len)
 
 SMTPC_API int smtpc_parse_addresses(const char *value, size_t len, smtpc_address_list **out,
                                     size_t *skipped)
+{
+	return smtpc__parse_addresses(value, len, out, skipped, NULL);
+}
+
+int smtpc__parse_addresses(const char *value, size_t len, smtpc_address_list **out, size_t *skipped,
+                           smtpc__span *first_bad)
 {
 	struct parser ps;
 	smtpc_address_list *list;
@@ -708,6 +719,10 @@ SMTPC_API int smtpc_parse_addresses(const char *value, size_t len, smtpc_address
 	list->n = ps.n < n ? ps.n : n;
 	if (skipped != NULL)
 		*skipped = ps.skipped;
+	if (first_bad != NULL) {
+		first_bad->off = ps.skipped > 0 ? ps.bad_start : 0;
+		first_bad->len = ps.skipped > 0 ? ps.bad_end - ps.bad_start : 0;
+	}
 	*out = list;
 	return 0;
 }

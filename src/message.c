@@ -8,12 +8,25 @@
  * line up to the next field or the empty line belongs to it: continuation
  * lines (SP, HTAB) and also lines that are neither (a forgotten indent), so
  * that removing a Bcc field never leaves a piece of it behind; for the
- * addresses such a stray line starts a new list element. Line endings are
- * LF or CRLF, kept as they are.
+ * addresses such a stray line starts a new list element.
+ *
+ * A line ends where the DATA encoder (dataenc.c) ends it: CRLF, a bare LF
+ * or a bare CR. Scanning by any other rule would let "Subject: x\rBcc: y"
+ * hide a Bcc field that the encoder then puts on a line of its own. Line
+ * endings are kept as they are (the encoder makes them CRLF). A header
+ * block holding NUL or another control character but HTAB, CR and LF is
+ * refused: what another parser makes of it cannot be known.
+ *
+ * Every element of the address fields read must parse: one that does not
+ * ("a@x b@x", a missing comma) is an error naming the field and the
+ * element, never a recipient silently left out.
  */
 #include "message.h"
 
+#include "addrlist.h"
+
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,27 +62,44 @@ static size_t field_name_len(const char *p, const char *end)
 	return name;
 }
 
+/*
+ * The length of the line ending at p: 2 for CRLF, 1 for a bare LF or a bare
+ * CR (as the DATA encoder reads them), 0 when p is not a line ending.
+ */
+static size_t eol_len(const char *p, const char *end)
+{
+	if (p >= end || (*p != '\r' && *p != '\n'))
+		return 0;
+	return *p == '\r' && p + 1 < end && p[1] == '\n' ? 2 : 1;
+}
+
+/* The start of the line after the one at p (end when it is the last). */
+static const char *next_line(const char *p, const char *end)
+{
+	while (p < end && *p != '\r' && *p != '\n')
+		p++;
+	return p + eol_len(p, end);
+}
+
 size_t smtpc__msg_header_end(const char *buf, size_t len, int at_eof)
 {
 	const char *end = buf + len;
 	const char *p;
 	size_t name;
 
-	if (len == 0)
+	/* A CR at the end of what was read yet: CRLF or bare CR, the next byte tells. */
+	if (!at_eof && len > 0 && buf[len - 1] == '\r')
+		end--;
+	if (end == buf)
 		return at_eof ? (size_t)-1 : 0;
 	name = field_name_len(buf, end);
 	if (name == (size_t)-1)
 		return at_eof ? (size_t)-1 : 0;
 	if (name == 0)
 		return (size_t)-1;
-	for (p = buf; (p = memchr(p, '\n', (size_t)(end - p))) != NULL;) {
-		p++; /* the start of the next line */
-		if (p < end && *p == '\n')
-			return (size_t)(p + 1 - buf);
-		if (p + 1 < end && p[0] == '\r' && p[1] == '\n')
-			return (size_t)(p + 2 - buf);
-		if (p == end || (p + 1 == end && *p == '\r'))
-			break;
+	for (p = next_line(buf, end); p < end; p = next_line(p, end)) {
+		if (eol_len(p, end) > 0)
+			return (size_t)(p + eol_len(p, end) - buf);
 	}
 	return at_eof ? len : 0;
 }
@@ -84,16 +114,12 @@ struct field {
 
 static size_t line_end(const char *hdr, size_t len, size_t pos)
 {
-	const char *lf = memchr(hdr + pos, '\n', len - pos);
-
-	return lf == NULL ? len : (size_t)(lf - hdr) + 1;
+	return (size_t)(next_line(hdr + pos, hdr + len) - hdr);
 }
 
 static int is_empty_line(const char *hdr, size_t len, size_t pos)
 {
-	if (hdr[pos] == '\n')
-		return 1;
-	return hdr[pos] == '\r' && pos + 1 < len && hdr[pos + 1] == '\n';
+	return eol_len(hdr + pos, hdr + len) > 0;
 }
 
 /* A line that opens a field (or the end of the block): not a continuation. */
@@ -134,11 +160,12 @@ static int next_field(const char *hdr, size_t len, size_t *pos, struct field *f)
 		p = line_end(hdr, len, p);
 	f->end = p;
 	f->value_end = p;
-	if (f->value_end > f->value && hdr[f->value_end - 1] == '\n') {
+	/* the last line's ending: LF, CRLF or a bare CR */
+	if (f->value_end > f->value && hdr[f->value_end - 1] == '\n')
 		f->value_end--;
-		if (f->value_end > f->value && hdr[f->value_end - 1] == '\r')
-			f->value_end--;
-	}
+	if (f->value_end > f->value && hdr[f->value_end - 1] == '\r' &&
+	    (f->value_end == p || hdr[f->value_end] == '\n'))
+		f->value_end--;
 	*pos = p;
 	return 1;
 }
@@ -172,34 +199,78 @@ static const char *const slot_names[2][S_COUNT] = {
     {"resent-sender", "resent-from", "resent-to", "resent-bcc", "resent-cc"},
 };
 
+/* Writes s[0..len) into the error text, bytes outside printable ASCII as \xHH, cut at 64. */
+static void describe(char *out, size_t size, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	while (len > 0 && (*s == ' ' || *s == '\t')) {
+		s++;
+		len--;
+	}
+	for (size_t i = 0; i < len && o + 8 < size; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (i == 64) {
+			memcpy(out + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"') {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	out[o] = '\0';
+}
+
 /*
  * Parses the value of f from a scratch copy, unfolded: a line break before
  * a blank is removed (RFC 5322 2.2.3); a stray line (no indent) is read as
- * a new list element, its line break made a ','.
+ * a new list element, its line break made a ','. An element that does not
+ * parse is SMTPC_EINVAL, with env->why naming the field and the element.
  */
-static int parse_field(const char *hdr, const struct field *f, smtpc_address_list **list)
+static int parse_field(const char *hdr, const struct field *f, smtpc_address_list **list,
+                       smtpc__envelope *env)
 {
 	size_t n = f->value_end - f->value;
 	char *tmp = malloc(n + 1);
 	size_t i;
 	size_t o = 0;
 	const char *v = hdr + f->value;
+	size_t skipped = 0;
+	smtpc__span bad;
+	char elem[300];
 	int rc;
 
 	if (tmp == NULL)
 		return SMTPC_ENOMEM;
 	for (i = 0; i < n; i++) {
-		if (v[i] == '\r' && i + 1 < n && v[i + 1] == '\n')
-			continue;
-		if (v[i] == '\n') {
-			if (i + 1 < n && is_wsp((unsigned char)v[i + 1]))
-				continue;
-			tmp[o++] = ',';
+		size_t eol = eol_len(v + i, v + n);
+
+		if (eol == 0) {
+			tmp[o++] = v[i];
 			continue;
 		}
-		tmp[o++] = v[i];
+		if (i + eol >= n || !is_wsp((unsigned char)v[i + eol]))
+			tmp[o++] = ',';
+		i += eol - 1;
 	}
-	rc = smtpc_parse_addresses(tmp, o, list, NULL);
+	rc = smtpc__parse_addresses(tmp, o, list, &skipped, &bad);
+	if (rc == 0 && skipped > 0) {
+		describe(elem, sizeof(elem), tmp + bad.off, bad.len);
+		snprintf(env->why, sizeof(env->why), "%.*s: \"%s\" is not an address%s",
+		         (int)f->name_len, hdr + f->start, elem,
+		         skipped > 1 ? " (nor are others)" : "");
+		smtpc_address_list_free(*list);
+		*list = NULL;
+		rc = SMTPC_EINVAL;
+	}
 	free(tmp);
 	return rc;
 }
@@ -231,7 +302,7 @@ static int set_from(const char *hdr, const struct field *f, smtpc__envelope *env
 	smtpc_address_list *list;
 	size_t i;
 	size_t len;
-	int rc = parse_field(hdr, f, &list);
+	int rc = parse_field(hdr, f, &list, env);
 
 	if (rc != 0)
 		return rc;
@@ -254,7 +325,7 @@ static int add_recipients(const char *hdr, const struct field *f, smtpc__envelop
 {
 	smtpc_address_list *list;
 	size_t i;
-	int rc = parse_field(hdr, f, &list);
+	int rc = parse_field(hdr, f, &list, env);
 
 	if (rc != 0)
 		return rc;
@@ -266,19 +337,37 @@ static int add_recipients(const char *hdr, const struct field *f, smtpc__envelop
 	return rc;
 }
 
-static int build(const char *hdr, size_t len, smtpc__envelope *env)
+/* NUL or a control character other than HTAB, CR and LF: its offset, or len if none. */
+static size_t find_control(const char *hdr, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)hdr[i];
+
+		if ((c < 0x20 && c != '\t' && c != '\r' && c != '\n') || c == 0x7f)
+			return i;
+	}
+	return len;
+}
+
+static int build(const char *hdr, size_t len, unsigned need, smtpc__envelope *env)
 {
 	struct field first[2][S_COUNT];
 	int found[2][S_COUNT] = {{0}};
 	size_t resent_dates = 0;
 	size_t pos = 0;
 	size_t cap = 0;
-	size_t i;
+	size_t bad;
 	struct field f;
 	int mode;
 	int k;
 	int rc;
 
+	if ((bad = find_control(hdr, len)) < len) {
+		snprintf(env->why, sizeof(env->why),
+		         "the header block holds the control character \\x%02x (byte %zu)",
+		         (unsigned)(unsigned char)hdr[bad], bad + 1);
+		return SMTPC_EINVAL;
+	}
 	while (next_field(hdr, len, &pos, &f)) {
 		if (name_is(hdr, &f, "resent-date"))
 			resent_dates++;
@@ -291,30 +380,32 @@ static int build(const char *hdr, size_t len, smtpc__envelope *env)
 			}
 		}
 	}
-	if (resent_dates > 1)
-		return SMTPC_EINVAL; /* several resent blocks: which one? (RFC 5322 3.6.6) */
+	if (resent_dates > 1) {
+		/* several resent blocks: which one? (RFC 5322 3.6.6) */
+		snprintf(env->why, sizeof(env->why),
+		         "several Resent- blocks: the envelope is ambiguous (refused as smtplib "
+		         "does; smtpc_sendmail_source sends the message as it is)");
+		return SMTPC_EINVAL;
+	}
 	mode = resent_dates == 1;
 	env->resent = mode;
 
 	/* RFC 5322 3.6.2: Sender is the one who sent it when From lists several */
 	k = found[mode][S_SENDER] ? S_SENDER : S_FROM;
-	if (found[mode][k]) {
+	if ((need & SMTPC__ENV_FROM) && found[mode][k]) {
 		rc = set_from(hdr, &first[mode][k], env);
 		if (rc != 0)
 			return rc;
 	}
-	for (k = S_TO; k <= S_CC; k++) {
-		if (!found[mode][k])
-			continue;
-		rc = add_recipients(hdr, &first[mode][k], env, &cap);
-		if (rc != 0)
-			return rc;
-	}
-
-	for (i = 0; i < len; i++) {
-		if ((unsigned char)hdr[i] >= 0x80) {
-			env->utf8 = 1;
-			break;
+	/* Every To, then every Bcc, then every Cc field: a second field is not skipped. */
+	for (k = S_TO; (need & SMTPC__ENV_TO) && k <= S_CC; k++) {
+		pos = 0;
+		while (found[mode][k] && next_field(hdr, len, &pos, &f)) {
+			if (!name_is(hdr, &f, slot_names[mode][k]))
+				continue;
+			rc = add_recipients(hdr, &f, env, &cap);
+			if (rc != 0)
+				return rc;
 		}
 	}
 
@@ -335,8 +426,9 @@ static int build(const char *hdr, size_t len, smtpc__envelope *env)
 	return 0;
 }
 
-int smtpc__msg_envelope(const char *hdr, size_t len, smtpc__envelope *env)
+int smtpc__msg_envelope(const char *hdr, size_t len, unsigned need, smtpc__envelope *env)
 {
+	char why[sizeof(env->why)];
 	int rc;
 
 	if (env == NULL)
@@ -346,9 +438,12 @@ int smtpc__msg_envelope(const char *hdr, size_t len, smtpc__envelope *env)
 		return SMTPC_EINVAL;
 	if (hdr == NULL)
 		hdr = "";
-	rc = build(hdr, len, env);
-	if (rc != 0)
+	rc = build(hdr, len, need, env);
+	if (rc != 0) {
+		memcpy(why, env->why, sizeof(why));
 		smtpc__envelope_free(env);
+		memcpy(env->why, why, sizeof(why));
+	}
 	return rc;
 }
 

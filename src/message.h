@@ -29,28 +29,36 @@ typedef struct smtpc__envelope {
 	char **to;  /* recipients, in order To, Bcc, Cc (first field of each) */
 	size_t nto;
 	int resent;    /* 1 when the Resent-* fields were used */
-	int utf8;      /* some address or header field holds a non-ASCII byte */
 	char *headers; /* the header block without Bcc and Resent-Bcc fields (with their
 	                  continuation lines); otherwise byte for byte; malloc'd */
 	size_t headers_len;
+	char why[400]; /* on SMTPC_EINVAL: what was refused, bytes escaped */
 } smtpc__envelope;
 
 /**
- * Scans a header block (as delimited by smtpc__msg_header_end):
+ * Scans a header block (as delimited by smtpc__msg_header_end; a line ends
+ * with CRLF, a bare LF or a bare CR, as the DATA encoder reads it); the
+ * address fields only as `need` asks (SMTPC__ENV_FROM, SMTPC__ENV_TO):
+ * - refuses NUL and the control characters other than HTAB, CR and LF;
  * - count Resent-Date fields: 0 → plain fields; 1 → Resent- fields;
  *   more → SMTPC_EINVAL (several resent blocks are ambiguous, as smtplib);
  * - from: the first Sender field (Resent-Sender) if any, else the first
  *   From (Resent-From); its first address;
- * - to: every address of the first To, first Bcc and first Cc field (with
- *   the Resent- prefix in resent mode), in that order; group names and
- *   display names dropped; duplicates kept;
+ * - to: every address of every To, then Bcc, then Cc field (with the
+ *   Resent- prefix in resent mode); group names and display names dropped;
+ *   duplicates kept;
+ * - an element of these fields that does not parse is SMTPC_EINVAL (never
+ *   a recipient left out);
  * - headers: the block with every Bcc and Resent-Bcc field removed
- *   (whatever the mode), every other byte unchanged;
- * - utf8: any byte >= 0x80 in the block.
+ *   (whatever the mode), every other byte unchanged.
  * Field names are matched case-insensitively; folded lines are unfolded
- * for parsing. Returns 0, SMTPC_EINVAL or SMTPC_ENOMEM.
+ * for parsing. Returns 0, SMTPC_EINVAL (env->why says why) or SMTPC_ENOMEM.
  */
-int smtpc__msg_envelope(const char *hdr, size_t len, smtpc__envelope *env);
+int smtpc__msg_envelope(const char *hdr, size_t len, unsigned need, smtpc__envelope *env);
+
+/* What smtpc__msg_envelope() reads of the address fields (the rest: given by the caller). */
+#define SMTPC__ENV_FROM 1u /* the sender: Sender or From */
+#define SMTPC__ENV_TO   2u /* the recipients: To, Bcc, Cc */
 
 void smtpc__envelope_free(smtpc__envelope *env);
 

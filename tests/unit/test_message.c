@@ -37,7 +37,9 @@ static const struct end_case end_cases[] = {
     {"A: b\r\n\r\n\r\nbody", 8, 0},
     {"A: b\r\nno colon here\r\n\r\nbody", 23, 0},
     {"A: b\r\n \r\n\r\n", 11, 0},
-    {"A: b\r\r\n\r\n", 9, 0},
+    {"A: b\r\r\n\r\n", 7, 0}, /* a bare CR ends a line, as in the DATA encoder */
+    {"A: b\rC: d\r\rbody", 11, 0},
+    {"A: b\n\rbody", 6, 0},
     /* no empty line: all of it, at EOF */
     {"A: b\r\nC: d\r\n", 12, 1},
     {"A: b", 4, 1},
@@ -103,7 +105,9 @@ static void test_header_end_splits(void **state)
 				if (none_seen)
 					assert_int_equal(got, NONE);
 				none_seen = got == NONE;
-			} else if (c->need_eof || n < c->want) {
+			} else if (c->need_eof || n < c->want ||
+			           (n == c->want && c->msg[n - 1] == '\r')) {
+				/* (a CR last: CRLF or a bare CR, the next byte tells) */
 				assert_int_equal(got, 0);
 			} else {
 				assert_int_equal(got, c->want);
@@ -121,7 +125,7 @@ static void test_header_end_big(void **state)
 
 	assert_non_null(m);
 	for (i = 0; i < lines; i++)
-		memcpy(m + i * 16, i % 2 ? "X-Aaa: b\r\n\tc d\r\n" : "X-Bbb: c\n  \r\n\r\r\n", 16);
+		memcpy(m + i * 16, i % 2 ? "X-Aaa: b\r\n\tc d\r\n" : "X-Bbb: c\n  \r\n\tz\n", 16);
 	memcpy(m + lines * 16, "\r\n", 2);
 	memcpy(m + lines * 16 + 2, "body", 4);
 	assert_int_equal(smtpc__msg_header_end(m, len, 0), lines * 16 + 2);
@@ -160,7 +164,7 @@ static int envelope(const char *hdr, smtpc__envelope *env)
 
 	assert_non_null(copy);
 	memcpy(copy, hdr, len);
-	rc = smtpc__msg_envelope(copy, len, env);
+	rc = smtpc__msg_envelope(copy, len, SMTPC__ENV_FROM | SMTPC__ENV_TO, env);
 	free(copy);
 	return rc;
 }
@@ -188,12 +192,11 @@ static void test_smtplib_example(void **state)
 	memcpy(msg, smtplib_example, hlen);
 	memcpy(msg + hlen, body, strlen(body));
 	assert_int_equal(smtpc__msg_header_end(msg, hlen + strlen(body), 1), hlen);
-	assert_int_equal(smtpc__msg_envelope(msg, hlen, &env), 0);
+	assert_int_equal(smtpc__msg_envelope(msg, hlen, SMTPC__ENV_FROM | SMTPC__ENV_TO, &env), 0);
 	free(msg);
 	assert_string_equal(env.from, "foo@bar.com");
 	expect_to(&env, want);
 	assert_int_equal(env.resent, 0);
-	assert_int_equal(env.utf8, 0);
 	expect_headers(&env, "From: foo@bar.com\r\n"
 	                     "To: John <john@example.com>\r\n"
 	                     "CC: Sally <sally@example.com>, fred@example.com\r\n"
@@ -291,10 +294,14 @@ static void test_sender_over_from(void **state)
 	assert_int_equal(env.nto, 0);
 	smtpc__envelope_free(&env);
 
-	/* From starting with an empty group and a malformed element */
-	assert_int_equal(envelope("From: nobody:;, <<x, c@x.com\r\n\r\n", &env), 0);
+	/* From starting with an empty group, then c@x.com */
+	assert_int_equal(envelope("From: nobody:;, c@x.com\r\n\r\n", &env), 0);
 	assert_string_equal(env.from, "c@x.com");
 	smtpc__envelope_free(&env);
+	/* ... and a malformed element: refused, never skipped (issue 9) */
+	assert_int_equal(envelope("From: nobody:;, <<x, c@x.com\r\n\r\n", &env), SMTPC_EINVAL);
+	assert_string_equal(env.why, "From: \"<<x\" is not an address");
+	assert_null(env.from);
 
 	/* a Sender field without an address: none, as smtplib (no fallback to From) */
 	assert_int_equal(envelope("From: a@x.com\r\nSender: \r\n\r\n", &env), 0);
@@ -329,9 +336,10 @@ static void test_bcc_folded(void **state)
 	assert_int_equal(envelope("bcc: x@y.com,\n  z@y.com\nTo: a@x.com\nBCC: q@y.com\n\n", &env),
 	                 0);
 	expect_headers(&env, "To: a@x.com\n\n");
-	assert_int_equal(env.nto, 3);
+	assert_int_equal(env.nto, 4); /* every Bcc field: none is skipped */
 	assert_string_equal(env.to[1], "x@y.com");
 	assert_string_equal(env.to[2], "z@y.com");
+	assert_string_equal(env.to[3], "q@y.com");
 	smtpc__envelope_free(&env);
 	assert_int_equal(envelope("Bcc: x@y.com\r\n\r\n", &env), 0);
 	expect_headers(&env, "\r\n");
@@ -366,10 +374,11 @@ static void test_resent_bcc_plain_mode(void **state)
 
 static void test_field_matching(void **state)
 {
-	static const char *const want[] = {"t1@x.com", "b1@x.com", "c1@x.com", NULL};
+	static const char *const want[] = {"t1@x.com", "t2@x.com",     "b1@x.com", "b2@x.com",
+	                                   "obsolete@x.com", "c1@x.com", "c2@x.com", NULL};
 	smtpc__envelope env;
 
-	/* first field of each name; later ones ignored but kept (Bcc removed) */
+	/* every field of each name, To, Bcc, Cc in that order (no recipient skipped) */
 	assert_int_equal(envelope("tO: t1@x.com\r\n"
 	                          "To: t2@x.com\r\n"
 	                          "bcc: b1@x.com\r\n"
@@ -404,6 +413,12 @@ static void test_groups_names_dupes(void **state)
 	                          "Cc: \"A, L\" <a@x.com>, broken <, d@x.com\r\n"
 	                          "\r\n",
 	                          &env),
+	                 SMTPC_EINVAL);
+	assert_string_equal(env.why, "Cc: \"broken <\" is not an address");
+	assert_int_equal(envelope("To: team: Al <a@x.com>, (c) b@y.com;, undisclosed:;\r\n"
+	                          "Cc: \"A, L\" <a@x.com>,, d@x.com\r\n"
+	                          "\r\n",
+	                          &env),
 	                 0);
 	expect_to(&env, want);
 	smtpc__envelope_free(&env);
@@ -415,15 +430,21 @@ static void test_stray_lines(void **state)
 	static const char *const want[] = {"c@z.com", "a@x.com", "b@y.com", NULL};
 	smtpc__envelope env;
 
-	assert_int_equal(envelope("Bcc: a@x.com,\nb@y.com\nTo: c@z.com\nno colon\n\n", &env), 0);
+	assert_int_equal(
+	    envelope("Bcc: a@x.com,\nb@y.com\nTo: c@z.com\nSubject: s\nno colon\n\n", &env), 0);
 	expect_to(&env, want);
-	expect_headers(&env, "To: c@z.com\nno colon\n\n");
+	expect_headers(&env, "To: c@z.com\nSubject: s\nno colon\n\n");
 	smtpc__envelope_free(&env);
+	/* in an address field, a stray line that is not an address is an error */
+	assert_int_equal(envelope("To: c@z.com\nno colon\n\n", &env), SMTPC_EINVAL);
+	assert_string_equal(env.why, "To: \"no colon\" is not an address");
 
-	/* a bare CR inside a value: that element is dropped, the field still removed */
+	/* a bare CR ends the line: what follows is a stray line of the Bcc field, removed */
 	assert_int_equal(envelope("Bcc: a@x.com\rRCPT TO:<e@x.com>, b@y.com\r\n\r\n", &env), 0);
-	assert_int_equal(env.nto, 1);
-	assert_string_equal(env.to[0], "b@y.com");
+	assert_int_equal(env.nto, 3);
+	assert_string_equal(env.to[0], "a@x.com");
+	assert_string_equal(env.to[1], "e@x.com");
+	assert_string_equal(env.to[2], "b@y.com");
 	expect_headers(&env, "\r\n");
 	smtpc__envelope_free(&env);
 }
@@ -432,7 +453,7 @@ static void test_line_endings_kept(void **state)
 {
 	const char *in = "From: a@x.com\n"
 	                 "To: b@x.com\r\n"
-	                 "Bcc: c@x.com\n"
+	                 "Bcc: c@x.com,\n"
 	                 " d@x.com\r\n"
 	                 "Subject: x\r\n"
 	                 " y\n"
@@ -454,26 +475,101 @@ static void test_line_endings_kept(void **state)
 	smtpc__envelope_free(&env);
 }
 
+/* Non-ASCII addresses are kept as they are; the header text is not their business. */
 static void test_utf8(void **state)
 {
+	(void)state;
 	smtpc__envelope env;
 
-	assert_int_equal(envelope("From: a@x.com\r\nTo: b@x.com\r\n\r\n", &env), 0);
-	assert_int_equal(env.utf8, 0);
-	smtpc__envelope_free(&env);
 	assert_int_equal(
 	    envelope("From: a@x.com\r\nTo: J\xc3\xb6rg <j\xc3\xb6rg@x.com>\r\n\r\n", &env), 0);
-	assert_int_equal(env.utf8, 1);
 	assert_string_equal(env.to[0], "j\xc3\xb6rg@x.com");
 	smtpc__envelope_free(&env);
-	/* any byte >= 0x80 in the block (message.h), also outside addresses */
-	assert_int_equal(envelope("From: a@x.com\r\nSubject: caf\xc3\xa9\r\n\r\n", &env), 0);
-	assert_int_equal(env.utf8, 1);
+	assert_int_equal(envelope("From: a@x.com\r\nSubject: Gr\xc3\xbc\xc3\x9f" "e\r\n\r\n", &env), 0);
+	assert_string_equal(env.from, "a@x.com");
 	smtpc__envelope_free(&env);
-	/* a non-ASCII Bcc sets it, though the field is removed */
-	assert_int_equal(envelope("Bcc: \xc3\xa9@x.com\r\n\r\n", &env), 0);
-	assert_int_equal(env.utf8, 1);
-	expect_headers(&env, "\r\n");
+}
+
+/*
+ * A bare CR ends a line, as the DATA encoder reads it (issue 9): the Bcc
+ * after it is a field, removed, and its address is a recipient.
+ */
+static void test_bare_cr(void **state)
+{
+	(void)state;
+	static const char *const want[] = {"a@x.org", "boss@example.org", NULL};
+	static const char *const want2[] = {"a@x.org", "b@x.org", NULL};
+	smtpc__envelope env;
+
+	assert_int_equal(envelope("To: a@x.org\r\nSubject: report\rBcc: boss@example.org\r\n\r\n",
+	                          &env),
+	                 0);
+	expect_to(&env, want);
+	expect_headers(&env, "To: a@x.org\r\nSubject: report\r\r\n");
+	smtpc__envelope_free(&env);
+	/* CR everywhere, and "\r\r" as the empty line */
+	assert_int_equal(envelope("To: a@x.org\rBcc: boss@example.org\r\r", &env), 0);
+	expect_to(&env, want);
+	expect_headers(&env, "To: a@x.org\r\r");
+	smtpc__envelope_free(&env);
+	/* a folded To over bare CRs: the continuation is unfolded */
+	assert_int_equal(envelope("To: a@x.org,\r b@x.org\r\r", &env), 0);
+	expect_to(&env, want2);
+	smtpc__envelope_free(&env);
+	/* a stray line after a CR is a new element of the field */
+	assert_int_equal(envelope("To: a@x.org\rb@x.org\n\n", &env), 0);
+	expect_to(&env, want2);
+	smtpc__envelope_free(&env);
+	/* the header end agrees: "\r\r" ends the block, a CR at the end of a read waits */
+	assert_int_equal(smtpc__msg_header_end("A: b\r\rbody", 10, 0), 6);
+	assert_int_equal(smtpc__msg_header_end("A: b\r\r", 6, 0), 0);
+	assert_int_equal(smtpc__msg_header_end("A: b\r\r", 6, 1), 6);
+	assert_int_equal(smtpc__msg_header_end("A: b\r\r\nbody", 11, 0), 7);
+	assert_int_equal(smtpc__msg_header_end("A: b\n\r\nbody", 11, 0), 7);
+}
+
+/* Nothing is skipped: a malformed element names its field (issue 9). */
+static void test_strict_elements(void **state)
+{
+	static const char *const both[] = {"a@x.org", "b@x.org", "c@x.org", NULL};
+	smtpc__envelope env;
+	char nul[] = "To: a@x.org\r\nCc: b\0c@x.org\r\n\r\n";
+
+	(void)state;
+	assert_int_equal(envelope("To: x@x.org\r\nCc: alice@example.org bob@example.org\r\n\r\n",
+	                          &env),
+	                 SMTPC_EINVAL);
+	assert_string_equal(env.why, "Cc: \"alice@example.org bob@example.org\" is not an address");
+	assert_null(env.to);
+	assert_int_equal(env.nto, 0);
+	assert_null(env.headers);
+	assert_int_equal(envelope("To: a@x.org, <b@x.org\r\n\r\n", &env), SMTPC_EINVAL);
+	assert_string_equal(env.why, "To: \"<b@x.org\" is not an address");
+	assert_int_equal(envelope("bcc: a@x.org, (x, y@z\r\n\r\n", &env), SMTPC_EINVAL);
+	assert_int_equal(envelope("To: a b, c d\r\n\r\n", &env), SMTPC_EINVAL);
+	assert_string_equal(env.why, "To: \"a b\" is not an address (nor are others)");
+	/* a NUL: the block is refused whatever field it is in */
+	assert_int_equal(smtpc__msg_envelope(nul, sizeof(nul) - 1, SMTPC__ENV_TO, &env),
+	                 SMTPC_EINVAL);
+	assert_string_equal(env.why, "the header block holds the control character \\x00 (byte 19)");
+	assert_int_equal(envelope("Subject: a\x0b" "Bcc: b@x.org\r\n\r\n", &env), SMTPC_EINVAL);
+	assert_int_equal(envelope("Subject: a\x1b$B\r\n\r\n", &env), SMTPC_EINVAL);
+	/* what is not read is not judged: the envelope given, only Bcc goes */
+	assert_int_equal(smtpc__msg_envelope("To: a b\r\nBcc: c d\r\n\r\n", 21, 0, &env), 0);
+	assert_null(env.from);
+	assert_int_equal(env.nto, 0);
+	expect_headers(&env, "To: a b\r\n\r\n");
+	smtpc__envelope_free(&env);
+	assert_int_equal(smtpc__msg_envelope("From: a b\r\nTo: c@x.org\r\n\r\n", 26, SMTPC__ENV_TO,
+	                                     &env),
+	                 0);
+	assert_null(env.from);
+	smtpc__envelope_free(&env);
+	/* a second To field is read too, not skipped */
+	assert_int_equal(envelope("To: a@x.org\r\nSubject: s\r\nTo: b@x.org\r\nCc: c@x.org\r\n\r\n",
+	                          &env),
+	                 0);
+	expect_to(&env, both);
 	smtpc__envelope_free(&env);
 }
 
@@ -481,17 +577,17 @@ static void test_empty_and_args(void **state)
 {
 	smtpc__envelope env;
 
-	assert_int_equal(smtpc__msg_envelope(NULL, 0, &env), 0);
+	assert_int_equal(smtpc__msg_envelope(NULL, 0, SMTPC__ENV_FROM | SMTPC__ENV_TO, &env), 0);
 	assert_null(env.from);
 	assert_int_equal(env.nto, 0);
 	expect_headers(&env, "");
 	smtpc__envelope_free(&env);
-	assert_int_equal(smtpc__msg_envelope(NULL, 3, &env), SMTPC_EINVAL);
-	assert_int_equal(smtpc__msg_envelope("A: b", 4, NULL), SMTPC_EINVAL);
+	assert_int_equal(smtpc__msg_envelope(NULL, 3, SMTPC__ENV_FROM | SMTPC__ENV_TO, &env), SMTPC_EINVAL);
+	assert_int_equal(smtpc__msg_envelope("A: b", 4, SMTPC__ENV_FROM, NULL), SMTPC_EINVAL);
 	smtpc__envelope_free(NULL);
 
 	/* the caller's length, not strlen */
-	assert_int_equal(smtpc__msg_envelope("To: a@x.com\r\nBcc: b@x.com\r\n", 13, &env), 0);
+	assert_int_equal(smtpc__msg_envelope("To: a@x.com\r\nBcc: b@x.com\r\n", 13, SMTPC__ENV_FROM | SMTPC__ENV_TO, &env), 0);
 	expect_headers(&env, "To: a@x.com\r\n");
 	assert_int_equal(env.nto, 1);
 	smtpc__envelope_free(&env);
@@ -518,7 +614,7 @@ static void test_many(void **state)
 		memcpy(h + 4 + i * unit, "a@x.com,\r\n   ", unit);
 	memcpy(h + 4 + n * unit, "\r\n\r\n", 4);
 	/* the last unit's CRLF + blanks then CRLF CRLF: blanks line is a continuation */
-	assert_int_equal(smtpc__msg_envelope(h, len, &env), 0);
+	assert_int_equal(smtpc__msg_envelope(h, len, SMTPC__ENV_FROM | SMTPC__ENV_TO, &env), 0);
 	assert_int_equal(env.nto, n);
 	assert_string_equal(env.to[n - 1], "a@x.com");
 	assert_int_equal(env.headers_len, len);
@@ -536,6 +632,7 @@ int main(void)
 	    cmocka_unit_test(test_resent_bcc_plain_mode), cmocka_unit_test(test_field_matching),
 	    cmocka_unit_test(test_groups_names_dupes),    cmocka_unit_test(test_stray_lines),
 	    cmocka_unit_test(test_line_endings_kept),     cmocka_unit_test(test_utf8),
+	    cmocka_unit_test(test_bare_cr),               cmocka_unit_test(test_strict_elements),
 	    cmocka_unit_test(test_empty_and_args),        cmocka_unit_test(test_many),
 	};
 
