@@ -470,14 +470,21 @@ SMTPC_API int smtpc_sendmail_source(smtpc *s, const char *from, const char *cons
  * smtplib's send_message on a raw RFC 5322 message. The envelope comes from
  * the headers unless given: the sender from Sender, else From (Resent-Sender
  * / Resent-From when there is exactly one Resent block; several are
- * SMTPC_EINVAL); the recipients from To, Bcc and Cc (or the Resent- ones).
- * from NULL: from the headers; to NULL/nto 0: from the headers. Bcc and
- * Resent-Bcc are removed from what is sent; every other byte is unchanged.
- * A non-ASCII address or header asks for SMTPUTF8 (and BODY=8BITMIME) when
- * the server offers it, else SMTPC_ENOTSUPPORTED before MAIL. The header
- * block is read into memory (at most 1 MiB); the body is streamed.
+ * SMTPC_EINVAL); the recipients from every To, Bcc and Cc field, in that
+ * order (or the Resent- ones; smtplib reads the first of each).
+ * from NULL: from the headers; to NULL/nto 0: from the headers. An element
+ * of the fields read that does not parse is SMTPC_EINVAL naming the field
+ * and the element (never a recipient skipped). Lines end as the DATA
+ * encoder ends them (CRLF, bare LF, bare CR); Bcc and Resent-Bcc are
+ * removed from what is sent; every other byte is unchanged; a header block
+ * with NUL or another control character but HTAB, CR, LF is SMTPC_EINVAL.
+ * A non-ASCII envelope address asks for SMTPUTF8 when the server offers
+ * it, else SMTPC_ENOTSUPPORTED before MAIL; 8-bit header text only needs
+ * BODY=8BITMIME, as the body does. The header block is read into memory
+ * (at most 1 MiB); the body is streamed.
  * Errors: as smtpc_sendmail_source(), SMTPC_EINVAL (no sender or no
- * recipient in the headers, several Resent blocks, header block too big).
+ * recipient in the headers, a malformed address element, several Resent
+ * blocks, a control character, header block too big).
  */
 SMTPC_API int smtpc_send_message(smtpc *s, const smtpc_source *msg, const char *from,
                                  const char *const *to, size_t nto, const smtpc_send_options *opts,

@@ -1156,16 +1156,15 @@ SMTPC_API int smtpc_send_message(smtpc *s, const smtpc_source *msg, const char *
 	}
 	if (hlen == (size_t)-1)
 		hlen = 0; /* no header block: all body */
-	rc = smtpc__msg_envelope(data, hlen, &env);
+	rc = smtpc__msg_envelope(
+	    data, hlen, (from == NULL ? SMTPC__ENV_FROM : 0u) | (nto == 0 ? SMTPC__ENV_TO : 0u),
+	    &env);
 	if (rc != 0) {
 		free(ahead);
-		return smtpc__err_set(
-		    s, rc, "", NULL,
-		    rc == SMTPC_ENOMEM
-		        ? "out of memory"
-		        : "several Resent- blocks: the envelope is "
-		          "ambiguous (refused as smtplib does; smtpc_sendmail_source "
-		          "sends the message as it is)");
+		rc = smtpc__err_set(s, rc, "", NULL, "%s",
+		                    rc == SMTPC_ENOMEM ? "out of memory" : env.why);
+		smtpc__envelope_free(&env);
+		return rc;
 	}
 	if (from == NULL)
 		from = env.from;
@@ -1186,7 +1185,9 @@ SMTPC_API int smtpc_send_message(smtpc *s, const smtpc_source *msg, const char *
 		t.to = to;
 		t.nto = nto;
 		t.o = opts;
-		t.want_utf8 = env.utf8 || smtpc__has_8bit(from, strlen(from));
+		/* Only non-ASCII addresses need SMTPUTF8; 8-bit header text goes with the body
+		 * (BODY=8BITMIME). */
+		t.want_utf8 = smtpc__has_8bit(from, strlen(from));
 		for (size_t i = 0; i < nto; i++)
 			t.want_utf8 |= smtpc__has_8bit(to[i], strlen(to[i]));
 		rc = check_envelope(s, from, to, nto, opts, t.want_utf8 || wants_utf8_option(opts));

@@ -132,12 +132,13 @@ crlf "$TMP/t.want" "$TMP/t.want.crlf"
 expect 0 "-t" -- send --server "$U" -t "$TMP/t.txt"
 has out "accepted bob@ok.test: 250" "-t"
 has out "accepted eve@ok.test: 250" "-t"
-lines out 5 "-t"
-# smtplib's order: the first To, Bcc and Cc fields, in that order (the second Bcc is only removed)
-delivered main 'd["mail_from"] == "alice@x.test" and d["rcpt_to"] == ["bob@ok.test", "carol@ok.test", "eve@ok.test", "frank@ok.test", "dave@ok.test"]' "-t envelope"
+lines out 6 "-t" # the second bcc field counts too: no recipient is skipped
+# smtplib's order: To, Bcc and Cc fields, in that order; every field of each, so the second
+# bcc field is read too (smtplib only removes it: grace would get nothing)
+delivered main 'd["mail_from"] == "alice@x.test" and d["rcpt_to"] == ["bob@ok.test", "carol@ok.test", "eve@ok.test", "frank@ok.test", "grace@ok.test", "dave@ok.test"]' "-t envelope"
 same_bytes "$TMP/t.want.crlf" "-t: Bcc removed, every other byte unchanged"
 expect 0 "-t --json" -- send --server "$U" -t --json "$TMP/t.txt"
-json_check 'd["accepted"] == ["bob@ok.test", "carol@ok.test", "eve@ok.test", "frank@ok.test", "dave@ok.test"] and d["exit"] == 0' "-t --json"
+json_check 'd["accepted"] == ["bob@ok.test", "carol@ok.test", "eve@ok.test", "frank@ok.test", "grace@ok.test", "dave@ok.test"] and d["exit"] == 0' "-t --json"
 STDIN=$TMP/t.txt expect 0 "-t from standard input" -- send --server "$U" -t
 STDIN=/dev/null
 same_bytes "$TMP/t.want.crlf" "-t from standard input"
@@ -147,7 +148,7 @@ lines out 1 "-t with --to"
 delivered main 'd["mail_from"] == "alice@x.test" and d["rcpt_to"] == ["x@ok.test"]' "-t with --to"
 same_bytes "$TMP/t.want.crlf" "-t with --to: Bcc removed"
 expect 0 "-t with -f" -- send --server "$U" -t -f bounce@x.test "$TMP/t.txt"
-delivered main 'd["mail_from"] == "bounce@x.test" and len(d["rcpt_to"]) == 5' "-t with -f"
+delivered main 'd["mail_from"] == "bounce@x.test" and len(d["rcpt_to"]) == 6' "-t with -f"
 expect 0 "-t with --from ''" -- send --server "$U" -t --from '' "$TMP/t.txt"
 delivered main 'd["mail_from"] == ""' "-t with --from ''"
 # without -t nothing in the message is read or changed: Bcc stays
@@ -159,6 +160,29 @@ printf '%s\n' 'Sender: secretary@x.test' 'From: boss@x.test, other@x.test' 'To: 
 	'x' >"$TMP/sender.txt"
 expect 0 "-t with Sender" -- send --server "$U" -t "$TMP/sender.txt"
 delivered main 'd["mail_from"] == "secretary@x.test" and d["rcpt_to"] == ["a@ok.test"]' "-t with Sender"
+
+# ---------------------------------------------------------------- -t: hostile headers (issue 9)
+# a bare CR ends a line for the header scanner as for the encoder: the Bcc is seen and removed
+printf 'From: a@x.test\nTo: bob@ok.test\nSubject: report\rBcc: boss@ok.test\n\nbody\n' >"$TMP/cr.txt"
+expect 0 "-t: Bcc after a bare CR" -- send --server "$U" -t "$TMP/cr.txt"
+delivered main 'd["rcpt_to"] == ["bob@ok.test", "boss@ok.test"] and b"Bcc" not in m and b"boss" not in m' \
+	"-t: Bcc after a bare CR is a recipient, and removed"
+# a missing comma, or a NUL in an element: an error naming the field, nothing sent (65)
+n=$(deliveries main)
+printf 'From: a@x.test\nTo: x@ok.test\nCc: alice@ok.test bob@ok.test\n\nbody\n' >"$TMP/comma.txt"
+expect 65 "-t: Cc with a missing comma" -- send --server "$U" -t "$TMP/comma.txt"
+has err 'Cc: "alice@ok.test bob@ok.test" is not an address' "-t: the field and the element named"
+printf 'From: a@x.test\nTo: x@ok.test, b\0b@ok.test\n\nbody\n' >"$TMP/nul.txt"
+expect 65 "-t: a NUL in To" -- send --server "$U" -t "$TMP/nul.txt"
+has err 'control character' "-t: a NUL in To is named"
+[ "$(deliveries main)" = "$n" ] && pass || fail "-t: malformed recipients: nothing delivered"
+# 8-bit header text needs 8BITMIME, not SMTPUTF8: a server without SMTPUTF8 takes it
+start_sink no8 --ext PIPELINING,8BITMIME
+U8="smtp://127.0.0.1:$PORT"
+printf 'From: a@x.test\nTo: b@ok.test\nSubject: Gr\303\274\303\237e\n\nbody\n' >"$TMP/utf8subj.txt"
+expect 0 "-t: UTF-8 Subject without SMTPUTF8" -- send --server "$U8" -t --debug "$TMP/utf8subj.txt"
+has err 'MAIL FROM:<a@x.test> BODY=8BITMIME' "-t: UTF-8 Subject goes with BODY=8BITMIME"
+hasnt err 'SMTPUTF8' "-t: UTF-8 Subject does not ask for SMTPUTF8"
 
 # ---------------------------------------------------------------- -t: Resent blocks
 printf '%s\n' 'Resent-From: holy@grail.test' 'Resent-To: arthur@ok.test' \
@@ -265,8 +289,14 @@ STDIN=$TMP/t.txt
 smx 0 "sendmail -t -i -oi -f" -- -t -i -oi -f bounce@x.test
 lines out 0 "sendmail: quiet on success"
 lines err 0 "sendmail: quiet on success"
-delivered main 'd["mail_from"] == "bounce@x.test" and d["rcpt_to"] == ["bob@ok.test", "carol@ok.test", "eve@ok.test", "frank@ok.test", "dave@ok.test"]' "sendmail -t"
+delivered main 'd["mail_from"] == "bounce@x.test" and d["rcpt_to"] == ["bob@ok.test", "carol@ok.test", "eve@ok.test", "frank@ok.test", "grace@ok.test", "dave@ok.test"]' "sendmail -t"
 same_bytes "$TMP/t.want.crlf" "sendmail -t: Bcc removed"
+n=$(deliveries main)
+STDIN=$TMP/comma.txt
+smx 65 "sendmail -t: Cc with a missing comma (issue 9)" -- -t -i
+has err 'Cc: "alice@ok.test bob@ok.test" is not an address' "sendmail -t: the element named"
+[ "$(deliveries main)" = "$n" ] && pass || fail "sendmail -t: malformed Cc: nothing delivered"
+STDIN=$TMP/t.txt
 smx 0 "sendmail RECIPIENT..." -- -oi zed@ok.test 'Yan <yan@ok.test>'
 delivered main 'd["mail_from"] == "alice@x.test" and d["rcpt_to"] == ["zed@ok.test", "yan@ok.test"]' "sendmail RECIPIENT..."
 same_bytes "$TMP/t.want.crlf" "sendmail RECIPIENT...: Bcc removed"
@@ -316,7 +346,7 @@ SMTPC_CONFIG=$TMP/nope.conf smx 78 "sendmail, SMTPC_CONFIG missing" -- -t
 has err "nope.conf: No such file or directory" "SMTPC_CONFIG missing"
 printf '# smtpc\n\nserver %s\nfrom   conf@x.test  \ntimeout 30\nstarttls opportunistic\n' "$U" >"$TMP/good.conf"
 SMTPC_CONFIG=$TMP/good.conf smx 0 "sendmail with a configuration file" -- -t
-delivered main 'd["mail_from"] == "conf@x.test" and len(d["rcpt_to"]) == 5' "configuration: server and from"
+delivered main 'd["mail_from"] == "conf@x.test" and len(d["rcpt_to"]) == 6' "configuration: server and from"
 SMTPC_CONFIG=$TMP/good.conf smx 0 "sendmail -f over the configuration" -- -f f@x.test a@ok.test
 delivered main 'd["mail_from"] == "f@x.test"' "-f over the configuration"
 SMTPC_SERVER=smtp://127.0.0.1:1 SMTPC_CONFIG=$TMP/good.conf smx 75 "SMTPC_SERVER over the configuration" -- -t
