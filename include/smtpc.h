@@ -545,7 +545,23 @@ SMTPC_API void smtpc_address_list_free(smtpc_address_list *list);
  */
 SMTPC_API int smtpc_set_implicit_tls(smtpc *s, int on);
 
-/** When smtpc_ehlo_or_helo_if_needed() (and so sendmail and login) runs STARTTLS. */
+/**
+ * When smtpc_ehlo_or_helo_if_needed() (and so sendmail and login) runs STARTTLS.
+ *
+ * OPPORTUNISTIC means encrypt if possible (Postfix's "may" level): without
+ * credentials in play, a certificate that does not verify (self-signed,
+ * unknown CA, wrong name, expired) still gives an encrypted connection,
+ * reported as not verified (smtpc_is_tls() with *verified 0, and the debug
+ * transcript says "encrypted, certificate NOT verified"). Credentials are in
+ * play during smtpc_login(), smtpc_auth() and smtpc_auth_custom() (for the
+ * greeting they run themselves) and after smtpc_set_auth_expected(s, 1):
+ * the certificate must then verify (SMTPC_ETLS, closed, otherwise). A
+ * connection whose opportunistic TLS was not verified never carries
+ * credentials: AUTH on it fails with SMTPC_ETLS (unless
+ * smtpc_set_auth_plaintext() allows credentials without verified TLS).
+ * REQUIRED and an explicit smtpc_starttls() under another policy always
+ * verify. A pin (smtpc_set_tls_pin()) is always enforced.
+ */
 typedef enum smtpc_starttls_policy {
 	SMTPC_STARTTLS_NEVER = 0,         /* only when smtpc_starttls() is called (default) */
 	SMTPC_STARTTLS_OPPORTUNISTIC = 1, /* when the server offers it; plaintext otherwise */
@@ -553,6 +569,12 @@ typedef enum smtpc_starttls_policy {
 } smtpc_starttls_policy;
 /** Errors: SMTPC_EINVAL. */
 SMTPC_API int smtpc_set_starttls(smtpc *s, smtpc_starttls_policy policy);
+/**
+ * Says that this session will authenticate (default 0): opportunistic
+ * STARTTLS then verifies the certificate, as it does inside smtpc_login().
+ * Needed when the caller greets (or sends) before it logs in. Errors: none.
+ */
+SMTPC_API int smtpc_set_auth_expected(smtpc *s, int on);
 /**
  * Certificate verification: 1 (default) or 0 (insecure: any certificate,
  * any name; the debug transcript says so, and AUTH then needs
@@ -577,13 +599,20 @@ SMTPC_API int smtpc_set_tls_pin(smtpc *s, const char *sha256_hex);
  * STARTTLS; only a plain 220 starts the handshake. Anything the server sent
  * after its 220 is an attack (SMTPC_EPROTO, connection closed). After the
  * handshake every capability learned before is forgotten and EHLO is sent
- * again. Errors: SMTPC_ENOTSUPPORTED (not offered; nothing sent),
+ * again. The certificate is verified, except under the OPPORTUNISTIC policy
+ * without credentials in play (see smtpc_starttls_policy).
+ * Errors: SMTPC_ENOTSUPPORTED (not offered; nothing sent),
  * SMTPC_ERESPONSE (refused: 454, 5xx...; the connection stays in plaintext),
  * SMTPC_ETLS (handshake or verification failed; closed), SMTPC_EPROTO,
  * SMTPC_ESHUTDOWN, I/O kinds.
  */
 SMTPC_API int smtpc_starttls(smtpc *s, smtpc_reply *reply);
-/** 1 when the connection is encrypted; *verified (may be NULL) says whether it was verified. */
+/**
+ * 1 when the connection is encrypted; *verified (may be NULL) is 1 when the
+ * certificate chain and name were verified, 0 when they were not: verification
+ * off (smtpc_set_tls_verify()), or opportunistic STARTTLS without credentials
+ * that met a certificate that does not verify (encrypted, not verified).
+ */
 SMTPC_API int smtpc_is_tls(const smtpc *s, int *verified);
 /** "TLSv1.3 TLS_AES_256_GCM_SHA384", or "" without TLS. */
 SMTPC_API const char *smtpc_tls_info(const smtpc *s);
@@ -591,7 +620,8 @@ SMTPC_API const char *smtpc_tls_info(const smtpc *s);
 /* ---------------------------------------------------------------- AUTH (RFC 4954)
  * Credentials never travel without verified TLS unless the caller allows it
  * with smtpc_set_auth_plaintext(); a Unix socket counts as local and is
- * allowed. Every AUTH line and every answer to a 334 is redacted in the
+ * allowed. Unverified opportunistic TLS counts as no verified TLS. Every
+ * AUTH line and every answer to a 334 is redacted in the
  * debug transcript; copies of secrets are wiped after use. */
 
 /** Allows AUTH over a connection without verified TLS (default 0). */

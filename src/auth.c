@@ -40,6 +40,12 @@ static int auth_allowed(smtpc *s, const char *mech)
 {
 	if ((s->tr.ssl != NULL && s->tr.verified) || s->is_unix || s->auth_plaintext)
 		return 0;
+	if (s->tr.ssl != NULL && s->tls.verify)
+		return smtpc__err_set(s, SMTPC_ETLS, "AUTH", NULL,
+		                      "refusing to send %s credentials: the opportunistic STARTTLS "
+		                      "of this connection was not verified (call "
+		                      "smtpc_set_auth_expected() before greeting)",
+		                      mech);
 	return smtpc__err_set(s, SMTPC_ETLS, "AUTH", NULL,
 	                      "refusing to send %s credentials over a connection without verified "
 	                      "TLS (smtpc_set_auth_plaintext() allows it)",
@@ -295,7 +301,11 @@ static int offered(smtpc *s, const char *mech)
 /* Greets, requires AUTH (and the mechanism in the server's list), and TLS. */
 static int prepare(smtpc *s, const char *mech, int need_listed)
 {
-	int rc = smtpc_ehlo_or_helo_if_needed(s);
+	int rc;
+
+	s->auth_running = 1; /* a STARTTLS of this greeting must verify (credentials in play) */
+	rc = smtpc_ehlo_or_helo_if_needed(s);
+	s->auth_running = 0;
 
 	if (rc != 0)
 		return rc;

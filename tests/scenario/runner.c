@@ -1152,7 +1152,7 @@ static int step_set(struct run *r, const sc_cstep *st)
 		smtpc_set_debuglevel(r->s, (int)v, debug_line, r);
 		r->rc = 0;
 	} else if (strcmp(what, "implicit_tls") == 0 || strcmp(what, "tls_verify") == 0 ||
-	           strcmp(what, "auth_plaintext") == 0 ||
+	           strcmp(what, "auth_plaintext") == 0 || strcmp(what, "auth_expected") == 0 ||
 	           strcmp(what, "auth_initial_response") == 0) {
 		if (want_long(r, st, &st->argv[2], &v) < 0)
 			return -1;
@@ -1160,6 +1160,8 @@ static int step_set(struct run *r, const sc_cstep *st)
 		        : strcmp(what, "tls_verify") == 0 ? smtpc_set_tls_verify(r->s, (int)v)
 		        : strcmp(what, "auth_plaintext") == 0
 		            ? smtpc_set_auth_plaintext(r->s, (int)v)
+		        : strcmp(what, "auth_expected") == 0
+		            ? smtpc_set_auth_expected(r->s, (int)v)
 		            : smtpc_set_auth_initial_response(r->s, (int)v);
 	} else if (strcmp(what, "starttls") == 0) {
 		const char *p = st->argv[2].s;
@@ -1212,7 +1214,7 @@ static int step_set(struct run *r, const sc_cstep *st)
 		    r, st,
 		    "set local_hostname|timeout|idle_check|protocol|debug|implicit_tls|"
 		    "starttls|tls_verify|tls_name|tls_pin|ca_file|ca_dir|client_cert|"
-		    "auth_plaintext|auth_initial_response");
+		    "auth_plaintext|auth_expected|auth_initial_response");
 	}
 	r->have_rc = 1;
 	return 0;
