@@ -638,12 +638,19 @@ SMTPC_API int smtpc_set_auth_initial_response(smtpc *s, int ok);
  * allowed", "encryption required"); a 535 (bad credentials) ends at once, so
  * one wrong password never becomes several failed logins.
  * user and password are UTF-8.
+ *
+ * *reply (may be NULL) receives the server's final reply to the last AUTH
+ * of the call, as smtplib's login() returns it: 235 on success; on
+ * SMTPC_EAUTH the refusal (535, 504, and 503, which smtplib takes for
+ * "already authenticated" and smtpc does not); on SMTPC_ESHUTDOWN the 421.
+ * Its code is 0 (text "") when the call read no final reply to AUTH:
+ * nothing was sent, or the exchange was cancelled or broken.
  * Errors: SMTPC_ENOTSUPPORTED (no AUTH, or no common mechanism; nothing
  * sent), SMTPC_EAUTH (refused, or a SCRAM server that failed to prove
  * itself), SMTPC_ETLS (no verified TLS and plaintext not allowed),
  * SMTPC_EINVAL, SMTPC_EPROTO (bad challenge, too many rounds), I/O kinds.
  */
-SMTPC_API int smtpc_login(smtpc *s, const char *user, const char *password);
+SMTPC_API int smtpc_login(smtpc *s, const char *user, const char *password, smtpc_reply *reply);
 
 /**
  * The mechanism of the last authentication attempt on this connection
@@ -679,9 +686,11 @@ typedef struct smtpc_auth_creds {
  * CRAM-MD5, SCRAM-SHA-1, SCRAM-SHA-256, XOAUTH2, OAUTHBEARER, EXTERNAL.
  * Challenges are bounded (one reply's size, 8 rounds); an undecodable
  * challenge is cancelled with "*". OAuth errors (the server's JSON in a
- * 334) are in the error message. Errors: as smtpc_login().
+ * 334) are in the error message. *reply (may be NULL): the final reply to
+ * AUTH, as for smtpc_login(). Errors: as smtpc_login().
  */
-SMTPC_API int smtpc_auth(smtpc *s, const char *mechanism, const smtpc_auth_creds *creds);
+SMTPC_API int smtpc_auth(smtpc *s, const char *mechanism, const smtpc_auth_creds *creds,
+                         smtpc_reply *reply);
 
 /**
  * smtplib's authobject: a caller's mechanism. Called first with challenge
@@ -691,7 +700,12 @@ SMTPC_API int smtpc_auth(smtpc *s, const char *mechanism, const smtpc_auth_creds
  */
 typedef int (*smtpc_auth_fn)(const unsigned char *challenge, size_t len, unsigned char **response,
                              size_t *response_len, void *user);
-SMTPC_API int smtpc_auth_custom(smtpc *s, const char *mechanism, smtpc_auth_fn fn, void *user);
+/**
+ * Runs a caller's mechanism (smtpc_auth_fn). *reply (may be NULL): the final
+ * reply to AUTH, as for smtpc_login(). Errors: as smtpc_login().
+ */
+SMTPC_API int smtpc_auth_custom(smtpc *s, const char *mechanism, smtpc_auth_fn fn, void *user,
+                                smtpc_reply *reply);
 
 /* ---------------------------------------------------------------- errors */
 

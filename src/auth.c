@@ -99,6 +99,31 @@ static void cancel(smtpc *s)
 	s->err.command = s->err_command;
 }
 
+/*
+ * The final reply to AUTH (235, or the refusal) is kept in the session for the
+ * caller's reply out-parameter, as smtplib's login() and auth() return it.
+ */
+static void forget_final(smtpc *s)
+{
+	smtpc__free_reply(&s->kept);
+	memset(&s->kept, 0, sizeof(s->kept));
+}
+
+static void keep_final(smtpc *s, const smtpc_reply *r)
+{
+	forget_final(s);
+	if (smtpc__save_reply(&s->kept, r) != 0)
+		s->kept.text_len = s->kept.nlines = 0; /* out of memory: the code, without text */
+}
+
+/* *reply: the kept final reply, or code 0 and "" when this call read none. */
+static int give_final(smtpc *s, int rc, smtpc_reply *reply)
+{
+	if (reply != NULL)
+		smtpc__view_reply(&s->kept, reply);
+	return rc;
+}
+
 /* The two kinds of mechanism: built-in (sasl.c) or the caller's callback. */
 typedef struct mechanism {
 	const char *name;
@@ -255,8 +280,11 @@ static int exchange(smtpc *s, mechanism *m, int *refused_mech)
 	}
 out:
 	wipe_free(held, heldlen);
+	if (rc == SMTPC_ESHUTDOWN)
+		keep_final(s, &r); /* the 421, as every verb returns it */
 	if (rc != 0)
 		return rc;
+	keep_final(s, &r);
 	if (r.code != 235) {
 		const char *why = m->sasl ? smtpc__sasl_error(m->sasl) : NULL;
 
@@ -306,6 +334,7 @@ static int prepare(smtpc *s, const char *mech, int need_listed)
 	s->auth_running = 1; /* a STARTTLS of this greeting must verify (credentials in play) */
 	rc = smtpc_ehlo_or_helo_if_needed(s);
 	s->auth_running = 0;
+	forget_final(s); /* a STARTTLS reply of that greeting is not this call's reply */
 
 	if (rc != 0)
 		return rc;
@@ -336,7 +365,7 @@ static int builtin(smtpc *s, int mech, const smtpc__sasl_creds *creds, int *refu
 	return rc;
 }
 
-SMTPC_API int smtpc_login(smtpc *s, const char *user, const char *password)
+SMTPC_API int smtpc_login(smtpc *s, const char *user, const char *password, smtpc_reply *reply)
 {
 	static const int over_tls[] = {SMTPC__SASL_SCRAM_SHA_256, SMTPC__SASL_SCRAM_SHA_1,
 	                               SMTPC__SASL_PLAIN, SMTPC__SASL_LOGIN, SMTPC__SASL_CRAM_MD5};
@@ -347,11 +376,14 @@ SMTPC_API int smtpc_login(smtpc *s, const char *user, const char *password)
 	int rc, tried = 0;
 
 	smtpc__err_clear(s);
+	forget_final(s);
 	if (user == NULL || password == NULL)
-		return smtpc__err_set(s, SMTPC_EINVAL, "AUTH", NULL, "no user name or password");
+		return give_final(
+		    s, smtpc__err_set(s, SMTPC_EINVAL, "AUTH", NULL, "no user name or password"),
+		    reply);
 	rc = prepare(s, "AUTH", 0);
 	if (rc != 0)
-		return rc;
+		return give_final(s, rc, reply);
 	order = s->tr.ssl != NULL ? over_tls : in_clear;
 	creds.user = user;
 	creds.password = password;
@@ -366,24 +398,26 @@ SMTPC_API int smtpc_login(smtpc *s, const char *user, const char *password)
 			smtpc__err_clear(
 			    s); /* an earlier mechanism's refusal is not this call's error */
 		if (rc == 0 || !refused_mech)
-			return rc;
+			return give_final(s, rc, reply);
 		smtpc__debugf(s, "auth: %s refused as a mechanism, trying the next one",
 		              smtpc__sasl_name(order[i]));
 	}
 	if (tried > 0)
-		return rc;
-	return smtpc__err_set(s, SMTPC_ENOTSUPPORTED, "AUTH", NULL,
-	                      "no suitable authentication mechanism found (server offers: %s)",
-	                      smtpc_extn_param(s, "AUTH"));
+		return give_final(s, rc, reply);
+	return give_final(s,
+	                  smtpc__err_set(s, SMTPC_ENOTSUPPORTED, "AUTH", NULL,
+	                                 "no suitable authentication mechanism found (server "
+	                                 "offers: %s)",
+	                                 smtpc_extn_param(s, "AUTH")),
+	                  reply);
 }
 
-SMTPC_API int smtpc_auth(smtpc *s, const char *mechanism_name, const smtpc_auth_creds *creds)
+static int auth_builtin(smtpc *s, const char *mechanism_name, const smtpc_auth_creds *creds)
 {
 	smtpc__sasl_creds sc = {0};
 	char *token = NULL;
 	int mech, rc, refused_mech;
 
-	smtpc__err_clear(s);
 	if (mechanism_name == NULL || creds == NULL)
 		return smtpc__err_set(s, SMTPC_EINVAL, "AUTH", NULL, "no mechanism or credentials");
 	mech = smtpc__sasl_lookup(mechanism_name);
@@ -410,12 +444,19 @@ SMTPC_API int smtpc_auth(smtpc *s, const char *mechanism_name, const smtpc_auth_
 	return rc;
 }
 
-SMTPC_API int smtpc_auth_custom(smtpc *s, const char *mechanism_name, smtpc_auth_fn fn, void *user)
+SMTPC_API int smtpc_auth(smtpc *s, const char *mechanism_name, const smtpc_auth_creds *creds,
+                         smtpc_reply *reply)
+{
+	smtpc__err_clear(s);
+	forget_final(s);
+	return give_final(s, auth_builtin(s, mechanism_name, creds), reply);
+}
+
+static int auth_custom(smtpc *s, const char *mechanism_name, smtpc_auth_fn fn, void *user)
 {
 	mechanism m = {mechanism_name, NULL, fn, user};
 	int rc, refused_mech;
 
-	smtpc__err_clear(s);
 	if (mechanism_name == NULL || fn == NULL || mechanism_name[0] == '\0' ||
 	    strlen(mechanism_name) > 20 ||
 	    strspn(mechanism_name,
@@ -427,4 +468,12 @@ SMTPC_API int smtpc_auth_custom(smtpc *s, const char *mechanism_name, smtpc_auth
 	if (rc != 0)
 		return rc;
 	return exchange(s, &m, &refused_mech);
+}
+
+SMTPC_API int smtpc_auth_custom(smtpc *s, const char *mechanism_name, smtpc_auth_fn fn, void *user,
+                                smtpc_reply *reply)
+{
+	smtpc__err_clear(s);
+	forget_final(s);
+	return give_final(s, auth_custom(s, mechanism_name, fn, user), reply);
 }
