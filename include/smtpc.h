@@ -633,10 +633,14 @@ SMTPC_API int smtpc_set_auth_initial_response(smtpc *s, int ok);
  * smtplib's login(): greets if needed, then authenticates with the
  * strongest mechanism that both sides offer, from the capabilities learned
  * after TLS: SCRAM-SHA-256, SCRAM-SHA-1, then PLAIN, LOGIN, CRAM-MD5 over
- * TLS (CRAM-MD5 before PLAIN without TLS). The next mechanism is tried only
+ * TLS (CRAM-MD5 before PLAIN without TLS). The next mechanism is tried
  * when the server refuses the mechanism itself (504, or 534/538: "not
- * allowed", "encryption required"); a 535 (bad credentials) ends at once, so
- * one wrong password never becomes several failed logins.
+ * allowed", "encryption required"). A 535 (bad credentials) to PLAIN or
+ * LOGIN ends at once; a 535 to CRAM-MD5 or SCRAM-* (a server may offer them
+ * without holding their secret for this account) is followed by one attempt
+ * with PLAIN, else LOGIN, over verified TLS or a Unix socket only (in
+ * plaintext a forged 535 would get the password in clear), and that attempt
+ * ends it: at most two attempts with one password, never the whole list.
  * user and password are UTF-8.
  *
  * *reply (may be NULL) receives the server's final reply to the last AUTH

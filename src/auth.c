@@ -365,6 +365,32 @@ static int builtin(smtpc *s, int mech, const smtpc__sasl_creds *creds, int *refu
 	return rc;
 }
 
+/*
+ * After a 535 to a challenge-response mechanism (CRAM-MD5, SCRAM-*): PLAIN, else LOGIN,
+ * once. A server may offer those mechanisms without holding the secret they need for
+ * this account; smtplib walks on and logs in. Only where nobody in the middle can forge
+ * that 535 to get the password in a weaker form: verified TLS, or a Unix socket.
+ * tried: bit m set when mechanism m was tried already. Returns the mechanism, or -1.
+ */
+static int fallback_mech(smtpc *s, int failed, unsigned tried)
+{
+	static const int plain_login[] = {SMTPC__SASL_PLAIN, SMTPC__SASL_LOGIN};
+
+	if (failed != SMTPC__SASL_CRAM_MD5 && failed != SMTPC__SASL_SCRAM_SHA_256 &&
+	    failed != SMTPC__SASL_SCRAM_SHA_1)
+		return -1;
+	if (s->err.kind != SMTPC_EAUTH || s->err.code != 535 || s->tr.fd < 0)
+		return -1;
+	if (!((s->tr.ssl != NULL && s->tr.verified) || s->is_unix))
+		return -1;
+	for (size_t i = 0; i < sizeof(plain_login) / sizeof(plain_login[0]); i++) {
+		if (!(tried & (1u << plain_login[i])) &&
+		    offered(s, smtpc__sasl_name(plain_login[i])))
+			return plain_login[i];
+	}
+	return -1;
+}
+
 SMTPC_API int smtpc_login(smtpc *s, const char *user, const char *password, smtpc_reply *reply)
 {
 	static const int over_tls[] = {SMTPC__SASL_SCRAM_SHA_256, SMTPC__SASL_SCRAM_SHA_1,
@@ -373,7 +399,8 @@ SMTPC_API int smtpc_login(smtpc *s, const char *user, const char *password, smtp
 	                               SMTPC__SASL_CRAM_MD5, SMTPC__SASL_PLAIN, SMTPC__SASL_LOGIN};
 	smtpc__sasl_creds creds = {0};
 	const int *order;
-	int rc, tried = 0;
+	unsigned tried = 0;
+	int rc;
 
 	smtpc__err_clear(s);
 	forget_final(s);
@@ -388,12 +415,20 @@ SMTPC_API int smtpc_login(smtpc *s, const char *user, const char *password, smtp
 	creds.user = user;
 	creds.password = password;
 	for (size_t i = 0; i < sizeof(over_tls) / sizeof(over_tls[0]); i++) {
-		int refused_mech;
+		int refused_mech, next;
 
 		if (!offered(s, smtpc__sasl_name(order[i])))
 			continue;
-		tried++;
+		tried |= 1u << order[i];
 		rc = builtin(s, order[i], &creds, &refused_mech);
+		if (rc != 0 && !refused_mech && (next = fallback_mech(s, order[i], tried)) >= 0) {
+			/* At most two attempts with one password: whatever this one gets ends it.
+			 */
+			smtpc__debugf(s, "auth: %s answered 535; trying %s once",
+			              smtpc__sasl_name(order[i]), smtpc__sasl_name(next));
+			rc = builtin(s, next, &creds, &refused_mech);
+			refused_mech = 0;
+		}
 		if (rc == 0)
 			smtpc__err_clear(
 			    s); /* an earlier mechanism's refusal is not this call's error */
@@ -402,7 +437,7 @@ SMTPC_API int smtpc_login(smtpc *s, const char *user, const char *password, smtp
 		smtpc__debugf(s, "auth: %s refused as a mechanism, trying the next one",
 		              smtpc__sasl_name(order[i]));
 	}
-	if (tried > 0)
+	if (tried != 0)
 		return give_final(s, rc, reply);
 	return give_final(s,
 	                  smtpc__err_set(s, SMTPC_ENOTSUPPORTED, "AUTH", NULL,
