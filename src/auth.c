@@ -154,8 +154,9 @@ static int initial_response(smtpc *s, mechanism *m, unsigned char **out, size_t 
 	return 1;
 }
 
-static int answer(smtpc *s, mechanism *m, const unsigned char *chal, size_t len,
-                  unsigned char **out, size_t *outlen)
+/* r: the 334 that carried the challenge (for the error). */
+static int answer(smtpc *s, mechanism *m, const smtpc_reply *r, const unsigned char *chal,
+                  size_t len, unsigned char **out, size_t *outlen)
 {
 	int rc;
 
@@ -163,6 +164,11 @@ static int answer(smtpc *s, mechanism *m, const unsigned char *chal, size_t len,
 		rc = smtpc__sasl_step(m->sasl, chal, len, out, outlen);
 		if (rc == SMTPC_ENOMEM)
 			return smtpc__err_set(s, rc, "AUTH", NULL, "out of memory");
+		/* smtpc.h: a bad challenge (malformed, one round too many) is SMTPC_EPROTO. */
+		if (rc == SMTPC_EPROTO)
+			return smtpc__err_set(
+			    s, rc, "AUTH", r,
+			    "%s: the server's challenge is malformed, or one too many", m->name);
 		if (rc != 0)
 			return smtpc__err_set(
 			    s, SMTPC_EAUTH, "AUTH", NULL, "%s: the server's challenge is wrong%s%s",
@@ -261,7 +267,7 @@ static int exchange(smtpc *s, mechanism *m, int *refused_mech)
 			held = NULL;
 			rc = 0;
 		} else {
-			rc = answer(s, m, chal, challen, &resp, &resplen);
+			rc = answer(s, m, &r, chal, challen, &resp, &resplen);
 		}
 		wipe_free(chal, challen);
 		if (rc != 0) {
