@@ -645,8 +645,10 @@ SMTPC_API int smtpc_set_auth_initial_response(smtpc *s, int ok);
  *
  * *reply (may be NULL) receives the server's final reply to the last AUTH
  * of the call, as smtplib's login() returns it: 235 on success; on
- * SMTPC_EAUTH the refusal (535, 504, and 503, which smtplib takes for
- * "already authenticated" and smtpc does not); on SMTPC_ESHUTDOWN the 421.
+ * SMTPC_EAUTH the reply that ended it: the refusal (535, 504, and 503,
+ * which smtplib takes for "already authenticated" and smtpc does not), or
+ * the 235 of a SCRAM server that did not prove itself; on SMTPC_ESHUTDOWN
+ * the 421.
  * Its code is 0 (text "") when the call read no final reply to AUTH:
  * nothing was sent, or the exchange was cancelled or broken.
  * Errors: SMTPC_ENOTSUPPORTED (no AUTH, or no common mechanism; nothing
