@@ -63,7 +63,7 @@ static int run_auth(smtpc *s, const struct cli_options *o, const char *password,
 	const char *mech = o->auth_mech;
 
 	if (mech == NULL && o->oauth_token_cmd == NULL)
-		return smtpc_login(s, o->user, password);
+		return smtpc_login(s, o->user, password, NULL);
 	if (mech == NULL)
 		mech = "XOAUTH2";
 	if (strcmp(mech, "EXTERNAL") == 0) {
@@ -76,7 +76,7 @@ static int run_auth(smtpc *s, const struct cli_options *o, const char *password,
 		creds.token_fn = run_token_cmd;
 		creds.token_user = src;
 	}
-	return smtpc_auth(s, mech, &creds);
+	return smtpc_auth(s, mech, &creds, NULL);
 }
 
 int cli_authenticate(smtpc *s, const struct cli_options *o, const char *password,

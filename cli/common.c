@@ -134,6 +134,10 @@ static int setup_tls(smtpc *s, const struct cli_options *o)
 		return setup_failed(s, rc, "invalid --tls-name", o->tls_name);
 	if (o->fingerprint && (rc = smtpc_set_tls_pin(s, o->fingerprint)) != 0)
 		return setup_failed(s, rc, "invalid --fingerprint", o->fingerprint);
+	/* Credentials in play: an opportunistic STARTTLS must verify, as --starttls required
+	 * does (without them it encrypts even when the certificate does not verify). */
+	if (cli_wants_auth(o) && (rc = smtpc_set_auth_expected(s, 1)) != 0)
+		return setup_failed(s, rc, "cannot declare the credentials", NULL);
 	if (o->allow_plaintext_auth && (rc = smtpc_set_auth_plaintext(s, 1)) != 0)
 		return setup_failed(s, rc, "cannot allow plaintext AUTH", NULL);
 	return 0;

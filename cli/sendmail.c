@@ -26,11 +26,12 @@
 #define DEFAULT_CONFIG "/etc/smtpc.conf"
 #define CONFIG_MAX     (64 * 1024)
 
-/* The keys of the configuration file: long options of smtpc send that take a value. */
+/* The keys of the configuration file: long options of smtpc send that take a value, and
+ * tls-verify (yes, or no: --insecure). */
 static const char *const CONFIG_KEYS[] = {
-    "server",      "from",   "helo",          "timeout",      "starttls",
-    "ca-file",     "ca-dir", "cert",          "key",          "tls-name",
-    "fingerprint", "user",   "password-file", "password-cmd", "auth",
+    "server",        "from",         "helo", "timeout",    "starttls",    "ca-file",
+    "ca-dir",        "cert",         "key",  "tls-name",   "fingerprint", "user",
+    "password-file", "password-cmd", "auth", "tls-verify",
 };
 #define NKEYS (sizeof(CONFIG_KEYS) / sizeof(CONFIG_KEYS[0]))
 
@@ -315,6 +316,14 @@ static int build_options(struct cli_options *o, const struct config *c,
 
 		if (c->value[k] == NULL || strcmp(key, "server") == 0 || strcmp(key, "from") == 0)
 			continue;
+		if (strcmp(key, "tls-verify") == 0) { /* "no" is --insecure, "yes" the default */
+			if (strcmp(c->value[k], "yes") == 0)
+				continue;
+			if (strcmp(c->value[k], "no") == 0 &&
+			    cli_option_set(o, "insecure", NULL) == 0)
+				continue;
+			return config_error(c, c->line[k], "invalid value for", key);
+		}
 		if (cli_option_set(o, key, c->value[k]) != 0)
 			return config_error(c, c->line[k], "invalid value for", key);
 	}

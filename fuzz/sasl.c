@@ -11,8 +11,9 @@
  * RFC server messages reaches the verified end of a SCRAM exchange.
  * Invariants: new() succeeds; initial() returns 1 exactly for the
  * mechanisms with an initial response; a step returns 0 with a response,
- * or SMTPC_EAUTH / SMTPC_ENOMEM with none; after an SMTPC_EAUTH every step
- * and finish() fail with SMTPC_EAUTH; the remembered server error text
+ * or SMTPC_EPROTO / SMTPC_EAUTH / SMTPC_ENOMEM with none; after an
+ * SMTPC_EPROTO or SMTPC_EAUTH every step and finish() fail with
+ * SMTPC_EAUTH; the remembered server error text
  * holds no control character; no leak (LeakSanitizer).
  *
  * A challenge with an iteration count above 4096 is skipped: up to
@@ -125,7 +126,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		outlen = 12345;
 		rc = smtpc__sasl_step(x, (const unsigned char *)chal, end - pos, &out, &outlen);
 		free(chal);
-		FUZZ_CHECK(rc == 0 || rc == SMTPC_EAUTH || rc == SMTPC_ENOMEM);
+		FUZZ_CHECK(rc == 0 || rc == SMTPC_EPROTO || rc == SMTPC_EAUTH ||
+		           rc == SMTPC_ENOMEM);
 		if (rc == 0) {
 			FUZZ_CHECK(out != NULL);
 			free(out);
@@ -134,7 +136,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		if (failed)
 			FUZZ_CHECK(rc == SMTPC_EAUTH);
-		if (rc == SMTPC_EAUTH)
+		if (rc == SMTPC_EAUTH || rc == SMTPC_EPROTO)
 			failed = 1;
 		check_error_text(x);
 		pos = end + 1;

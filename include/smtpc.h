@@ -556,7 +556,23 @@ SMTPC_API void smtpc_address_list_free(smtpc_address_list *list);
  */
 SMTPC_API int smtpc_set_implicit_tls(smtpc *s, int on);
 
-/** When smtpc_ehlo_or_helo_if_needed() (and so sendmail and login) runs STARTTLS. */
+/**
+ * When smtpc_ehlo_or_helo_if_needed() (and so sendmail and login) runs STARTTLS.
+ *
+ * OPPORTUNISTIC means encrypt if possible (Postfix's "may" level): without
+ * credentials in play, a certificate that does not verify (self-signed,
+ * unknown CA, wrong name, expired) still gives an encrypted connection,
+ * reported as not verified (smtpc_is_tls() with *verified 0, and the debug
+ * transcript says "encrypted, certificate NOT verified"). Credentials are in
+ * play during smtpc_login(), smtpc_auth() and smtpc_auth_custom() (for the
+ * greeting they run themselves) and after smtpc_set_auth_expected(s, 1):
+ * the certificate must then verify (SMTPC_ETLS, closed, otherwise). A
+ * connection whose opportunistic TLS was not verified never carries
+ * credentials: AUTH on it fails with SMTPC_ETLS (unless
+ * smtpc_set_auth_plaintext() allows credentials without verified TLS).
+ * REQUIRED and an explicit smtpc_starttls() under another policy always
+ * verify. A pin (smtpc_set_tls_pin()) is always enforced.
+ */
 typedef enum smtpc_starttls_policy {
 	SMTPC_STARTTLS_NEVER = 0,         /* only when smtpc_starttls() is called (default) */
 	SMTPC_STARTTLS_OPPORTUNISTIC = 1, /* when the server offers it; plaintext otherwise */
@@ -564,6 +580,12 @@ typedef enum smtpc_starttls_policy {
 } smtpc_starttls_policy;
 /** Errors: SMTPC_EINVAL. */
 SMTPC_API int smtpc_set_starttls(smtpc *s, smtpc_starttls_policy policy);
+/**
+ * Says that this session will authenticate (default 0): opportunistic
+ * STARTTLS then verifies the certificate, as it does inside smtpc_login().
+ * Needed when the caller greets (or sends) before it logs in. Errors: none.
+ */
+SMTPC_API int smtpc_set_auth_expected(smtpc *s, int on);
 /**
  * Certificate verification: 1 (default) or 0 (insecure: any certificate,
  * any name; the debug transcript says so, and AUTH then needs
@@ -588,13 +610,20 @@ SMTPC_API int smtpc_set_tls_pin(smtpc *s, const char *sha256_hex);
  * STARTTLS; only a plain 220 starts the handshake. Anything the server sent
  * after its 220 is an attack (SMTPC_EPROTO, connection closed). After the
  * handshake every capability learned before is forgotten and EHLO is sent
- * again. Errors: SMTPC_ENOTSUPPORTED (not offered; nothing sent),
+ * again. The certificate is verified, except under the OPPORTUNISTIC policy
+ * without credentials in play (see smtpc_starttls_policy).
+ * Errors: SMTPC_ENOTSUPPORTED (not offered; nothing sent),
  * SMTPC_ERESPONSE (refused: 454, 5xx...; the connection stays in plaintext),
  * SMTPC_ETLS (handshake or verification failed; closed), SMTPC_EPROTO,
  * SMTPC_ESHUTDOWN, I/O kinds.
  */
 SMTPC_API int smtpc_starttls(smtpc *s, smtpc_reply *reply);
-/** 1 when the connection is encrypted; *verified (may be NULL) says whether it was verified. */
+/**
+ * 1 when the connection is encrypted; *verified (may be NULL) is 1 when the
+ * certificate chain and name were verified, 0 when they were not: verification
+ * off (smtpc_set_tls_verify()), or opportunistic STARTTLS without credentials
+ * that met a certificate that does not verify (encrypted, not verified).
+ */
 SMTPC_API int smtpc_is_tls(const smtpc *s, int *verified);
 /** "TLSv1.3 TLS_AES_256_GCM_SHA384", or "" without TLS. */
 SMTPC_API const char *smtpc_tls_info(const smtpc *s);
@@ -602,7 +631,8 @@ SMTPC_API const char *smtpc_tls_info(const smtpc *s);
 /* ---------------------------------------------------------------- AUTH (RFC 4954)
  * Credentials never travel without verified TLS unless the caller allows it
  * with smtpc_set_auth_plaintext(); a Unix socket counts as local and is
- * allowed. Every AUTH line and every answer to a 334 is redacted in the
+ * allowed. Unverified opportunistic TLS counts as no verified TLS. Every
+ * AUTH line and every answer to a 334 is redacted in the
  * debug transcript; copies of secrets are wiped after use. */
 
 /** Allows AUTH over a connection without verified TLS (default 0). */
@@ -614,17 +644,30 @@ SMTPC_API int smtpc_set_auth_initial_response(smtpc *s, int ok);
  * smtplib's login(): greets if needed, then authenticates with the
  * strongest mechanism that both sides offer, from the capabilities learned
  * after TLS: SCRAM-SHA-256, SCRAM-SHA-1, then PLAIN, LOGIN, CRAM-MD5 over
- * TLS (CRAM-MD5 before PLAIN without TLS). The next mechanism is tried only
+ * TLS (CRAM-MD5 before PLAIN without TLS). The next mechanism is tried
  * when the server refuses the mechanism itself (504, or 534/538: "not
- * allowed", "encryption required"); a 535 (bad credentials) ends at once, so
- * one wrong password never becomes several failed logins.
+ * allowed", "encryption required"). A 535 (bad credentials) to PLAIN or
+ * LOGIN ends at once; a 535 to CRAM-MD5 or SCRAM-* (a server may offer them
+ * without holding their secret for this account) is followed by one attempt
+ * with PLAIN, else LOGIN, over verified TLS or a Unix socket only (in
+ * plaintext a forged 535 would get the password in clear), and that attempt
+ * ends it: at most two attempts with one password, never the whole list.
  * user and password are UTF-8.
+ *
+ * *reply (may be NULL) receives the server's final reply to the last AUTH
+ * of the call, as smtplib's login() returns it: 235 on success; on
+ * SMTPC_EAUTH the reply that ended it: the refusal (535, 504, and 503,
+ * which smtplib takes for "already authenticated" and smtpc does not), or
+ * the 235 of a SCRAM server that did not prove itself; on SMTPC_ESHUTDOWN
+ * the 421.
+ * Its code is 0 (text "") when the call read no final reply to AUTH:
+ * nothing was sent, or the exchange was cancelled or broken.
  * Errors: SMTPC_ENOTSUPPORTED (no AUTH, or no common mechanism; nothing
  * sent), SMTPC_EAUTH (refused, or a SCRAM server that failed to prove
  * itself), SMTPC_ETLS (no verified TLS and plaintext not allowed),
  * SMTPC_EINVAL, SMTPC_EPROTO (bad challenge, too many rounds), I/O kinds.
  */
-SMTPC_API int smtpc_login(smtpc *s, const char *user, const char *password);
+SMTPC_API int smtpc_login(smtpc *s, const char *user, const char *password, smtpc_reply *reply);
 
 /**
  * The mechanism of the last authentication attempt on this connection
@@ -660,9 +703,11 @@ typedef struct smtpc_auth_creds {
  * CRAM-MD5, SCRAM-SHA-1, SCRAM-SHA-256, XOAUTH2, OAUTHBEARER, EXTERNAL.
  * Challenges are bounded (one reply's size, 8 rounds); an undecodable
  * challenge is cancelled with "*". OAuth errors (the server's JSON in a
- * 334) are in the error message. Errors: as smtpc_login().
+ * 334) are in the error message. *reply (may be NULL): the final reply to
+ * AUTH, as for smtpc_login(). Errors: as smtpc_login().
  */
-SMTPC_API int smtpc_auth(smtpc *s, const char *mechanism, const smtpc_auth_creds *creds);
+SMTPC_API int smtpc_auth(smtpc *s, const char *mechanism, const smtpc_auth_creds *creds,
+                         smtpc_reply *reply);
 
 /**
  * smtplib's authobject: a caller's mechanism. Called first with challenge
@@ -672,7 +717,12 @@ SMTPC_API int smtpc_auth(smtpc *s, const char *mechanism, const smtpc_auth_creds
  */
 typedef int (*smtpc_auth_fn)(const unsigned char *challenge, size_t len, unsigned char **response,
                              size_t *response_len, void *user);
-SMTPC_API int smtpc_auth_custom(smtpc *s, const char *mechanism, smtpc_auth_fn fn, void *user);
+/**
+ * Runs a caller's mechanism (smtpc_auth_fn). *reply (may be NULL): the final
+ * reply to AUTH, as for smtpc_login(). Errors: as smtpc_login().
+ */
+SMTPC_API int smtpc_auth_custom(smtpc *s, const char *mechanism, smtpc_auth_fn fn, void *user,
+                                smtpc_reply *reply);
 
 /* ---------------------------------------------------------------- errors */
 

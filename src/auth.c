@@ -40,6 +40,12 @@ static int auth_allowed(smtpc *s, const char *mech)
 {
 	if ((s->tr.ssl != NULL && s->tr.verified) || s->is_unix || s->auth_plaintext)
 		return 0;
+	if (s->tr.ssl != NULL && s->tls.verify)
+		return smtpc__err_set(s, SMTPC_ETLS, "AUTH", NULL,
+		                      "refusing to send %s credentials: the opportunistic STARTTLS "
+		                      "of this connection was not verified (call "
+		                      "smtpc_set_auth_expected() before greeting)",
+		                      mech);
 	return smtpc__err_set(s, SMTPC_ETLS, "AUTH", NULL,
 	                      "refusing to send %s credentials over a connection without verified "
 	                      "TLS (smtpc_set_auth_plaintext() allows it)",
@@ -93,6 +99,31 @@ static void cancel(smtpc *s)
 	s->err.command = s->err_command;
 }
 
+/*
+ * The final reply to AUTH (235, or the refusal) is kept in the session for the
+ * caller's reply out-parameter, as smtplib's login() and auth() return it.
+ */
+static void forget_final(smtpc *s)
+{
+	smtpc__free_reply(&s->kept);
+	memset(&s->kept, 0, sizeof(s->kept));
+}
+
+static void keep_final(smtpc *s, const smtpc_reply *r)
+{
+	forget_final(s);
+	if (smtpc__save_reply(&s->kept, r) != 0)
+		s->kept.text_len = s->kept.nlines = 0; /* out of memory: the code, without text */
+}
+
+/* *reply: the kept final reply, or code 0 and "" when this call read none. */
+static int give_final(smtpc *s, int rc, smtpc_reply *reply)
+{
+	if (reply != NULL)
+		smtpc__view_reply(&s->kept, reply);
+	return rc;
+}
+
 /* The two kinds of mechanism: built-in (sasl.c) or the caller's callback. */
 typedef struct mechanism {
 	const char *name;
@@ -123,8 +154,9 @@ static int initial_response(smtpc *s, mechanism *m, unsigned char **out, size_t 
 	return 1;
 }
 
-static int answer(smtpc *s, mechanism *m, const unsigned char *chal, size_t len,
-                  unsigned char **out, size_t *outlen)
+/* r: the 334 that carried the challenge (for the error). */
+static int answer(smtpc *s, mechanism *m, const smtpc_reply *r, const unsigned char *chal,
+                  size_t len, unsigned char **out, size_t *outlen)
 {
 	int rc;
 
@@ -132,6 +164,11 @@ static int answer(smtpc *s, mechanism *m, const unsigned char *chal, size_t len,
 		rc = smtpc__sasl_step(m->sasl, chal, len, out, outlen);
 		if (rc == SMTPC_ENOMEM)
 			return smtpc__err_set(s, rc, "AUTH", NULL, "out of memory");
+		/* smtpc.h: a bad challenge (malformed, one round too many) is SMTPC_EPROTO. */
+		if (rc == SMTPC_EPROTO)
+			return smtpc__err_set(
+			    s, rc, "AUTH", r,
+			    "%s: the server's challenge is malformed, or one too many", m->name);
 		if (rc != 0)
 			return smtpc__err_set(
 			    s, SMTPC_EAUTH, "AUTH", NULL, "%s: the server's challenge is wrong%s%s",
@@ -230,7 +267,7 @@ static int exchange(smtpc *s, mechanism *m, int *refused_mech)
 			held = NULL;
 			rc = 0;
 		} else {
-			rc = answer(s, m, chal, challen, &resp, &resplen);
+			rc = answer(s, m, &r, chal, challen, &resp, &resplen);
 		}
 		wipe_free(chal, challen);
 		if (rc != 0) {
@@ -249,8 +286,11 @@ static int exchange(smtpc *s, mechanism *m, int *refused_mech)
 	}
 out:
 	wipe_free(held, heldlen);
+	if (rc == SMTPC_ESHUTDOWN)
+		keep_final(s, &r); /* the 421, as every verb returns it */
 	if (rc != 0)
 		return rc;
+	keep_final(s, &r);
 	if (r.code != 235) {
 		const char *why = m->sasl ? smtpc__sasl_error(m->sasl) : NULL;
 
@@ -295,7 +335,12 @@ static int offered(smtpc *s, const char *mech)
 /* Greets, requires AUTH (and the mechanism in the server's list), and TLS. */
 static int prepare(smtpc *s, const char *mech, int need_listed)
 {
-	int rc = smtpc_ehlo_or_helo_if_needed(s);
+	int rc;
+
+	s->auth_running = 1; /* a STARTTLS of this greeting must verify (credentials in play) */
+	rc = smtpc_ehlo_or_helo_if_needed(s);
+	s->auth_running = 0;
+	forget_final(s); /* a STARTTLS reply of that greeting is not this call's reply */
 
 	if (rc != 0)
 		return rc;
@@ -326,7 +371,33 @@ static int builtin(smtpc *s, int mech, const smtpc__sasl_creds *creds, int *refu
 	return rc;
 }
 
-SMTPC_API int smtpc_login(smtpc *s, const char *user, const char *password)
+/*
+ * After a 535 to a challenge-response mechanism (CRAM-MD5, SCRAM-*): PLAIN, else LOGIN,
+ * once. A server may offer those mechanisms without holding the secret they need for
+ * this account; smtplib walks on and logs in. Only where nobody in the middle can forge
+ * that 535 to get the password in a weaker form: verified TLS, or a Unix socket.
+ * tried: bit m set when mechanism m was tried already. Returns the mechanism, or -1.
+ */
+static int fallback_mech(smtpc *s, int failed, unsigned tried)
+{
+	static const int plain_login[] = {SMTPC__SASL_PLAIN, SMTPC__SASL_LOGIN};
+
+	if (failed != SMTPC__SASL_CRAM_MD5 && failed != SMTPC__SASL_SCRAM_SHA_256 &&
+	    failed != SMTPC__SASL_SCRAM_SHA_1)
+		return -1;
+	if (s->err.kind != SMTPC_EAUTH || s->err.code != 535 || s->tr.fd < 0)
+		return -1;
+	if (!((s->tr.ssl != NULL && s->tr.verified) || s->is_unix))
+		return -1;
+	for (size_t i = 0; i < sizeof(plain_login) / sizeof(plain_login[0]); i++) {
+		if (!(tried & (1u << plain_login[i])) &&
+		    offered(s, smtpc__sasl_name(plain_login[i])))
+			return plain_login[i];
+	}
+	return -1;
+}
+
+SMTPC_API int smtpc_login(smtpc *s, const char *user, const char *password, smtpc_reply *reply)
 {
 	static const int over_tls[] = {SMTPC__SASL_SCRAM_SHA_256, SMTPC__SASL_SCRAM_SHA_1,
 	                               SMTPC__SASL_PLAIN, SMTPC__SASL_LOGIN, SMTPC__SASL_CRAM_MD5};
@@ -334,46 +405,60 @@ SMTPC_API int smtpc_login(smtpc *s, const char *user, const char *password)
 	                               SMTPC__SASL_CRAM_MD5, SMTPC__SASL_PLAIN, SMTPC__SASL_LOGIN};
 	smtpc__sasl_creds creds = {0};
 	const int *order;
-	int rc, tried = 0;
+	unsigned tried = 0;
+	int rc;
 
 	smtpc__err_clear(s);
+	forget_final(s);
 	if (user == NULL || password == NULL)
-		return smtpc__err_set(s, SMTPC_EINVAL, "AUTH", NULL, "no user name or password");
+		return give_final(
+		    s, smtpc__err_set(s, SMTPC_EINVAL, "AUTH", NULL, "no user name or password"),
+		    reply);
 	rc = prepare(s, "AUTH", 0);
 	if (rc != 0)
-		return rc;
+		return give_final(s, rc, reply);
 	order = s->tr.ssl != NULL ? over_tls : in_clear;
 	creds.user = user;
 	creds.password = password;
 	for (size_t i = 0; i < sizeof(over_tls) / sizeof(over_tls[0]); i++) {
-		int refused_mech;
+		int refused_mech, next;
 
 		if (!offered(s, smtpc__sasl_name(order[i])))
 			continue;
-		tried++;
+		tried |= 1u << order[i];
 		rc = builtin(s, order[i], &creds, &refused_mech);
+		if (rc != 0 && !refused_mech && (next = fallback_mech(s, order[i], tried)) >= 0) {
+			/* At most two attempts with one password: whatever this one gets ends it.
+			 */
+			smtpc__debugf(s, "auth: %s answered 535; trying %s once",
+			              smtpc__sasl_name(order[i]), smtpc__sasl_name(next));
+			rc = builtin(s, next, &creds, &refused_mech);
+			refused_mech = 0;
+		}
 		if (rc == 0)
 			smtpc__err_clear(
 			    s); /* an earlier mechanism's refusal is not this call's error */
 		if (rc == 0 || !refused_mech)
-			return rc;
+			return give_final(s, rc, reply);
 		smtpc__debugf(s, "auth: %s refused as a mechanism, trying the next one",
 		              smtpc__sasl_name(order[i]));
 	}
-	if (tried > 0)
-		return rc;
-	return smtpc__err_set(s, SMTPC_ENOTSUPPORTED, "AUTH", NULL,
-	                      "no suitable authentication mechanism found (server offers: %s)",
-	                      smtpc_extn_param(s, "AUTH"));
+	if (tried != 0)
+		return give_final(s, rc, reply);
+	return give_final(s,
+	                  smtpc__err_set(s, SMTPC_ENOTSUPPORTED, "AUTH", NULL,
+	                                 "no suitable authentication mechanism found (server "
+	                                 "offers: %s)",
+	                                 smtpc_extn_param(s, "AUTH")),
+	                  reply);
 }
 
-SMTPC_API int smtpc_auth(smtpc *s, const char *mechanism_name, const smtpc_auth_creds *creds)
+static int auth_builtin(smtpc *s, const char *mechanism_name, const smtpc_auth_creds *creds)
 {
 	smtpc__sasl_creds sc = {0};
 	char *token = NULL;
 	int mech, rc, refused_mech;
 
-	smtpc__err_clear(s);
 	if (mechanism_name == NULL || creds == NULL)
 		return smtpc__err_set(s, SMTPC_EINVAL, "AUTH", NULL, "no mechanism or credentials");
 	mech = smtpc__sasl_lookup(mechanism_name);
@@ -400,12 +485,19 @@ SMTPC_API int smtpc_auth(smtpc *s, const char *mechanism_name, const smtpc_auth_
 	return rc;
 }
 
-SMTPC_API int smtpc_auth_custom(smtpc *s, const char *mechanism_name, smtpc_auth_fn fn, void *user)
+SMTPC_API int smtpc_auth(smtpc *s, const char *mechanism_name, const smtpc_auth_creds *creds,
+                         smtpc_reply *reply)
+{
+	smtpc__err_clear(s);
+	forget_final(s);
+	return give_final(s, auth_builtin(s, mechanism_name, creds), reply);
+}
+
+static int auth_custom(smtpc *s, const char *mechanism_name, smtpc_auth_fn fn, void *user)
 {
 	mechanism m = {mechanism_name, NULL, fn, user};
 	int rc, refused_mech;
 
-	smtpc__err_clear(s);
 	if (mechanism_name == NULL || fn == NULL || mechanism_name[0] == '\0' ||
 	    strlen(mechanism_name) > 20 ||
 	    strspn(mechanism_name,
@@ -417,4 +509,12 @@ SMTPC_API int smtpc_auth_custom(smtpc *s, const char *mechanism_name, smtpc_auth
 	if (rc != 0)
 		return rc;
 	return exchange(s, &m, &refused_mech);
+}
+
+SMTPC_API int smtpc_auth_custom(smtpc *s, const char *mechanism_name, smtpc_auth_fn fn, void *user,
+                                smtpc_reply *reply)
+{
+	smtpc__err_clear(s);
+	forget_final(s);
+	return give_final(s, auth_custom(s, mechanism_name, fn, user), reply);
 }

@@ -15,7 +15,7 @@
  * x->stage counts the client messages given so far. For the mechanisms with
  * an initial response, stage 1 is that response, whether it went out with
  * AUTH (smtpc__sasl_initial) or answered an empty first 334. Every
- * mechanism has a last message; a challenge after it is SMTPC_EAUTH, which
+ * mechanism has a last message; a challenge after it is SMTPC_EPROTO, which
  * bounds the number of rounds whatever the server sends.
  */
 #include <limits.h>
@@ -499,7 +499,7 @@ static int cram_md5(const smtpc__sasl *x, const unsigned char *chal, size_t len,
 	unsigned char *p;
 
 	if (len == 0)
-		return SMTPC_EAUTH;
+		return SMTPC_EPROTO;
 	/* An empty password is an empty key; OpenSSL wants a pointer all the same. */
 	if (EVP_Q_mac(NULL, "HMAC", NULL, "MD5", NULL, x->password.p, x->password.len, chal, len,
 	              mac, sizeof(mac), &mac_len) == NULL ||
@@ -526,7 +526,7 @@ static int login_step(smtpc__sasl *x, unsigned char **out, size_t *outlen)
 	const smtpc__sasl_str *s;
 
 	if (x->stage >= 2)
-		return SMTPC_EAUTH;
+		return SMTPC_EPROTO;
 	s = x->stage == 0 ? &x->user : &x->password;
 	if (smtpc__sasl_out(out, outlen, s->len) != 0)
 		return SMTPC_ENOMEM;
@@ -543,7 +543,7 @@ static int oauth_error(smtpc__sasl *x, const unsigned char *chal, size_t len, un
 	int dummy = x->mech == SMTPC__SASL_OAUTHBEARER; /* RFC 7628 3.2.3: a lone 0x01 */
 
 	if (x->stage >= 2)
-		return SMTPC_EAUTH;
+		return SMTPC_EPROTO;
 	if (smtpc__sasl_set_error(x, chal, len) != 0 ||
 	    smtpc__sasl_out(out, outlen, dummy ? 1 : 0) != 0)
 		return SMTPC_ENOMEM;
@@ -559,13 +559,13 @@ static int later_step(smtpc__sasl *x, const unsigned char *chal, size_t len, uns
 {
 	switch (x->mech) {
 	case SMTPC__SASL_PLAIN:
-		return SMTPC_EAUTH;
+		return SMTPC_EPROTO;
 	case SMTPC__SASL_XOAUTH2:
 	case SMTPC__SASL_OAUTHBEARER:
 		return oauth_error(x, chal, len, out, outlen);
 	case SMTPC__SASL_EXTERNAL:
 		if (x->stage >= 2)
-			return SMTPC_EAUTH;
+			return SMTPC_EPROTO;
 		x->stage = 2;
 		return smtpc__sasl_out(out, outlen, 0);
 	case SMTPC__SASL_SCRAM_SHA_1:
@@ -586,7 +586,7 @@ static int later_step(smtpc__sasl *x, const unsigned char *chal, size_t len, uns
 			}
 			return rc;
 		}
-		return SMTPC_EAUTH;
+		return SMTPC_EPROTO;
 	default:
 		return SMTPC_EAUTH;
 	}
@@ -596,14 +596,14 @@ static int step(smtpc__sasl *x, const unsigned char *chal, size_t len, unsigned 
                 size_t *outlen)
 {
 	if (len > SMTPC__SASL_MAX_CHALLENGE)
-		return SMTPC_EAUTH;
+		return SMTPC_EPROTO;
 	if (x->mech == SMTPC__SASL_LOGIN)
 		return login_step(x, out, outlen);
 	if (x->mech == SMTPC__SASL_CRAM_MD5) {
 		int rc;
 
 		if (x->stage != 0)
-			return SMTPC_EAUTH;
+			return SMTPC_EPROTO;
 		rc = cram_md5(x, chal, len, out, outlen);
 		if (rc == 0)
 			x->stage = 1;
@@ -615,7 +615,7 @@ static int step(smtpc__sasl *x, const unsigned char *chal, size_t len, unsigned 
 		int rc;
 
 		if (len != 0)
-			return SMTPC_EAUTH;
+			return SMTPC_EPROTO;
 		rc = first_message(x, out, outlen);
 		if (rc == 0)
 			x->stage = 1;
@@ -654,7 +654,7 @@ int smtpc__sasl_step(smtpc__sasl *x, const unsigned char *chal, size_t len, unsi
 		}
 		*out = NULL;
 		*outlen = 0;
-		if (rc == SMTPC_EAUTH)
+		if (rc == SMTPC_EAUTH || rc == SMTPC_EPROTO)
 			x->failed = 1;
 	}
 	return rc;

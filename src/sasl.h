@@ -97,26 +97,29 @@ int smtpc__sasl_set_nonce(smtpc__sasl *x, const char *nonce);
  * not, SMTPC_ENOMEM. Call at most once, before the first step (otherwise
  * SMTPC_EINVAL). Without it, a mechanism that has an initial response
  * answers an empty first challenge with it (RFC 4422 5); a non-empty first
- * challenge is SMTPC_EAUTH.
+ * challenge is SMTPC_EPROTO.
  */
 int smtpc__sasl_initial(smtpc__sasl *x, unsigned char **out, size_t *outlen);
 
 /**
  * Answers one challenge (already base64-decoded). *out is malloc'd (may
- * have length 0); on an error *out is NULL. Returns 0, SMTPC_EAUTH when the
- * challenge is wrong for the mechanism (SCRAM: bad syntax, nonce not
+ * have length 0); on an error *out is NULL. Returns 0; SMTPC_EPROTO when the
+ * challenge is malformed for the mechanism (SCRAM: bad syntax, nonce not
  * starting with ours, iteration count missing or < 1 or above
- * SMTPC__SASL_SCRAM_MAX_ITER, "m=", server signature that does not verify,
- * "e=" (remembered, see smtpc__sasl_error); CRAM-MD5: empty challenge),
- * when it is longer than SMTPC__SASL_MAX_CHALLENGE, or when the mechanism
- * has nothing more to say (LOGIN's third challenge, any challenge after
- * PLAIN's response, ...: this bounds the rounds), or SMTPC_ENOMEM (also:
- * OpenSSL failed, e.g. MD5 disabled by a FIPS configuration).
+ * SMTPC__SASL_SCRAM_MAX_ITER, "m="; CRAM-MD5: empty challenge), when it is
+ * longer than SMTPC__SASL_MAX_CHALLENGE, or when the mechanism has nothing
+ * more to say (LOGIN's third challenge, any challenge after PLAIN's
+ * response, ...: this bounds the rounds); SMTPC_EAUTH when the server
+ * refuses or fails to prove itself (SCRAM: "e=", remembered, see
+ * smtpc__sasl_error; a server signature that does not verify); or
+ * SMTPC_ENOMEM (also: OpenSSL failed, e.g. MD5 disabled by a FIPS
+ * configuration).
  * XOAUTH2/OAUTHBEARER: a challenge after the initial response is the
  * server's error JSON: it is remembered (smtpc__sasl_error) and answered
  * with 0 and the dummy response (XOAUTH2: empty; OAUTHBEARER: 0x01, RFC
  * 7628 3.2.3), after which the server fails the exchange. After an
- * SMTPC_EAUTH every step and smtpc__sasl_finish fail with SMTPC_EAUTH.
+ * SMTPC_EPROTO or SMTPC_EAUTH every step and smtpc__sasl_finish fail with
+ * SMTPC_EAUTH.
  */
 int smtpc__sasl_step(smtpc__sasl *x, const unsigned char *chal, size_t len, unsigned char **out,
                      size_t *outlen);

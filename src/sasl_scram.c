@@ -261,26 +261,28 @@ int smtpc__sasl_scram_server_first(smtpc__sasl *x, const unsigned char *m, size_
 	size_t e_len, r_len, s_len, it_len, c_len, pos = 0, wp_len, auth_len, n, i;
 	unsigned char *salt = NULL, *auth_msg = NULL, *p;
 	char *c_b64 = NULL;
-	int iter, rc = SMTPC_EAUTH;
+	int iter, rc = SMTPC_EPROTO;
 	struct scram_keys k;
 
+	/* A message that breaks the grammar is SMTPC_EPROTO; the server's own "e=" error is a
+	 * refusal, SMTPC_EAUTH. */
 	if (len == 0 || memchr(m, '\0', len) != NULL)
-		return SMTPC_EAUTH;
+		return SMTPC_EPROTO;
 	/* Not in the grammar here, but some servers fail early with "e=". */
 	if (take_attr(m, len, &pos, 'e', &e, &e_len) == 0)
 		return smtpc__sasl_set_error(x, e, e_len) != 0 ? SMTPC_ENOMEM : SMTPC_EAUTH;
 	/* "m=": a mandatory extension this client does not know (RFC 5802 5.1). */
 	if (take_attr(m, len, &pos, 'm', &e, &e_len) == 0)
-		return SMTPC_EAUTH;
+		return SMTPC_EPROTO;
 	if (take_attr(m, len, &pos, 'r', &r, &r_len) != 0 || check_nonce(x, r, r_len) != 0 ||
 	    take_comma(m, len, &pos) != 0 || take_attr(m, len, &pos, 's', &s, &s_len) != 0 ||
 	    take_comma(m, len, &pos) != 0 || take_attr(m, len, &pos, 'i', &it, &it_len) != 0 ||
 	    parse_iter(it, it_len, &iter) != 0)
-		return SMTPC_EAUTH;
+		return SMTPC_EPROTO;
 	/* take_attr() stopped at the end or at a ',': what follows is extensions, ignored. */
 	/* The salt: strict base64, not empty. */
 	if (s_len == 0 || s_len % 4 != 0)
-		return SMTPC_EAUTH;
+		return SMTPC_EPROTO;
 	salt = malloc(s_len / 4 * 3);
 	if (salt == NULL)
 		return SMTPC_ENOMEM;
@@ -351,17 +353,21 @@ int smtpc__sasl_scram_server_final(smtpc__sasl *x, const unsigned char *m, size_
 	int ok;
 
 	if (memchr(m, '\0', len) != NULL)
-		return SMTPC_EAUTH;
+		return SMTPC_EPROTO;
 	if (take_attr(m, len, &pos, 'e', &v, &v_len) == 0)
 		return smtpc__sasl_set_error(x, v, v_len) != 0 ? SMTPC_ENOMEM : SMTPC_EAUTH;
 	if (take_attr(m, len, &pos, 'v', &v, &v_len) != 0 ||
 	    v_len != SMTPC__B64_LEN(x->server_sig_len))
-		return SMTPC_EAUTH;
+		return SMTPC_EPROTO;
 	n = smtpc__b64_decode((const char *)v, v_len, sig); /* room: v_len / 4 * 3 <= sizeof(sig) */
-	ok = n == x->server_sig_len && CRYPTO_memcmp(sig, x->server_sig, n) == 0;
+	if (n != x->server_sig_len) { /* not base64, or not a signature's length */
+		OPENSSL_cleanse(sig, sizeof(sig));
+		return SMTPC_EPROTO;
+	}
+	ok = CRYPTO_memcmp(sig, x->server_sig, n) == 0;
 	OPENSSL_cleanse(sig, sizeof(sig));
 	if (!ok)
-		return SMTPC_EAUTH;
+		return SMTPC_EAUTH; /* well formed, but the server does not know the password */
 	/* SMTP has no "additional data with success": the client answers the
 	 * server-final 334 with an empty line and then gets 235 (RFC 4954 4). */
 	return smtpc__sasl_out(out, outlen, 0);

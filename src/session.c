@@ -174,6 +174,13 @@ SMTPC_API int smtpc_set_starttls(smtpc *s, smtpc_starttls_policy policy)
 	return 0;
 }
 
+SMTPC_API int smtpc_set_auth_expected(smtpc *s, int on)
+{
+	smtpc__err_clear(s);
+	s->auth_expected = on != 0;
+	return 0;
+}
+
 SMTPC_API int smtpc_set_tls_verify(smtpc *s, int verify)
 {
 	smtpc__err_clear(s);
@@ -375,20 +382,29 @@ static void compute_hostname(smtpc *s)
 		memcpy(s->computed_hostname, "[127.0.0.1]", sizeof("[127.0.0.1]"));
 }
 
-/* The TLS handshake on the open connection; closes it on failure (never plaintext after). */
-static int start_tls(smtpc *s, const char *verb, int64_t deadline)
+/* The TLS handshake on the open connection; closes it on failure (never plaintext after).
+ * optional: a certificate that does not verify still encrypts (opportunistic STARTTLS). */
+static int start_tls(smtpc *s, const char *verb, int optional, int64_t deadline)
 {
 	const char *name = s->tls.name ? s->tls.name : s->peer;
-	char why[300];
-	int rc = smtpc__tr_start_tls(&s->tr, &s->tls, name, deadline, why, sizeof(why));
+	char why[300] = "";
+	int rc = smtpc__tr_start_tls(&s->tr, &s->tls, name, optional, deadline, why, sizeof(why));
 
 	if (rc != 0) {
 		smtpc_close(s);
 		return smtpc__err_set(s, rc, verb, NULL, "%s", why);
 	}
-	smtpc__debugf(s, "tls: %s, %s", s->tr.tls_info,
-	              s->tr.verified ? "certificate verified"
-	                             : "certificate NOT verified (verification is off: insecure)");
+	if (s->tr.verified)
+		smtpc__debugf(s, "tls: %s, certificate verified", s->tr.tls_info);
+	else if (s->tls.verify)
+		smtpc__debugf(s,
+		              "tls: %s, encrypted, certificate NOT verified (%s; opportunistic "
+		              "STARTTLS without credentials: no AUTH on this connection)",
+		              s->tr.tls_info, why);
+	else
+		smtpc__debugf(s,
+		              "tls: %s, certificate NOT verified (verification is off: insecure)",
+		              s->tr.tls_info);
 	return 0;
 }
 
@@ -439,7 +455,7 @@ SMTPC_API int smtpc_connect(smtpc *s, const char *host, int port, smtpc_reply *g
 		return smtpc__err_io(s, rc, "", doing);
 	}
 	compute_hostname(s);
-	if (s->implicit_tls && (rc = start_tls(s, "CONNECT", deadline)) != 0)
+	if (s->implicit_tls && (rc = start_tls(s, "CONNECT", 0, deadline)) != 0)
 		return rc;
 
 	rc = smtpc__read_reply(s, "CONNECT", 0, &r);
@@ -836,7 +852,12 @@ SMTPC_API int smtpc_starttls(smtpc *s, smtpc_reply *reply)
 	smtpc__free_reply(&s->kept);
 	if (smtpc__save_reply(&s->kept, &r) != 0)
 		return smtpc__err_set(s, SMTPC_ENOMEM, "STARTTLS", NULL, "out of memory");
-	rc = start_tls(s, "STARTTLS", smtpc__deadline(s->timeout_ms));
+	/* Opportunistic without credentials in play: encrypt even when the certificate does
+	 * not verify (Postfix's "may"); credentials or "required" keep verification mandatory. */
+	rc = start_tls(s, "STARTTLS",
+	               s->starttls_policy == SMTPC_STARTTLS_OPPORTUNISTIC && !s->auth_expected &&
+	                   !s->auth_running,
+	               smtpc__deadline(s->timeout_ms));
 	if (rc != 0)
 		return rc;
 	/* RFC 3207 4.2: forget everything learnt before TLS, then greet again. */

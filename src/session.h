@@ -37,6 +37,7 @@ struct smtpc {
 	int starttls_policy; /* smtpc_starttls_policy */
 	int auth_plaintext;  /* AUTH allowed without verified TLS */
 	int auth_ir;         /* send initial responses */
+	int auth_expected;   /* the caller will authenticate: opportunistic STARTTLS verifies */
 	int idle_check_ms;   /* NOOP before reusing a connection idle that long, -1 never */
 
 	/* connection */
@@ -47,6 +48,7 @@ struct smtpc {
 	int64_t last_reply_ms;       /* when the last reply arrived (for the idle check) */
 	int is_unix;                 /* connected over a Unix socket (local: AUTH allowed) */
 	char auth_mech[32];          /* mechanism of the last AUTH attempt, or "" */
+	int auth_running;            /* login()/auth() greets: credentials are in play */
 	smtpc__saved_reply kept;     /* a reply a verb returns after further exchanges */
 
 	/* greeting state (smtplib's helo_resp, ehlo_resp, does_esmtp, esmtp_features) */

@@ -611,9 +611,12 @@ static int attach_fd(smtpc__transport *t, SSL *ssl)
 	return 0;
 }
 
-int smtpc__tr_start_tls(smtpc__transport *t, smtpc__tls_config *cfg, const char *host,
+int smtpc__tr_start_tls(smtpc__transport *t, smtpc__tls_config *cfg, const char *host, int optional,
                         int64_t deadline, char *err, size_t errsize)
 {
+	/* Optional: checked as usual, but a failed check leaves the connection encrypted and
+	 * unverified instead of failing the handshake (Postfix's "may" level). */
+	int must_verify = cfg->verify && !optional;
 	SSL *ssl;
 	int rc;
 
@@ -629,7 +632,7 @@ int smtpc__tr_start_tls(smtpc__transport *t, smtpc__tls_config *cfg, const char 
 	ssl = SSL_new(cfg->ctx);
 	if (ssl == NULL)
 		return tls_error(err, errsize, "cannot create a TLS session");
-	SSL_set_verify(ssl, cfg->verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
+	SSL_set_verify(ssl, must_verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
 	if (attach_fd(t, ssl) != 0 || set_peer_name(ssl, host, cfg->verify) != 0) {
 		SSL_free(ssl);
 		return tls_error(err, errsize, "cannot set up the TLS session");
@@ -645,7 +648,7 @@ int smtpc__tr_start_tls(smtpc__transport *t, smtpc__tls_config *cfg, const char 
 		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
 			long vr = SSL_get_verify_result(ssl);
 
-			if (cfg->verify && vr != X509_V_OK) {
+			if (must_verify && vr != X509_V_OK) {
 				snprintf(err, errsize, "certificate verification failed for %s: %s",
 				         host, X509_verify_cert_error_string(vr));
 				ERR_clear_error();
@@ -673,6 +676,15 @@ int smtpc__tr_start_tls(smtpc__transport *t, smtpc__tls_config *cfg, const char 
 	}
 	t->ssl = ssl;
 	t->verified = cfg->verify;
+	if (must_verify != cfg->verify) {
+		long vr = SSL_get_verify_result(ssl);
+		X509 *cert = SSL_get1_peer_certificate(ssl);
+
+		t->verified = cert != NULL && vr == X509_V_OK;
+		snprintf(err, errsize, "%s",
+		         cert == NULL ? "no certificate" : X509_verify_cert_error_string(vr));
+		X509_free(cert);
+	}
 	snprintf(t->tls_info, sizeof(t->tls_info), "%s %s", SSL_get_version(ssl),
 	         SSL_get_cipher_name(ssl));
 	return 0;

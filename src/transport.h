@@ -82,11 +82,14 @@ long smtpc__tr_fill(smtpc__transport *t, int64_t deadline);
  * "220" to STARTTLS). host: the name to verify (a DNS name or an IP
  * address) and to send as SNI (names only). The read buffer must be empty:
  * bytes the server sent before the handshake are an attack, never data.
+ * optional (opportunistic STARTTLS without credentials): the certificate is
+ * checked, but a failed check does not fail the handshake; t->verified says
+ * whether it passed, and err then holds why not. The pin is always enforced.
  * Returns 0, SMTPC_ETLS (handshake, verification or pin failure: the
  * message goes to err, size errsize), SMTPC_ETIMEOUT, SMTPC_EPROTO
  * (buffered plaintext), SMTPC_ENOMEM.
  */
-int smtpc__tr_start_tls(smtpc__transport *t, smtpc__tls_config *cfg, const char *host,
+int smtpc__tr_start_tls(smtpc__transport *t, smtpc__tls_config *cfg, const char *host, int optional,
                         int64_t deadline, char *err, size_t errsize);
 
 /** Drops the context built from the settings (they changed); the next handshake rebuilds it. */

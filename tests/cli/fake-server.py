@@ -38,6 +38,12 @@ SCENARIOS = {
     "auth": {"ehlo": b"250-fake.test\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n"},
     "auth-454": {"ehlo": b"250-fake.test\r\n250 AUTH PLAIN LOGIN\r\n",
                  "auth": b"454 4.7.0 temporary authentication failure\r\n"},
+    # a challenge that is not base64, or base64 that is no SCRAM server-first: the client
+    # cancels with "*" (answered 501)
+    "auth-bad-challenge": {"ehlo": b"250-fake.test\r\n250 AUTH LOGIN\r\n",
+                           "auth": b"334 !!not base64!!\r\n"},
+    "auth-bad-scram": {"ehlo": b"250-fake.test\r\n250 AUTH SCRAM-SHA-256 PLAIN\r\n",
+                       "auth": b"334 aGVsbG8=\r\n"},
     "starttls-454": {"ehlo": b"250-fake.test\r\n250 STARTTLS\r\n",
                      "starttls": b"454 4.7.0 TLS not available due to temporary reason\r\n"},
     "starttls-554": {"ehlo": b"250-fake.test\r\n250 STARTTLS\r\n",
@@ -151,6 +157,9 @@ def serve(conn, script, lmtp):
             stage = "starttls"
         elif verb == b"AUTH":
             conn.sendall(auth(f, conn, script, line.rstrip(b"\r\n")[5:]))
+            continue
+        elif verb == b"*":
+            conn.sendall(b"501 5.7.0 authentication cancelled\r\n")
             continue
         elif verb == b"QUIT":
             conn.sendall(reply(script, "quit"))

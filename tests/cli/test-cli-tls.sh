@@ -58,6 +58,11 @@ if ! (
 	openssl x509 -req -sha256 -days 2 -in "$C/client.csr" -CA "$C/ca.pem" -CAkey "$C/ca.key" \
 		-set_serial "0x$(openssl rand -hex 8)" -extfile "$C/client.ext" -out "$C/client.pem"
 	chmod 644 "$C/ca.pem" "$C/other-ca.pem" "$C/server.pem" "$C/client.pem"
+	# Debian's snakeoil: self-signed, CN = the host name, no CA anywhere
+	openssl req -x509 -new -newkey EC -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$C/snakeoil.key" \
+		-sha256 -days 2 -out "$C/snakeoil.pem" -subj "/CN=localhost" \
+		-addext "subjectAltName=DNS:localhost,IP:127.0.0.1"
+	chmod 644 "$C/snakeoil.pem"
 	mkdir "$C/ca.d"
 	cp "$C/ca.pem" "$C/ca.d/"
 	openssl rehash "$C/ca.d"
@@ -91,7 +96,7 @@ secrets_absent() {
 start_server() {
 	name=$1
 	shift
-	"$PYTHON" "$SERVER" "$1" "$TMP/$name.port" "$C/server.pem" "$C/server.key" "$TMP/$name.out" \
+	"$PYTHON" "$SERVER" "$1" "$TMP/$name.port" "$C/${CERT:-server}.pem" "$C/${CERT:-server}.key" "$TMP/$name.out" \
 		"$@" 2>"$TMP/$name.log" &
 	PIDS="$PIDS $!"
 	PORT=0
@@ -144,7 +149,9 @@ start_server pl plain
 PL=$PORT
 start_server cc starttls --client-ca "$C/ca.pem"
 CC=$PORT
-if [ "$ST" -eq 0 ] || [ "$IM" -eq 0 ] || [ "$PL" -eq 0 ] || [ "$CC" -eq 0 ]; then
+CERT=snakeoil start_server ss starttls
+SS=$PORT
+if [ "$ST" -eq 0 ] || [ "$IM" -eq 0 ] || [ "$PL" -eq 0 ] || [ "$CC" -eq 0 ] || [ "$SS" -eq 0 ]; then
 	echo "test-cli-tls: $PASSED passed, $FAILED failed"
 	exit 1
 fi
@@ -209,15 +216,34 @@ has err "smtpc: cannot secure the connection to $U: certificate verification fai
 has err "smtpc: hint: " "system store only"
 hasnt err "send: AUTH" "system store only"
 secrets_absent "system store only"
-expect 69 "system store only, no credentials" -- $SEND --server "$U" --json "$M"
+expect 69 "system store only, no credentials, --starttls required" -- $SEND --server "$U" --starttls required --json "$M"
 json_check 'd["tls"] is None and d["error"]["kind"] == "TLS error" and d["accepted"] == [] and d["exit"] == 69' "system store only --json"
-expect 69 "wrong CA" -- $SEND --server "$U" --ca-file "$C/other-ca.pem" "$M"
-expect 69 "wrong name" -- $SEND --server "$U" --ca-file "$C/ca.pem" --tls-name mail.example.org "$M"
+expect 69 "wrong CA, --starttls required" -- $SEND --server "$U" --starttls required --ca-file "$C/other-ca.pem" "$M"
+expect 69 "wrong name, --starttls required" -- $SEND --server "$U" --starttls required --ca-file "$C/ca.pem" \
+	--tls-name mail.example.org "$M"
 has err "hostname mismatch" "wrong name"
-expect 69 "probe: the test CA is unknown" -- probe --server "$U"
+expect 69 "probe --starttls required: the test CA is unknown" -- probe --server "$U" --starttls required
 has out "STARTTLS" "probe: the test CA is unknown"
 hasnt out "after TLS:" "probe: the test CA is unknown"
+expect 69 "credentials, opportunistic, the test CA is unknown" -- $SEND --server "$U" $CREDS \
+	--starttls opportunistic --allow-plaintext-auth --debug "$M"
+has err "certificate verification failed" "credentials, opportunistic, unknown CA"
+hasnt err "send: AUTH" "credentials, opportunistic, unknown CA"
+secrets_absent "credentials, opportunistic, unknown CA"
 count st 8 "certificate failures deliver nothing"
+# opportunistic (the default without credentials) encrypts if possible, as Postfix's "may"
+expect 0 "opportunistic, no credentials, the test CA is unknown" -- $SEND --server "$U" --json --debug "$M"
+json_check 'd["tls"]["verified"] is False and d["tls"]["version"].startswith("TLSv1.") and d["auth"] is None and d["accepted"] == ["a@ok.test"] and d["exit"] == 0' "opportunistic, unknown CA --json"
+has err "encrypted, certificate NOT verified (unable to get local issuer certificate" "opportunistic, unknown CA"
+lines out 1 "opportunistic, unknown CA"
+stored st 9 'm["tls"] is True and m["auth"] is None' "opportunistic, unknown CA"
+expect 0 "opportunistic, no credentials, wrong name" -- $SEND --server "$U" --ca-file "$C/ca.pem" \
+	--tls-name mail.example.org --json "$M"
+json_check 'd["tls"]["verified"] is False and d["exit"] == 0' "opportunistic, wrong name --json"
+expect 0 "probe, opportunistic: the test CA is unknown" -- probe --server "$U"
+has out ", NOT verified" "probe, opportunistic, unknown CA"
+has out "after TLS:" "probe, opportunistic, unknown CA"
+count st 10 "opportunistic without credentials delivers over unverified TLS"
 
 expect 0 "--insecure" -- $SEND --server "$U" --json "$M" --insecure
 has err "smtpc: warning: TLS certificate verification is disabled (--insecure)" "--insecure"
@@ -229,7 +255,7 @@ has err "smtpc: warning: TLS certificate verification is disabled (--insecure)" 
 expect 64 "--insecure with credentials" -- $SEND --server "$U" --insecure $CREDS "$M"
 expect 0 "--insecure with credentials and --allow-plaintext-auth" -- $SEND --server "$U" --insecure \
 	--allow-plaintext-auth $CREDS "$M"
-stored st 10 'm["auth"] == "alice"' "--insecure --allow-plaintext-auth"
+stored st 12 'm["auth"] == "alice"' "--insecure --allow-plaintext-auth"
 
 expect 0 "--fingerprint" -- $SEND --server "$U" --ca-file "$C/ca.pem" --fingerprint "$FP" $CREDS "$M"
 expect 0 "--fingerprint with colons" -- probe --server "$U" --ca-file "$C/ca.pem" --fingerprint "$FP_COLONS"
@@ -238,7 +264,7 @@ expect 69 "--fingerprint wrong" -- $SEND --server "$U" --ca-file "$C/ca.pem" --f
 has err "does not match the pinned SHA-256 fingerprint" "--fingerprint wrong"
 expect 0 "--fingerprint with --insecure" -- $SEND --server "$U" --insecure --fingerprint "$FP" "$M"
 expect 69 "--fingerprint wrong with --insecure" -- $SEND --server "$U" --insecure --fingerprint "$FP_OTHER" "$M"
-count st 12 "fingerprints"
+count st 14 "fingerprints"
 
 # ---------------------------------------------------------------- smtps://
 I="smtps://127.0.0.1:$IM"
@@ -280,7 +306,7 @@ expect 0 "--oauth-token-cmd" -- $SEND --server "$U" --ca-file "$C/ca.pem" --user
 	--oauth-token-cmd "echo $TOKEN" --json --debug "$M"
 json_check 'd["auth"] == {"mechanism": "XOAUTH2", "ok": True} and d["exit"] == 0' "--oauth-token-cmd"
 secrets_absent "--oauth-token-cmd"
-stored st 13 'm["auth"] == "alice (xoauth2)"' "--oauth-token-cmd"
+stored st 15 'm["auth"] == "alice (xoauth2)"' "--oauth-token-cmd"
 expect 77 "--oauth-token-cmd, token refused" -- $SEND --server "$U" --ca-file "$C/ca.pem" --user alice \
 	--oauth-token-cmd "echo tok-expired" --auth xoauth2 --json "$M"
 json_check 'd["auth"] == {"mechanism": "XOAUTH2", "ok": False} and d["error"]["code"] == 535' "token refused"
@@ -290,7 +316,7 @@ has err "smtpc: --oauth-token-cmd: the command failed (exit status 1)" "--oauth-
 secrets_absent "--oauth-token-cmd failing"
 expect 78 "--oauth-token-cmd printing a space" -- $SEND --server "$U" --ca-file "$C/ca.pem" --user alice \
 	--oauth-token-cmd "echo 'tok alice'" "$M"
-count st 13 "OAuth"
+count st 15 "OAuth"
 
 # ---------------------------------------------------------------- client certificates
 K="smtp://127.0.0.1:$CC"
@@ -303,6 +329,43 @@ expect 69 "--cert with the wrong --key" -- $SEND --server "$K" --ca-file "$C/ca.
 has err "client certificate" "--cert with the wrong --key"
 expect 0 "no client certificate (optional)" -- $SEND --server "$K" --ca-file "$C/ca.pem" "$M"
 stored cc 3 'm["client_cert"] is None' "no client certificate"
+
+# ---------------------------------------------------------------- a self-signed relay (snakeoil)
+S="smtp://127.0.0.1:$SS"
+expect 0 "snakeoil, no credentials: delivered" -- $SEND --server "$S" --json --debug "$M"
+json_check 'd["tls"]["verified"] is False and d["accepted"] == ["a@ok.test"] and d["exit"] == 0' "snakeoil --json"
+has err "encrypted, certificate NOT verified (self-signed certificate" "snakeoil, no credentials"
+stored ss 1 'm["tls"] is True and m["auth"] is None' "snakeoil, no credentials"
+expect 69 "snakeoil, credentials: refused" -- $SEND --server "$S" $CREDS --json --debug "$M"
+json_check 'd["tls"] is None and d["error"]["kind"] == "TLS error" and d["auth"] is None and d["accepted"] == [] and d["exit"] == 69' "snakeoil, credentials --json"
+hasnt err "send: AUTH" "snakeoil, credentials"
+secrets_absent "snakeoil, credentials"
+expect 69 "snakeoil, credentials, opportunistic, --allow-plaintext-auth: refused" -- $SEND --server "$S" \
+	$CREDS --starttls opportunistic --allow-plaintext-auth --debug "$M"
+has err "certificate verification failed" "snakeoil, credentials, opportunistic"
+hasnt err "send: AUTH" "snakeoil, credentials, opportunistic"
+secrets_absent "snakeoil, credentials, opportunistic"
+expect 69 "snakeoil, --starttls required: refused" -- $SEND --server "$S" --starttls required --json "$M"
+json_check 'd["tls"] is None and d["error"]["kind"] == "TLS error" and d["exit"] == 69' "snakeoil, required --json"
+# sendmail mode: "tls-verify no" in the configuration is --insecure
+mkdir "$TMP/bin"
+ln -s "$(cd "$(dirname "$SMTPC")" && pwd)/$(basename "$SMTPC")" "$TMP/bin/sendmail"
+printf 'server %s\nstarttls required\n' "$S" >"$TMP/ss-verify.conf"
+printf 'server %s\nstarttls required\ntls-verify no\n' "$S" >"$TMP/ss-noverify.conf"
+printf 'server %s\ntls-verify maybe\n' "$S" >"$TMP/ss-bad.conf"
+sendmail_run() {
+	SMTPC_CONFIG=$1 "$TMP/bin/sendmail" -f s@x.test a@ok.test <"$M" >"$TMP/out" 2>"$TMP/err"
+	RC=$?
+}
+sendmail_run "$TMP/ss-verify.conf"
+[ "$RC" -eq 69 ] && pass || fail "sendmail, snakeoil, starttls required: exit $RC, expected 69"
+sendmail_run "$TMP/ss-noverify.conf"
+[ "$RC" -eq 0 ] && pass || fail "sendmail, snakeoil, tls-verify no: exit $RC, expected 0"
+has err "smtpc: warning: TLS certificate verification is disabled (--insecure)" "sendmail, tls-verify no"
+sendmail_run "$TMP/ss-bad.conf"
+[ "$RC" -eq 78 ] && pass || fail "sendmail, tls-verify maybe: exit $RC, expected 78"
+has err "ss-bad.conf:2: invalid value for 'tls-verify'" "sendmail, tls-verify maybe"
+count ss 2 "snakeoil"
 
 echo "test-cli-tls: $PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]

@@ -425,6 +425,20 @@ if [ -n "$PYTHON" ]; then
 	expect 75 "AUTH 454: temporary" -- send --server "smtp://127.0.0.1:$PORT" --starttls never \
 		--allow-plaintext-auth --user alice --password-env SMTPC_TEST_PW --from s@x.test \
 		--to a@ok.test "$M"
+	# a malformed challenge is a protocol error (76, smtpc.h: SMTPC_EPROTO), not a refusal (77)
+	start_fake auth-bad-challenge
+	expect 76 "AUTH challenge not base64" -- send --server "smtp://127.0.0.1:$PORT" --starttls never \
+		--allow-plaintext-auth --user alice --password-env SMTPC_TEST_PW --from s@x.test \
+		--to a@ok.test --json "$M"
+	json_check 'd["error"]["kind"] == "protocol error" and "not base64" in d["error"]["message"] and d["auth"]["ok"] is False and d["exit"] == 76' "AUTH challenge not base64"
+	start_fake auth-bad-scram
+	expect 76 "AUTH SCRAM server-first malformed" -- send --server "smtp://127.0.0.1:$PORT" \
+		--starttls never --allow-plaintext-auth --user alice --password-env SMTPC_TEST_PW \
+		--from s@x.test --to a@ok.test --debug "$M"
+	has err "SCRAM-SHA-256: the server's challenge is malformed" "AUTH SCRAM server-first malformed"
+	has err "send: *" "AUTH SCRAM server-first malformed"
+	hasnt err "send: AUTH PLAIN" "AUTH SCRAM server-first malformed"
+	no_secret "AUTH SCRAM server-first malformed" "$PW" "$PW_B64" "$PLAIN_B64"
 	# a Unix socket is local: no TLS needed, no --allow-plaintext-auth
 	start_fake auth --lmtp --unix "$TMP/auth.sock"
 	expect 0 "AUTH over a Unix socket" -- send --server "lmtp:$TMP/auth.sock" --user alice \

@@ -1052,7 +1052,7 @@ static void free_challenges(struct run *r)
 }
 
 /* auth MECH [user=U] [password=P] [authzid=A] [token=T|token=NULL] [creds=NULL] */
-static int step_auth(struct run *r, const sc_cstep *st)
+static int step_auth(struct run *r, const sc_cstep *st, smtpc_reply *rep)
 {
 	smtpc_auth_creds creds = SMTPC_AUTH_CREDS_INIT;
 	int null_creds = 0;
@@ -1087,13 +1087,13 @@ static int step_auth(struct run *r, const sc_cstep *st)
 		}
 #undef KEY
 	}
-	r->rc = smtpc_auth(r->s, str_arg(&st->argv[1]), null_creds ? NULL : &creds);
+	r->rc = smtpc_auth(r->s, str_arg(&st->argv[1]), null_creds ? NULL : &creds, rep);
 	r->token = NULL;
 	return 0;
 }
 
 /* auth_custom MECH [ir=BYTES|none|cancel|null] [ANSWER...] */
-static int step_auth_custom(struct run *r, const sc_cstep *st)
+static int step_auth_custom(struct run *r, const sc_cstep *st, smtpc_reply *rep)
 {
 	size_t i = 2;
 
@@ -1106,7 +1106,7 @@ static int step_auth_custom(struct run *r, const sc_cstep *st)
 	r->custom_resp = st->argv + i;
 	r->ncustom_resp = st->argc - i;
 	r->custom_next = 0;
-	r->rc = smtpc_auth_custom(r->s, str_arg(&st->argv[1]), custom_cb, r);
+	r->rc = smtpc_auth_custom(r->s, str_arg(&st->argv[1]), custom_cb, r, rep);
 	r->custom = NULL;
 	return 0;
 }
@@ -1152,7 +1152,7 @@ static int step_set(struct run *r, const sc_cstep *st)
 		smtpc_set_debuglevel(r->s, (int)v, debug_line, r);
 		r->rc = 0;
 	} else if (strcmp(what, "implicit_tls") == 0 || strcmp(what, "tls_verify") == 0 ||
-	           strcmp(what, "auth_plaintext") == 0 ||
+	           strcmp(what, "auth_plaintext") == 0 || strcmp(what, "auth_expected") == 0 ||
 	           strcmp(what, "auth_initial_response") == 0) {
 		if (want_long(r, st, &st->argv[2], &v) < 0)
 			return -1;
@@ -1160,6 +1160,8 @@ static int step_set(struct run *r, const sc_cstep *st)
 		        : strcmp(what, "tls_verify") == 0 ? smtpc_set_tls_verify(r->s, (int)v)
 		        : strcmp(what, "auth_plaintext") == 0
 		            ? smtpc_set_auth_plaintext(r->s, (int)v)
+		        : strcmp(what, "auth_expected") == 0
+		            ? smtpc_set_auth_expected(r->s, (int)v)
 		            : smtpc_set_auth_initial_response(r->s, (int)v);
 	} else if (strcmp(what, "starttls") == 0) {
 		const char *p = st->argv[2].s;
@@ -1212,7 +1214,7 @@ static int step_set(struct run *r, const sc_cstep *st)
 		    r, st,
 		    "set local_hostname|timeout|idle_check|protocol|debug|implicit_tls|"
 		    "starttls|tls_verify|tls_name|tls_pin|ca_file|ca_dir|client_cert|"
-		    "auth_plaintext|auth_initial_response");
+		    "auth_plaintext|auth_expected|auth_initial_response");
 	}
 	r->have_rc = 1;
 	return 0;
@@ -1259,15 +1261,12 @@ static int run_step(struct run *r, const sc_cstep *st)
 	} else if (CMD("starttls")) {
 		r->rc = smtpc_starttls(r->s, &rep);
 	} else if (CMD("login")) {
-		with_reply = 0;
-		r->rc = smtpc_login(r->s, str_arg(&st->argv[1]), str_arg(&st->argv[2]));
+		r->rc = smtpc_login(r->s, str_arg(&st->argv[1]), str_arg(&st->argv[2]), &rep);
 	} else if (CMD("auth")) {
-		with_reply = 0;
-		if (step_auth(r, st) < 0)
+		if (step_auth(r, st, &rep) < 0)
 			return -1;
 	} else if (CMD("auth_custom")) {
-		with_reply = 0;
-		if (step_auth_custom(r, st) < 0)
+		if (step_auth_custom(r, st, &rep) < 0)
 			return -1;
 	} else if (CMD("ehlo")) {
 		r->rc = smtpc_ehlo(r->s, st->argc > 1 ? str_arg(&st->argv[1]) : NULL, &rep);

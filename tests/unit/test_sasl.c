@@ -172,13 +172,16 @@ static void no_initial(smtpc__sasl *x)
 	assert_int_equal(outlen, 0);
 }
 
-/* The step fails with SMTPC_EAUTH and the exchange stays failed. */
-static void step_fails(smtpc__sasl *x, const void *chal, size_t len)
+/*
+ * The step fails with kind (SMTPC_EPROTO: a malformed challenge or one too many;
+ * SMTPC_EAUTH: the server refused or did not prove itself) and the exchange stays failed.
+ */
+static void step_fails(smtpc__sasl *x, const void *chal, size_t len, int kind)
 {
 	unsigned char *out = NULL;
 	size_t outlen = 0;
 
-	assert_int_equal(step_raw(x, chal, len, &out, &outlen), SMTPC_EAUTH);
+	assert_int_equal(step_raw(x, chal, len, &out, &outlen), kind);
 	assert_int_equal(step_raw(x, "", 0, &out, &outlen), SMTPC_EAUTH);
 	assert_int_equal(smtpc__sasl_finish(x), SMTPC_EAUTH);
 }
@@ -322,7 +325,7 @@ static void test_challenge_bound(void **state)
 	assert_non_null(chal);
 	memset(chal, 'A', big);
 	x = mk(SMTPC__SASL_LOGIN, &c);
-	assert_int_equal(step_raw(x, chal, big, &out, &outlen), SMTPC_EAUTH);
+	assert_int_equal(step_raw(x, chal, big, &out, &outlen), SMTPC_EPROTO);
 	smtpc__sasl_free(x);
 	/* The limit itself is fine. */
 	x = mk(SMTPC__SASL_CRAM_MD5, &c);
@@ -359,13 +362,13 @@ static void test_plain_no_initial(void **state)
 	assert_int_equal(round_b64(x, "", "AHRpbQB0YW5zdGFhZnRhbnN0YWFm"), 0);
 	assert_int_equal(smtpc__sasl_finish(x), 0);
 	/* A second 334 is more than PLAIN has to say. */
-	assert_int_equal(round_b64(x, "", NULL), SMTPC_EAUTH);
+	assert_int_equal(round_b64(x, "", NULL), SMTPC_EPROTO);
 	assert_int_equal(smtpc__sasl_finish(x), SMTPC_EAUTH);
 	smtpc__sasl_free(x);
 
 	/* PLAIN's server sends nothing: a non-empty first challenge is wrong. */
 	x = mk(SMTPC__SASL_PLAIN, &c);
-	step_fails(x, "hello", 5);
+	step_fails(x, "hello", 5, SMTPC_EPROTO);
 	smtpc__sasl_free(x);
 }
 
@@ -378,13 +381,13 @@ static void test_plain_initial_not_sent(void **state)
 	/* The session built the initial response but sent plain "AUTH PLAIN". */
 	initial_b64(x, "AHRpbQB0YW5zdGFhZnRhbnN0YWFm");
 	assert_int_equal(round_b64(x, "", "AHRpbQB0YW5zdGFhZnRhbnN0YWFm"), 0);
-	assert_int_equal(round_b64(x, "", NULL), SMTPC_EAUTH);
+	assert_int_equal(round_b64(x, "", NULL), SMTPC_EPROTO);
 	smtpc__sasl_free(x);
 
 	/* After the initial response went out, any 334 is wrong. */
 	x = mk(SMTPC__SASL_PLAIN, &c);
 	initial_b64(x, "AHRpbQB0YW5zdGFhZnRhbnN0YWFm");
-	step_fails(x, "x", 1);
+	step_fails(x, "x", 1, SMTPC_EPROTO);
 	smtpc__sasl_free(x);
 }
 
@@ -425,7 +428,7 @@ static void test_login(void **state)
 	assert_int_equal(round_b64(x, "UGFzc3dvcmQ6", "dGFuc3RhYWZ0YW5zdGFhZg=="), 0);
 	assert_int_equal(smtpc__sasl_finish(x), 0);
 	/* A third prompt: LOGIN has nothing more. */
-	assert_int_equal(round_b64(x, "UGFzc3dvcmQ6", NULL), SMTPC_EAUTH);
+	assert_int_equal(round_b64(x, "UGFzc3dvcmQ6", NULL), SMTPC_EPROTO);
 	assert_int_equal(smtpc__sasl_finish(x), SMTPC_EAUTH);
 	smtpc__sasl_free(x);
 }
@@ -467,7 +470,7 @@ static void test_cram_md5(void **state)
 	assert_int_equal(smtpc__sasl_finish(x), 0);
 	assert_int_equal(
 	    round_b64(x, "PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+", NULL),
-	    SMTPC_EAUTH);
+	    SMTPC_EPROTO);
 	smtpc__sasl_free(x);
 
 	/* The same, as raw bytes. */
@@ -480,7 +483,7 @@ static void test_cram_md5(void **state)
 
 	/* CRAM-MD5 needs a challenge. */
 	x = mk(SMTPC__SASL_CRAM_MD5, &c);
-	step_fails(x, "", 0);
+	step_fails(x, "", 0, SMTPC_EPROTO);
 	smtpc__sasl_free(x);
 
 	/* An empty password is an empty HMAC key (checked with Python's hmac). */
@@ -545,7 +548,7 @@ static void scram_finish_ok(smtpc__sasl *x, const char *sfirst, const char *want
 	free(out);
 	assert_int_equal(smtpc__sasl_finish(x), 0);
 	/* Nothing more to say after the server-final. */
-	assert_int_equal(step_raw(x, "", 0, &out, &outlen), SMTPC_EAUTH);
+	assert_int_equal(step_raw(x, "", 0, &out, &outlen), SMTPC_EPROTO);
 	assert_int_equal(smtpc__sasl_finish(x), SMTPC_EAUTH);
 }
 
@@ -685,7 +688,7 @@ static void test_scram_initial_not_sent(void **state)
 	x = rfc5802();
 	assert_int_equal(step_raw(x, "", 0, &out, &outlen), 0);
 	free(out);
-	step_fails(x, "", 0);
+	step_fails(x, "", 0, SMTPC_EPROTO);
 	smtpc__sasl_free(x);
 
 	/* A non-empty first challenge without client-first is wrong. */
@@ -693,7 +696,7 @@ static void test_scram_initial_not_sent(void **state)
 		smtpc__sasl_creds c = pencil();
 
 		x = mk(SMTPC__SASL_SCRAM_SHA_1, &c);
-		step_fails(x, RFC5802_SFIRST, strlen(RFC5802_SFIRST));
+		step_fails(x, RFC5802_SFIRST, strlen(RFC5802_SFIRST), SMTPC_EPROTO);
 		smtpc__sasl_free(x);
 	}
 }
@@ -750,7 +753,7 @@ static void test_scram_bad_server_first(void **state)
 		smtpc__sasl *x = rfc5802();
 
 		print_message("bad server-first %zu\n", i);
-		step_fails(x, bad[i], strlen(bad[i]));
+		step_fails(x, bad[i], strlen(bad[i]), SMTPC_EPROTO);
 		smtpc__sasl_free(x);
 	}
 	/* Empty, and a NUL inside. */
@@ -764,10 +767,10 @@ static void test_scram_bad_server_first(void **state)
 		/* The first empty challenge repeats client-first; the next is bad. */
 		assert_int_equal(step_raw(x, "", 0, &out, &outlen), 0);
 		free(out);
-		step_fails(x, "", 0);
+		step_fails(x, "", 0, SMTPC_EPROTO);
 		smtpc__sasl_free(x);
 		x = rfc5802();
-		step_fails(x, nul, sizeof(nul) - 1);
+		step_fails(x, nul, sizeof(nul) - 1, SMTPC_EPROTO);
 		smtpc__sasl_free(x);
 	}
 }
@@ -787,7 +790,7 @@ static void test_scram_server_first_accepts(void **state)
 	assert_int_not_equal(memcmp(out, RFC5802_FINAL, outlen), 0);
 	free(out);
 	/* ... so the RFC's server signature does not verify here. */
-	step_fails(x, RFC5802_SFINAL, strlen(RFC5802_SFINAL));
+	step_fails(x, RFC5802_SFINAL, strlen(RFC5802_SFINAL), SMTPC_EAUTH);
 	smtpc__sasl_free(x);
 
 	/* The highest iteration count accepted. */
@@ -826,7 +829,7 @@ static void test_scram_long_nonce(void **state)
 	free(m);
 }
 
-/* Every prefix of a good server-first: parsed within bounds, 0 or SMTPC_EAUTH. */
+/* Every prefix of a good server-first: parsed within bounds, 0 or SMTPC_EPROTO. */
 static void test_scram_server_first_prefixes(void **state)
 {
 	size_t len = strlen(RFC5802_SFIRST), i;
@@ -842,7 +845,7 @@ static void test_scram_server_first_prefixes(void **state)
 		if (i >= len - 3)
 			assert_int_equal(rc, 0);
 		else
-			assert_int_equal(rc, SMTPC_EAUTH);
+			assert_int_equal(rc, SMTPC_EPROTO);
 		free(out);
 		smtpc__sasl_free(x);
 	}
@@ -852,8 +855,8 @@ static void test_scram_bad_server_final(void **state)
 {
 	static const char *const bad[] = {
 	    "v=rmF9pqV8S7suAoZWja4dJRkFsKQ",  /* no padding */
-	    "v=rmF9pqV8S7suAoZWja4dJRkFsKA=", /* one bit off */
-	    "v=smF9pqV8S7suAoZWja4dJRkFsKQ=",
+	    "v=rmF9pqV8S7suAoZWja4dJRkFsKA=", /* one bit off: SMTPC_EAUTH (does not verify) */
+	    "v=smF9pqV8S7suAoZWja4dJRkFsKQ=", /* SMTPC_EAUTH too; the others are malformed */
 	    "v=rmF9pqV8S7suAoZWja4dJRkFsKQ=rmF9",
 	    "v=rmF9pqV8S7suAoZWja4dJRkFsK==",
 	    "v=rmF9pqV8S7suAoZWja4dJRkFsKQ*",
@@ -876,7 +879,8 @@ static void test_scram_bad_server_final(void **state)
 		print_message("bad server-final %zu\n", i);
 		assert_int_equal(step_str(x, RFC5802_SFIRST, &out, &outlen), 0);
 		free(out);
-		step_fails(x, bad[i], strlen(bad[i]));
+		step_fails(x, bad[i], strlen(bad[i]),
+		           i == 1 || i == 2 ? SMTPC_EAUTH : SMTPC_EPROTO);
 		assert_null(smtpc__sasl_error(x));
 		smtpc__sasl_free(x);
 	}
@@ -889,7 +893,7 @@ static void test_scram_bad_server_final(void **state)
 		m[i] = m[i] == 'A' ? 'B' : 'A';
 		assert_int_equal(step_str(x, RFC5802_SFIRST, &out, &outlen), 0);
 		free(out);
-		step_fails(x, m, strlen(m));
+		step_fails(x, m, strlen(m), SMTPC_EAUTH);
 		smtpc__sasl_free(x);
 	}
 
@@ -911,13 +915,13 @@ static void test_scram_server_error(void **state)
 	(void)state;
 	assert_int_equal(step_str(x, RFC7677_SFIRST, &out, &outlen), 0);
 	free(out);
-	step_fails(x, "e=invalid-proof", 15);
+	step_fails(x, "e=invalid-proof", 15, SMTPC_EAUTH);
 	assert_string_equal(smtpc__sasl_error(x), "invalid-proof");
 	smtpc__sasl_free(x);
 
 	/* An error instead of the server-first, with control characters in it. */
 	x = rfc7677();
-	step_fails(x, "e=unknown-user\r\n\033[2J,x", 22);
+	step_fails(x, "e=unknown-user\r\n\033[2J,x", 22, SMTPC_EAUTH);
 	assert_string_equal(smtpc__sasl_error(x), "unknown-user  ?[2J");
 	smtpc__sasl_free(x);
 }
@@ -994,12 +998,12 @@ static void test_xoauth2_error(void **state)
 	                                          "\"scope\":\"https://mail.google.com/\"} ");
 	assert_int_equal(smtpc__sasl_finish(x), SMTPC_EAUTH);
 	/* Another 334: bounded. */
-	assert_int_equal(round_b64(x, "e30=", NULL), SMTPC_EAUTH);
+	assert_int_equal(round_b64(x, "e30=", NULL), SMTPC_EPROTO);
 	smtpc__sasl_free(x);
 
 	/* A non-empty first challenge without the initial response is wrong. */
 	x = google();
-	step_fails(x, "{}", 2);
+	step_fails(x, "{}", 2, SMTPC_EPROTO);
 	assert_null(smtpc__sasl_error(x));
 	smtpc__sasl_free(x);
 }
@@ -1037,7 +1041,7 @@ static void test_oauthbearer_rfc7628(void **state)
 	free(out);
 	assert_string_equal(smtpc__sasl_error(x), err);
 	assert_int_equal(smtpc__sasl_finish(x), SMTPC_EAUTH);
-	step_fails(x, "{}", 2);
+	step_fails(x, "{}", 2, SMTPC_EPROTO);
 	smtpc__sasl_free(x);
 }
 
@@ -1104,7 +1108,7 @@ static void test_external(void **state)
 	assert_int_equal(step_str(x, "what?", &out, &outlen), 0);
 	assert_int_equal(outlen, 0);
 	free(out);
-	step_fails(x, "", 0);
+	step_fails(x, "", 0, SMTPC_EPROTO);
 	smtpc__sasl_free(x);
 
 	c.authzid = "postmaster@example.org";
@@ -1149,7 +1153,7 @@ static void test_endless_334(void **state)
 			rounds++;
 			assert_true(rounds <= 3);
 		}
-		assert_int_equal(rc, SMTPC_EAUTH);
+		assert_int_equal(rc, SMTPC_EPROTO);
 		smtpc__sasl_free(x);
 	}
 }
