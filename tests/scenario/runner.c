@@ -207,7 +207,7 @@ static void fail_bytes(struct run *r, const sc_cstep *st, const char *what, cons
 static int parse_long(const sc_tok *t, long *out)
 {
 	char *end;
-	long v;
+	long v = 0;
 
 	if (t->len == 0)
 		return -1;
@@ -221,7 +221,7 @@ static int parse_long(const sc_tok *t, long *out)
 
 static int parse_kind(const sc_tok *t, int *out)
 {
-	long v;
+	long v = 0;
 
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 		if (strcmp(t->s, kinds[i].name) == 0 || strcmp(t->s, kinds[i].name + 6) == 0) {
@@ -1122,7 +1122,7 @@ static const char *tls_path(const sc_tok *t, const char *name, const char *what)
 static int step_set(struct run *r, const sc_cstep *st)
 {
 	const char *what = st->argv[1].s;
-	long v;
+	long v = 0;
 
 	if (strcmp(what, "local_hostname") == 0) {
 		r->rc = smtpc_set_local_hostname(r->s, str_arg(&st->argv[2]));
@@ -1330,7 +1330,7 @@ static int run_step(struct run *r, const sc_cstep *st)
 		take_error(r);
 		return 0;
 	} else if (CMD("sleep")) {
-		long v;
+		long v = 0;
 
 		if (want_long(r, st, &st->argv[1], &v) < 0)
 			return -1;
@@ -1386,7 +1386,7 @@ static void check_tok_str(struct run *r, const sc_cstep *st, const char *what, c
 
 static int check_bool(struct run *r, const sc_cstep *st, const char *what, const sc_tok *t, int got)
 {
-	long v;
+	long v = 0;
 
 	if (want_long(r, st, t, &v) < 0)
 		return -1;
@@ -1398,7 +1398,7 @@ static int check_bool(struct run *r, const sc_cstep *st, const char *what, const
 static int check_reply(struct run *r, const sc_cstep *st, const char *what, const sc_tok *a,
                        size_t na, int code, const char *enh, const char *text, size_t tlen)
 {
-	long v;
+	long v = 0;
 	char label[64];
 
 	if (want_long(r, st, &a[0], &v) < 0)
@@ -1518,7 +1518,7 @@ static int run_expect(struct run *r, const sc_cstep *st)
 	const char *what = st->argv[1].s;
 	const sc_tok *a = st->argv + 2;
 	size_t na = st->argc - 2;
-	long v, w;
+	long v = 0, w = 0;
 
 #define IS(name) (strcmp(what, name) == 0)
 	if (IS("rc")) {
