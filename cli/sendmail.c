@@ -2,7 +2,8 @@
  * sendmail.c - smtpc invoked as "sendmail" (a symlink): the command line of
  * /usr/sbin/sendmail for programs that pipe mail into it,
  *
- *   sendmail [-t] [-i] [-oi] [-f SENDER] [-F FULLNAME] [-bm] [--] [RECIPIENT...]
+ *   sendmail [-t] [-i] [-v] [-f|-r SENDER] [-F FULLNAME] [-N DSN] [-R RET] [-B TYPE]
+ *            [-bm] [-oi] [-oem] [-oep] [-odi] [-odb] [--] [RECIPIENT...]
  *
  * with the server from $SMTPC_SERVER or a configuration file ($SMTPC_CONFIG,
  * else /etc/smtpc.conf) of "key value" lines, each a long option of smtpc
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -36,8 +38,11 @@ static const char *const CONFIG_KEYS[] = {
 
 struct sendmail_args {
 	int read_recipients;
-	const char *from;      /* -f */
+	int verbose;           /* -v: the transcript on standard error (--debug) */
+	const char *from;      /* -f or -r */
 	const char *full_name; /* -F */
+	const char *notify;    /* -N: --dsn-notify */
+	const char *ret;       /* -R: --dsn-ret */
 	int first_rcpt;        /* argv index of the first recipient */
 };
 
@@ -56,7 +61,8 @@ static int usage(const char *msg, const char *arg)
 		cli_put_str(stderr, arg);
 		putc('\'', stderr);
 	}
-	fputs("\nusage: sendmail [-t] [-i] [-oi] [-f SENDER] [-F FULLNAME] [-bm] [--] "
+	fputs("\nusage: sendmail [-t] [-i] [-v] [-f|-r SENDER] [-F FULLNAME] [-N DSN] [-R RET]\n"
+	      "                [-B TYPE] [-bm] [-oi] [-oem] [-oep] [-odi] [-odb] [--] "
 	      "[RECIPIENT...]\n",
 	      stderr);
 	return EX_USAGE;
@@ -84,9 +90,61 @@ static int flag_value(int argc, char **argv, int *i, const char *rest, const cha
 	return 0;
 }
 
+/* -o: the options of sendmail(8) that mean what smtpc always does. */
+static int option_ok(const char *value)
+{
+	/* -oi: a lone dot does not end the message; -oem, -oep: errors reported (here on
+	 * standard error and in the exit status); -odi, -odb: delivery (always now). */
+	static const char *const OK[] = {"i", "em", "ep", "di", "db"};
+
+	for (size_t k = 0; k < sizeof(OK) / sizeof(OK[0]); k++) {
+		if (strcmp(value, OK[k]) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* The value of a flag that takes one; 0, or the exit status (reported). */
+static int flag_takes(struct sendmail_args *a, char flag, const char *value)
+{
+	switch (flag) {
+	case 'f':
+	case 'r': /* -r: the old name of -f */
+		if (a->from != NULL)
+			return usage("-f (or -r) given more than once", NULL);
+		a->from = value;
+		return 0;
+	case 'F':
+		a->full_name = value;
+		return 0;
+	case 'N': /* DSN NOTIFY (RFC 3461): never, or success,failure,delay */
+		a->notify = value;
+		return 0;
+	case 'R': /* DSN RET: full or hdrs */
+		a->ret = value;
+		return 0;
+	case 'B': /* the body type: the library finds it in the message itself */
+		if (strcasecmp(value, "7BIT") != 0 && strcasecmp(value, "8BITMIME") != 0)
+			return flag_error("unsupported body type (7BIT or 8BITMIME):", flag, value);
+		return 0;
+	case 'o':
+		if (!option_ok(value))
+			return flag_error("unsupported sendmail option", flag, value);
+		return 0;
+	case 'b':
+		if (strcmp(value, "m") != 0)
+			return flag_error("unsupported sendmail mode (only -bm, the default, is "
+			                  "supported):",
+			                  flag, value);
+		return 0;
+	default:
+		return usage("unsupported sendmail option", NULL);
+	}
+}
+
 static int parse_flags(int argc, char **argv, struct sendmail_args *a)
 {
-	int i;
+	int i, ex;
 
 	memset(a, 0, sizeof(*a));
 	for (i = 1; i < argc; i++) {
@@ -109,8 +167,15 @@ static int parse_flags(int argc, char **argv, struct sendmail_args *a)
 				continue;
 			case 'i': /* a line with a single dot does not end the message: always so */
 				continue;
+			case 'v':
+				a->verbose = 1;
+				continue;
 			case 'f':
+			case 'r':
 			case 'F':
+			case 'N':
+			case 'R':
+			case 'B':
 			case 'o':
 			case 'b':
 				break;
@@ -119,21 +184,9 @@ static int parse_flags(int argc, char **argv, struct sendmail_args *a)
 			}
 			if (flag_value(argc, argv, &i, p + 1, &value) != 0)
 				return usage("this option needs a value:", flag);
-			if (*p == 'f' && a->from != NULL)
-				return usage("-f given more than once", NULL);
-			if (*p == 'f')
-				a->from = value;
-			else if (*p == 'F')
-				a->full_name = value;
-			/* -oi as -i; -oem, -odi: errors are reported, delivery is immediate */
-			else if (*p == 'o' && strcmp(value, "i") != 0 && strcmp(value, "em") != 0 &&
-			         strcmp(value, "di") != 0)
-				return flag_error("unsupported sendmail option", *p, value);
-			else if (*p == 'b' && strcmp(value, "m") != 0)
-				return flag_error(
-				    "unsupported sendmail mode (only -bm, the default, is "
-				    "supported):",
-				    *p, value);
+			ex = flag_takes(a, *p, value);
+			if (ex != 0)
+				return ex;
 			break; /* the value ended the cluster */
 		}
 	}
@@ -310,6 +363,11 @@ static int build_options(struct cli_options *o, const struct config *c,
 	o->spool = 1;
 	o->read_recipients = a->read_recipients;
 	o->full_name = a->full_name;
+	o->debug = a->verbose;
+	if (a->notify != NULL && (ex = cli_option_set(o, "dsn-notify", a->notify)) != 0)
+		return ex;
+	if (a->ret != NULL && (ex = cli_option_set(o, "dsn-ret", a->ret)) != 0)
+		return ex;
 	for (size_t k = 0; k < NKEYS; k++) {
 		const char *key = CONFIG_KEYS[k];
 

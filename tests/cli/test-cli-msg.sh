@@ -279,10 +279,14 @@ hasnt err "a@ok.test" "sendmail, a refused recipient"
 smx 75 "sendmail, a deferred recipient" -- -f s@x.test d@defer.test
 smx 64 "sendmail without recipients" --
 has err "no recipients" "sendmail without recipients"
-for flag in -q -bs -bp -oQ/tmp -v -X --help; do
+for flag in -q -bs -bp -oQ/tmp -X -BBINARYMIME -oX --help; do
 	smx 64 "sendmail $flag" -- "$flag" a@ok.test
 	has err "'$flag'" "sendmail $flag named"
 done
+smx 64 "sendmail -R body" -- -R body a@ok.test
+has err "'body'" "sendmail -R body named"
+smx 64 "sendmail -Nsometimes" -- -Nsometimes a@ok.test
+has err "'sometimes'" "sendmail -N sometimes named"
 smx 64 "sendmail -f without a value" -- -f
 # -F: a From: field only when the message has none
 printf 'Subject: no From\n\nbody\n' >"$TMP/nofrom.txt"

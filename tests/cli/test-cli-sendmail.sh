@@ -1,0 +1,120 @@
+#!/bin/sh
+# test-cli-sendmail.sh - the command lines that real programs give sendmail(8),
+# run through a link named sendmail against smtpc-sink on loopback: Debian's
+# cron, mutt with DSN, git send-email, PHP's mail(); the default sender
+# (user@host) and the configured domain; smtpc send reading the same
+# configuration and SMTPC_SERVER.
+#
+# usage: tests/cli/test-cli-sendmail.sh PATH/TO/smtpc PATH/TO/smtpc-sink
+# Needs python3 (deliveries.jsonl). Exit status: 0 all passed, 1 a test failed, 77 skipped.
+set -u
+
+SMTPC=${1:?usage: test-cli-sendmail.sh SMTPC SMTPC-SINK}
+SINK=${2:?usage: test-cli-sendmail.sh SMTPC SMTPC-SINK}
+HERE=$(cd "$(dirname "$0")" && pwd)
+if [ -x /usr/bin/python3 ]; then
+	PYTHON=/usr/bin/python3
+else
+	PYTHON=$(command -v python3 || true)
+fi
+[ -x "$SMTPC" ] || { echo "skip: $SMTPC not built"; exit 77; }
+[ -x "$SINK" ] || { echo "skip: $SINK not built"; exit 77; }
+[ -n "$PYTHON" ] || { echo "skip: no python3"; exit 77; }
+SMTPC=$(cd "$(dirname "$SMTPC")" && pwd)/$(basename "$SMTPC")
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/smtpc-sendmail.XXXXXX") || exit 1
+PIDS=""
+FAILED=0
+PASSED=0
+# shellcheck source=lib.sh
+. "$HERE/lib.sh"
+
+mkdir -p "$TMP/sink.maildir" "$TMP/bin"
+"$SINK" --port-file "$TMP/sink.port" --maildir "$TMP/sink.maildir" --quiet 2>"$TMP/sink.log" &
+PIDS="$PIDS $!"
+wait_file "$TMP/sink.port" || { echo "FAIL: smtpc-sink did not start"; exit 1; }
+U="smtp://127.0.0.1:$(cat "$TMP/sink.port")"
+ln -s "$SMTPC" "$TMP/bin/sendmail"
+SM=$TMP/bin/sendmail
+
+# sm WANT DESC -- ARGS...: the sendmail link, the message $STDIN through a pipe (as
+# programs write it); checks the exit status and the sanitizers. Output in out, err.
+sm() {
+	want=$1
+	desc=$2
+	shift 3
+	cat "${STDIN:-/dev/null}" | "$SM" "$@" >"$TMP/out" 2>"$TMP/err"
+	RC=$?
+	if [ "$RC" -ne "$want" ]; then
+		fail "$desc: exit $RC, expected $want"
+	elif grep -q Sanitizer "$TMP/err"; then
+		fail "$desc: sanitizer report"
+	else
+		pass
+	fi
+}
+
+# delivered EXPR DESC: the last line of deliveries.jsonl is d, the stored bytes m, EXPR holds.
+delivered() {
+	if "$PYTHON" -c 'import json, sys
+d = json.loads(open(sys.argv[1], encoding="utf-8").read().splitlines()[-1])
+m = open(d["file"], "rb").read()
+assert eval(sys.argv[2]), (sys.argv[2], d)' "$TMP/sink.maildir/deliveries.jsonl" "$1" \
+		2>"$TMP/pyerr"; then
+		pass
+	else
+		fail "$2: $(tail -1 "$TMP/pyerr")"
+	fi
+}
+
+count() {
+	wc -l <"$TMP/sink.maildir/deliveries.jsonl" 2>/dev/null || echo 0
+}
+
+# ---------------------------------------------------------------- mutt, with DSN
+# mutt's $sendmail with $dsn_notify and $dsn_return: -oem -oi -N LIST -R RET -- RECIPIENTS
+printf '%s\n' 'From: Alice <alice@x.test>' 'To: bob@ok.test' 'Subject: mutt' '' 'hi' >"$TMP/mutt.txt"
+export SMTPC_SERVER="$U"
+STDIN=$TMP/mutt.txt
+sm 0 "mutt: -oem -oi -N success,failure -R hdrs --" -- -oem -oi -N success,failure -R hdrs -- bob@ok.test
+lines err 0 "mutt: quiet"
+delivered 'd["mail_from"] == "alice@x.test" and "RET=HDRS" in d["mail_options"] and d["rcpt_to"] == ["bob@ok.test"] and d["rcpt_options"] == [["NOTIFY=SUCCESS,FAILURE", "ORCPT=rfc822;bob@ok.test"]]' "mutt: NOTIFY and RET arrive"
+sm 0 "mutt: -N never" -- -oem -oi -N never -- bob@ok.test
+delivered 'd["rcpt_options"] == [["NOTIFY=NEVER", "ORCPT=rfc822;bob@ok.test"]] and not any(o.startswith("RET=") for o in d["mail_options"])' "-N never"
+sm 0 "attached -Nsuccess -Rfull" -- -Nsuccess -Rfull bob@ok.test
+delivered 'd["rcpt_options"] == [["NOTIFY=SUCCESS", "ORCPT=rfc822;bob@ok.test"]] and "RET=FULL" in d["mail_options"]' "-Nsuccess -Rfull"
+sm 64 "-N never,success" -- -N never,success bob@ok.test
+sm 64 "-N without a value" -- -N
+# -v: the transcript on standard error, as --debug
+sm 0 "-v" -- -v -oi bob@ok.test
+has err "send: MAIL FROM:<alice@x.test>" "-v: the transcript"
+has err "send: RCPT TO:<bob@ok.test>" "-v: the transcript"
+
+# ---------------------------------------------------------------- git send-email
+# git send-email runs "sendmail -i RECIPIENT..." (with -f when an envelope sender is set)
+printf '%s\n' 'From: Dev <dev@x.test>' 'To: list@ok.test' 'Cc: rev@ok.test' \
+	'Subject: [PATCH] x' '' '---' ' x | 1 +' >"$TMP/git.txt"
+STDIN=$TMP/git.txt
+sm 0 "git send-email: -i rcpt1 rcpt2" -- -i list@ok.test rev@ok.test
+delivered 'd["mail_from"] == "dev@x.test" and d["rcpt_to"] == ["list@ok.test", "rev@ok.test"]' "git send-email"
+sm 0 "git send-email: -i -f sender rcpt" -- -i -f bounce@x.test list@ok.test
+delivered 'd["mail_from"] == "bounce@x.test" and d["rcpt_to"] == ["list@ok.test"]' "git send-email with -f"
+sm 0 "-r SENDER (the old -f)" -- -i -r old@x.test list@ok.test
+delivered 'd["mail_from"] == "old@x.test"' "-r"
+sm 64 "-f and -r" -- -f a@x.test -r b@x.test list@ok.test
+
+# ---------------------------------------------------------------- PHP mail()
+# sendmail_path = "/usr/sbin/sendmail -t -i": recipients from the headers
+printf '%s\n' 'To: php@ok.test' 'Subject: php' 'From: www@x.test' 'Bcc: hidden@ok.test' '' \
+	'from php' >"$TMP/php.txt"
+STDIN=$TMP/php.txt
+sm 0 "PHP mail(): -t -i" -- -t -i
+delivered 'd["mail_from"] == "www@x.test" and d["rcpt_to"] == ["php@ok.test", "hidden@ok.test"] and b"Bcc" not in m' "PHP mail()"
+
+# ---------------------------------------------------------------- the other flags
+STDIN=$TMP/mutt.txt
+sm 0 "-odb -odi -oep -oem -B7BIT -bm" -- -odb -odi -oep -oem -B7BIT -bm bob@ok.test
+sm 0 "-B 8BITMIME (separate value)" -- -B 8BITMIME bob@ok.test
+
+echo "test-cli-sendmail: $PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
