@@ -12,6 +12,7 @@
  * smtpc_send_message() (Bcc removed); quiet on success (docs/CLI.md).
  */
 #include "commands.h"
+#include "config.h"
 
 #include "exitcodes.h"
 #include "text.h"
@@ -35,6 +36,7 @@ static const char *const CONFIG_KEYS[] = {
     "fingerprint", "user",   "password-file", "password-cmd", "auth",
 };
 #define NKEYS (sizeof(CONFIG_KEYS) / sizeof(CONFIG_KEYS[0]))
+_Static_assert(NKEYS <= CLI_CONFIG_MAX_KEYS, "struct cli_config holds CLI_CONFIG_MAX_KEYS");
 
 struct sendmail_args {
 	int read_recipients;
@@ -44,13 +46,6 @@ struct sendmail_args {
 	const char *notify;    /* -N: --dsn-notify */
 	const char *ret;       /* -R: --dsn-ret */
 	int first_rcpt;        /* argv index of the first recipient */
-};
-
-struct config {
-	const char *path;
-	char *text;               /* the file, NUL-terminated; values point into it */
-	const char *value[NKEYS]; /* NULL: not set */
-	int line[NKEYS];          /* where each was set */
 };
 
 static int usage(const char *msg, const char *arg)
@@ -202,7 +197,7 @@ static int parse_flags(int argc, char **argv, struct sendmail_args *a)
 	return 0;
 }
 
-static int config_error(const struct config *c, int line, const char *msg, const char *arg)
+int cli_config_error(const struct cli_config *c, int line, const char *msg, const char *arg)
 {
 	fputs("smtpc: ", stderr);
 	cli_put_str(stderr, c->path);
@@ -269,7 +264,7 @@ static int is_blank(char c)
 }
 
 /* One "key value" line (comments and blank lines already skipped). */
-static int config_line(struct config *c, char *line, int lineno)
+static int config_line(struct cli_config *c, char *line, int lineno)
 {
 	char *key = line, *value = line, *end;
 	size_t k;
@@ -288,24 +283,22 @@ static int config_line(struct config *c, char *line, int lineno)
 			break;
 	}
 	if (k == NKEYS)
-		return config_error(c, lineno, "unknown key", key);
+		return cli_config_error(c, lineno, "unknown key", key);
 	if (c->value[k] != NULL)
-		return config_error(c, lineno, "key given twice:", key);
+		return cli_config_error(c, lineno, "key given twice:", key);
 	if (*value == '\0' && strcmp(key, "from") != 0)
-		return config_error(c, lineno, "no value for", key);
+		return cli_config_error(c, lineno, "no value for", key);
 	c->value[k] = value;
 	c->line[k] = lineno;
 	return 0;
 }
 
-/* $SMTPC_CONFIG (must be readable), else /etc/smtpc.conf (may be missing). */
-static int config_load(struct config *c)
+int cli_config_load(struct cli_config *c)
 {
 	const char *env = getenv("SMTPC_CONFIG");
 	char *p, *next;
 	int err, lineno = 0;
 
-	memset(c, 0, sizeof(*c));
 	c->path = env && *env ? env : DEFAULT_CONFIG;
 	err = read_file(c->path, &c->text);
 	if (err == ENOENT && !(env && *env))
@@ -315,11 +308,11 @@ static int config_load(struct config *c)
 		return EX_OSERR;
 	}
 	if (err != 0)
-		return config_error(c, 0,
-		                    err == EFBIG    ? "larger than 64 KiB"
-		                    : err == EINVAL ? "holds a NUL byte"
-		                                    : strerror(err),
-		                    NULL);
+		return cli_config_error(c, 0,
+		                        err == EFBIG    ? "larger than 64 KiB"
+		                        : err == EINVAL ? "holds a NUL byte"
+		                                        : strerror(err),
+		                        NULL);
 	for (p = c->text; p != NULL && *p; p = next) {
 		int ex;
 
@@ -338,7 +331,7 @@ static int config_load(struct config *c)
 	return 0;
 }
 
-static const char *config_get(const struct config *c, const char *key, int *line)
+const char *cli_config_get(const struct cli_config *c, const char *key, int *line)
 {
 	for (size_t k = 0; k < NKEYS; k++) {
 		if (strcmp(key, CONFIG_KEYS[k]) == 0) {
@@ -350,12 +343,74 @@ static const char *config_get(const struct config *c, const char *key, int *line
 	return NULL;
 }
 
-/* The options of smtpc send from the configuration, the environment and the flags. */
-static int build_options(struct cli_options *o, const struct config *c,
-                         const struct sendmail_args *a, int argc, char **argv)
+void cli_config_free(struct cli_config *c)
 {
-	const char *server = getenv("SMTPC_SERVER");
-	int i, line, ex;
+	if (c == NULL)
+		return;
+	free(c->text);
+	memset(c, 0, sizeof(*c));
+}
+
+/* The keys that belong to the configured server: its TLS settings and credentials. */
+static const char *const SERVER_KEYS[] = {
+    "starttls",    "ca-file", "ca-dir",        "cert",         "key",  "tls-name",
+    "fingerprint", "user",    "password-file", "password-cmd", "auth",
+};
+static const char *const AUTH_KEYS[] = {"user", "password-file", "password-cmd", "auth"};
+
+static int in_list(const char *key, const char *const *list, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		if (strcmp(key, list[k]) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int cli_config_apply(struct cli_options *o)
+{
+	const char *env = getenv("SMTPC_SERVER"), *configured;
+	struct cli_config *c = calloc(1, sizeof(*c));
+	int line, ex, same_server,
+	    auth_given = cli_wants_auth(o) || o->password_file != NULL || o->password_env != NULL ||
+	                 o->password_cmd != NULL;
+
+	if (c == NULL) {
+		fputs("smtpc: out of memory\n", stderr);
+		return EX_OSERR;
+	}
+	o->config = c;
+	ex = cli_config_load(c);
+	if (ex != 0)
+		return ex;
+	configured = cli_config_get(c, "server", &line);
+	if (!cli_option_given(o, "server"))
+		o->server = env != NULL && *env != '\0' ? env : configured;
+	same_server = configured == NULL || (o->server && strcmp(o->server, configured) == 0);
+	for (size_t k = 0; k < NKEYS; k++) {
+		const char *key = CONFIG_KEYS[k], *value = c->value[k];
+
+		if (value == NULL || strcmp(key, "server") == 0)
+			continue;
+		if (!cli_option_for_command(o, key) || cli_option_given(o, key))
+			continue;
+		if (!same_server &&
+		    in_list(key, SERVER_KEYS, sizeof(SERVER_KEYS) / sizeof(*SERVER_KEYS)))
+			continue; /* never another server's credentials or pins */
+		if (auth_given && in_list(key, AUTH_KEYS, sizeof(AUTH_KEYS) / sizeof(*AUTH_KEYS)))
+			continue; /* the command line's credentials, whole */
+		if (cli_option_set(o, key, value) != 0)
+			return cli_config_error(c, c->line[k], "invalid value for", key);
+	}
+	return 0;
+}
+
+/* The options of smtpc send from the flags, the environment and the configuration. */
+static int build_options(struct cli_options *o, const struct sendmail_args *a, int argc,
+                         char **argv)
+{
+	const char *env = getenv("SMTPC_SERVER");
+	int i, line = 0, ex;
 
 	cli_options_init(o);
 	o->command = CLI_SEND;
@@ -364,33 +419,25 @@ static int build_options(struct cli_options *o, const struct config *c,
 	o->read_recipients = a->read_recipients;
 	o->full_name = a->full_name;
 	o->debug = a->verbose;
+	if (a->from != NULL && (ex = cli_option_set(o, "from", a->from)) != 0)
+		return ex;
 	if (a->notify != NULL && (ex = cli_option_set(o, "dsn-notify", a->notify)) != 0)
 		return ex;
 	if (a->ret != NULL && (ex = cli_option_set(o, "dsn-ret", a->ret)) != 0)
 		return ex;
-	for (size_t k = 0; k < NKEYS; k++) {
-		const char *key = CONFIG_KEYS[k];
-
-		if (c->value[k] == NULL || strcmp(key, "server") == 0 || strcmp(key, "from") == 0)
-			continue;
-		if (cli_option_set(o, key, c->value[k]) != 0)
-			return config_error(c, c->line[k], "invalid value for", key);
-	}
-	if (server == NULL || *server == '\0') {
-		server = config_get(c, "server", &line);
-	} else {
-		line = 0;
-	}
-	if (server == NULL) {
+	ex = cli_config_apply(o);
+	if (ex != 0)
+		return ex;
+	if (o->server == NULL) {
 		fputs("smtpc: no server configured: set SMTPC_SERVER (smtp://host:port) or "
 		      "'server URL' in ",
 		      stderr);
-		cli_put_str(stderr, c->path);
+		cli_put_str(stderr, o->config->path);
 		fputs(" (or the file named by SMTPC_CONFIG)\n", stderr);
 		return EX_CONFIG;
 	}
-	o->server = server;
-	o->from = a->from ? a->from : config_get(c, "from", &i);
+	if (env == NULL || *env == '\0')
+		cli_config_get(o->config, "server", &line);
 	for (i = a->first_rcpt; i < argc; i++) {
 		ex = cli_option_set(o, "to", argv[i]);
 		if (ex != 0)
@@ -403,10 +450,10 @@ static int build_options(struct cli_options *o, const struct config *c,
 	ex = cli_options_check(o);
 	if (ex == EX_USAGE) {
 		if (line > 0)
-			return config_error(c, line, "check the server and TLS/AUTH settings",
-			                    NULL);
+			return cli_config_error(o->config, line,
+			                        "check the server and TLS/AUTH settings", NULL);
 		fputs("smtpc: check SMTPC_SERVER and the TLS/AUTH settings of ", stderr);
-		cli_put_str(stderr, c->path);
+		cli_put_str(stderr, o->config->path);
 		putc('\n', stderr);
 		return EX_CONFIG;
 	}
@@ -416,20 +463,15 @@ static int build_options(struct cli_options *o, const struct config *c,
 int cli_sendmail(int argc, char **argv)
 {
 	struct sendmail_args a;
-	struct cli_options o = {0};
-	struct config c;
+	struct cli_options o;
 	int ex;
 
 	cli_options_init(&o);
-	memset(&c, 0, sizeof(c));
 	ex = parse_flags(argc, argv, &a);
 	if (ex == 0)
-		ex = config_load(&c);
-	if (ex == 0)
-		ex = build_options(&o, &c, &a, argc, argv);
+		ex = build_options(&o, &a, argc, argv);
 	if (ex == 0)
 		ex = cli_send(&o);
 	cli_options_free(&o);
-	free(c.text);
 	return ex;
 }

@@ -116,5 +116,49 @@ STDIN=$TMP/mutt.txt
 sm 0 "-odb -odi -oep -oem -B7BIT -bm" -- -odb -odi -oep -oem -B7BIT -bm bob@ok.test
 sm 0 "-B 8BITMIME (separate value)" -- -B 8BITMIME bob@ok.test
 
+# ---------------------------------------------------------------- smtpc send: the same configuration
+unset SMTPC_SERVER
+STDIN=/dev/null
+EMPTY=$SMTPC_CONFIG
+printf 'server %s\nfrom conf@x.test\ntimeout 20\n' "$U" >"$TMP/send.conf"
+export SMTPC_CONFIG="$TMP/send.conf"
+expect 0 "send: server and from of the configuration" -- send --to a@ok.test "$TMP/mutt.txt"
+delivered 'd["mail_from"] == "conf@x.test" and d["rcpt_to"] == ["a@ok.test"]' "send: the configuration"
+expect 0 "send: --from wins over the configuration" -- send -f me@x.test --to a@ok.test "$TMP/mutt.txt"
+delivered 'd["mail_from"] == "me@x.test"' "send: --from wins"
+SMTPC_SERVER=smtp://127.0.0.1:1 expect 75 "send: SMTPC_SERVER wins over the configuration" \
+	-- send --to a@ok.test "$TMP/mutt.txt"
+n=$(count)
+SMTPC_SERVER=smtp://127.0.0.1:1 expect 0 "send: --server wins over SMTPC_SERVER" \
+	-- send --server "$U" --to a@ok.test "$TMP/mutt.txt"
+[ "$(count)" -eq $((n + 1)) ] && pass || fail "send: --server wins: nothing stored"
+expect 0 "probe: the server of the configuration (from is not probe's)" -- probe
+SMTPC_CONFIG=$EMPTY SMTPC_SERVER=$U expect 0 "send: SMTPC_SERVER alone" \
+	-- send -f me@x.test --to a@ok.test "$TMP/mutt.txt"
+SMTPC_CONFIG=$EMPTY expect 64 "send: no server anywhere" -- send -f me@x.test --to a@ok.test "$TMP/mutt.txt"
+has err "missing --server URL (or SMTPC_SERVER" "send: no server anywhere"
+SMTPC_CONFIG=$TMP/nope.conf expect 78 "send: SMTPC_CONFIG missing" -- send --to a@ok.test "$TMP/mutt.txt"
+has err "nope.conf: No such file or directory" "send: SMTPC_CONFIG missing"
+printf 'server %s\nfrobnicate 1\n' "$U" >"$TMP/bad.conf"
+SMTPC_CONFIG=$TMP/bad.conf expect 78 "send: a bad configuration" -- send --to a@ok.test "$TMP/mutt.txt"
+has err "bad.conf:2: unknown key 'frobnicate'" "send: a bad configuration"
+printf 'server %s\ntimeout never\n' "$U" >"$TMP/bad.conf"
+SMTPC_CONFIG=$TMP/bad.conf expect 78 "send: a bad value in the configuration" \
+	-- send -f me@x.test --to a@ok.test "$TMP/mutt.txt"
+has err "bad.conf:2: invalid value for 'timeout'" "send: a bad value"
+# The TLS and AUTH keys belong to the configured server: never sent to another one.
+printf 'server smtp://127.0.0.1:1\nuser alice\npassword-file %s\nstarttls required\n' \
+	"$TMP/nope.pw" >"$TMP/auth.conf"
+SMTPC_CONFIG=$TMP/auth.conf expect 78 "send: the configured server's credentials apply to it" \
+	-- send -f me@x.test --to a@ok.test "$TMP/mutt.txt"
+SMTPC_CONFIG=$TMP/auth.conf expect 0 "send --server: another server gets no credentials" \
+	-- send --server "$U" -f me@x.test --to a@ok.test --debug "$TMP/mutt.txt"
+hasnt err "STARTTLS" "another server: no STARTTLS required"
+hasnt err "AUTH" "another server: no AUTH"
+SMTPC_CONFIG=$TMP/auth.conf SMTPC_SERVER=$U STDIN=$TMP/mutt.txt \
+	sm 0 "sendmail, SMTPC_SERVER: another server gets no credentials" -- a@ok.test
+STDIN=/dev/null
+export SMTPC_CONFIG="$EMPTY"
+
 echo "test-cli-sendmail: $PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
