@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "exitcodes.h"
+#include "identity.h"
 #include "text.h"
 
 #include <limits.h>
@@ -853,7 +854,29 @@ static int finish(struct parser *ps)
 		return usage_error("missing --to ADDR (or -t to take the recipients from the "
 		                   "headers)",
 		                   NULL);
-	return cli_options_check(o);
+	rc = cli_options_check(o);
+	return rc != 0 ? rc : cli_options_qualify(o);
+}
+
+int cli_options_qualify(struct cli_options *o)
+{
+	char *q;
+
+	if (o->from != NULL && o->from_owned == NULL) {
+		if (cli_qualify(o->from, o->domain, &o->from_owned) != 0)
+			return EX_OSERR;
+		if (o->from_owned != NULL)
+			o->from = o->from_owned;
+	}
+	for (size_t k = 0; k < o->nto; k++) {
+		if (cli_qualify(o->to[k], o->domain, &q) != 0)
+			return EX_OSERR;
+		if (q != NULL) {
+			free(o->to[k]);
+			o->to[k] = q;
+		}
+	}
+	return 0;
 }
 
 void cli_options_init(struct cli_options *o)
@@ -923,5 +946,6 @@ void cli_options_free(struct cli_options *o)
 	cli_url_free(&o->url);
 	cli_config_free(o->config);
 	free(o->config);
+	free(o->from_owned);
 	memset(o, 0, sizeof(*o));
 }

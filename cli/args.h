@@ -68,6 +68,8 @@ struct cli_options {
 
 	uint64_t given;            /* bit of every option set (command line, configuration) */
 	struct cli_config *config; /* the configuration file read (config.h), or NULL */
+	const char *domain;        /* "domain" of the configuration: qualifies bare names */
+	char *from_owned;          /* o->from qualified with the domain */
 
 	/* sendmail mode (argv[0] is "sendmail"; sendmail.c) */
 	int sendmail;          /* quiet on success, refusals on standard error */
@@ -129,6 +131,12 @@ int cli_option_for_command(const struct cli_options *o, const char *name);
  * combinations (defaults applied). Returns 0, EX_USAGE or EX_OSERR.
  */
 int cli_options_check(struct cli_options *o);
+
+/**
+ * With a domain configured, makes a bare sender or recipient ("root")
+ * root@domain (identity.h). Returns 0 or EX_OSERR.
+ */
+int cli_options_qualify(struct cli_options *o);
 
 /**
  * Parses argv into *o. On a usage error the message is written to standard

@@ -1,7 +1,7 @@
 /*
  * config.h - the configuration file of smtpc: $SMTPC_CONFIG (it must then
  * be readable), else /etc/smtpc.conf when it exists. "key value" lines,
- * each key a long option of smtpc send. send, probe and the
+ * each key a long option of smtpc send, and "domain". send, probe and the
  * sendmail mode read it; the command line wins, and $SMTPC_SERVER comes
  * between the two for the server (docs/CLI.md, "Configuration").
  */

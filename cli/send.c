@@ -10,6 +10,7 @@
 #include "auth.h"
 #include "common.h"
 #include "exitcodes.h"
+#include "identity.h"
 #include "input.h"
 #include "json.h"
 #include "progress.h"
@@ -24,7 +25,9 @@ struct send_run {
 	const struct cli_options *o;
 	struct cli_input in;
 	struct cli_progress progress;
-	char **orcpt; /* ORCPT per recipient with a DSN option (o->nto entries, may be NULL) */
+	char **orcpt;     /* ORCPT per recipient with a DSN option (o->nto entries, may be NULL) */
+	const char *from; /* the envelope sender: o->from, from_owned, or NULL (the headers') */
+	char *from_owned;
 	smtpc *s;
 	smtpc_send_result *result; /* NULL when the server was not reached */
 	struct cli_error err;      /* kind SMTPC_OK when smtpc_sendmail() returned 0 */
@@ -71,16 +74,17 @@ static int append_phrase(char *out, size_t *n, const char *name)
 static int add_from_field(struct send_run *run)
 {
 	const struct cli_options *o = run->o;
-	int has_from, has_headers, crlf, ex;
+	struct cli_headers h;
 	char *addr, *line;
 	size_t n = 0;
+	int ex;
 
-	if (o->from == NULL)
+	if (run->from == NULL)
 		return 0;
-	ex = cli_input_scan_headers(&run->in, &has_from, &has_headers, &crlf);
-	if (ex != 0 || has_from)
+	ex = cli_input_scan_headers(&run->in, &h);
+	if (ex != 0 || h.from != NULL)
 		return ex;
-	addr = smtpc_quoteaddr(o->from);
+	addr = smtpc_quoteaddr(run->from);
 	if (addr == NULL) {
 		fputs("smtpc: out of memory\n", stderr);
 		return EX_OSERR;
@@ -107,8 +111,8 @@ static int add_from_field(struct send_run *run)
 	line[n++] = ' ';
 	memcpy(line + n, addr, strlen(addr));
 	n += strlen(addr);
-	for (int k = has_headers ? 1 : 2; k > 0; k--) {
-		if (crlf)
+	for (int k = h.has_headers ? 1 : 2; k > 0; k--) {
+		if (h.crlf)
 			line[n++] = '\r';
 		line[n++] = '\n';
 	}
@@ -116,6 +120,58 @@ static int add_from_field(struct send_run *run)
 	free(addr);
 	free(line);
 	return ex;
+}
+
+/* The first address of a From or Sender value qualified with the domain, or NULL. */
+static int qualify_field(const char *value, size_t len, const char *domain, char **out)
+{
+	smtpc_address_list *list = NULL;
+	int ex = 0;
+
+	*out = NULL;
+	if (smtpc_parse_addresses(value, len, &list, NULL) != 0) {
+		fputs("smtpc: out of memory\n", stderr);
+		return EX_OSERR;
+	}
+	for (size_t i = 0; i < list->n; i++) {
+		if (list->items[i].address[0] != '\0') {
+			ex = cli_qualify(list->items[i].address, domain, out);
+			break;
+		}
+	}
+	smtpc_address_list_free(list);
+	return ex;
+}
+
+/*
+ * The sendmail mode's sender when neither -f nor the configuration gives
+ * one: the Sender or From of the headers (qualified with the domain when
+ * bare), else the login name at the domain or at this host (sendmail(8)).
+ */
+static int choose_sender(struct send_run *run)
+{
+	const struct cli_options *o = run->o;
+	struct cli_headers h;
+	int ex;
+
+	run->from = o->from;
+	if (o->from != NULL || !o->sendmail)
+		return 0;
+	ex = cli_input_scan_headers(&run->in, &h);
+	if (ex != 0)
+		return ex;
+	if (h.has_resent) /* the library chooses among the Resent- fields */
+		ex = 0;
+	else if (h.sender != NULL)
+		ex = qualify_field(h.sender, h.sender_len, o->domain, &run->from_owned);
+	else if (h.from != NULL)
+		ex = qualify_field(h.from, h.from_len, o->domain, &run->from_owned);
+	else
+		ex = cli_default_sender(o->domain, &run->from_owned);
+	if (ex != 0)
+		return ex;
+	run->from = run->from_owned;
+	return 0;
 }
 
 /* Opens the message: before connecting, so that a bad FILE fails at once (66). */
@@ -126,8 +182,13 @@ static int open_input(struct send_run *run)
 
 	if (ex == 0 && o->spool)
 		ex = cli_input_spool(&run->in);
+	if (ex == 0)
+		ex = choose_sender(run);
 	if (ex == 0 && o->full_name != NULL)
 		ex = add_from_field(run);
+	/* A regular file is read again from its start by the library: exact SIZE= and BODY=. */
+	if (ex == 0)
+		ex = cli_input_rewind(&run->in);
 	return ex;
 }
 
@@ -227,9 +288,10 @@ static int transact(struct send_run *run)
 	cli_input_source(&run->in, &src);
 	/* -t and sendmail: the envelope from the headers where not given, Bcc removed. */
 	if (o->read_recipients || o->sendmail)
-		rc = smtpc_send_message(run->s, &src, o->from, to, o->nto, &opts, &run->result);
+		rc = smtpc_send_message(run->s, &src, run->from, to, o->nto, &opts, &run->result);
 	else
-		rc = smtpc_sendmail_source(run->s, o->from, to, o->nto, &src, &opts, &run->result);
+		rc =
+		    smtpc_sendmail_source(run->s, run->from, to, o->nto, &src, &opts, &run->result);
 	cli_progress_end(&run->progress);
 	if (rc != 0 && run->in.err != 0) {
 		/* The message could not be read: not the network's fault, nothing delivered. */
@@ -489,5 +551,6 @@ int cli_send(const struct cli_options *o)
 	smtpc_free(run.s);
 	cli_input_close(&run.in);
 	free_orcpt(&run);
+	free(run.from_owned);
 	return ex;
 }

@@ -29,12 +29,16 @@
 #define DEFAULT_CONFIG "/etc/smtpc.conf"
 #define CONFIG_MAX     (64 * 1024)
 
-/* The keys of the configuration file: long options of smtpc send that take a value. */
+/* The keys of the configuration file: long options of smtpc send that take a value,
+ * and "domain" (config.h). */
+/* clang-format off */
 static const char *const CONFIG_KEYS[] = {
     "server",      "from",   "helo",          "timeout",      "starttls",
     "ca-file",     "ca-dir", "cert",          "key",          "tls-name",
     "fingerprint", "user",   "password-file", "password-cmd", "auth",
+    "domain",
 };
+/* clang-format on */
 #define NKEYS (sizeof(CONFIG_KEYS) / sizeof(CONFIG_KEYS[0]))
 _Static_assert(NKEYS <= CLI_CONFIG_MAX_KEYS, "struct cli_config holds CLI_CONFIG_MAX_KEYS");
 
@@ -367,6 +371,29 @@ static int in_list(const char *key, const char *const *list, size_t n)
 	return 0;
 }
 
+/* A domain name: dot-separated labels of letters, digits and hyphens (RFC 5321 4.1.2). */
+static int domain_ok(const char *d)
+{
+	size_t label = 0, len = strlen(d);
+
+	if (len == 0 || len > 253)
+		return 0;
+	for (const char *p = d;; p++) {
+		if (*p == '.' || *p == '\0') {
+			if (label == 0 || label > 63 || p[-1] == '-')
+				return 0;
+			if (*p == '\0')
+				return 1;
+			label = 0;
+			continue;
+		}
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || (*p == '-' && label > 0)))
+			return 0;
+		label++;
+	}
+}
+
 int cli_config_apply(struct cli_options *o)
 {
 	const char *env = getenv("SMTPC_SERVER"), *configured;
@@ -392,6 +419,12 @@ int cli_config_apply(struct cli_options *o)
 
 		if (value == NULL || strcmp(key, "server") == 0)
 			continue;
+		if (strcmp(key, "domain") == 0) {
+			if (!domain_ok(value))
+				return cli_config_error(c, c->line[k], "invalid domain", value);
+			o->domain = value;
+			continue;
+		}
 		if (!cli_option_for_command(o, key) || cli_option_given(o, key))
 			continue;
 		if (!same_server &&
@@ -457,7 +490,7 @@ static int build_options(struct cli_options *o, const struct sendmail_args *a, i
 		putc('\n', stderr);
 		return EX_CONFIG;
 	}
-	return ex;
+	return ex != 0 ? ex : cli_options_qualify(o);
 }
 
 int cli_sendmail(int argc, char **argv)

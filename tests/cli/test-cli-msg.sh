@@ -304,8 +304,9 @@ delivered main 'd["rcpt_to"] == ["a@ok.test"]' "sendmail -F with a From"
 same_bytes "$TMP/t.want.crlf" "sendmail -F with a From: unchanged"
 STDIN=$TMP/nofrom.txt smx 64 "sendmail -F non-ASCII" -- -F "$(printf 'J\303\266')" -f jo@x.test a@ok.test
 has err "printable ASCII" "sendmail -F non-ASCII"
-STDIN=$TMP/nofrom.txt smx 65 "sendmail: no sender at all" -- a@ok.test
-has err "no sender" "sendmail: no sender at all"
+# no -f, no from, no From: the login name at this host (test-cli-sendmail.sh checks the name)
+STDIN=$TMP/nofrom.txt smx 0 "sendmail: no sender at all: user@host" -- a@ok.test
+delivered main 'd["mail_from"].count("@") == 1 and d["rcpt_to"] == ["a@ok.test"]' "sendmail: the default sender"
 # a slow writer: the message is spooled first, the connection never waits on it
 (printf 'From: a@x.test\nSubject: slow\n\n'; sleep 1; printf 'late body\n') | "$SM" -t b@ok.test \
 	>"$TMP/out" 2>"$TMP/err"

@@ -71,6 +71,51 @@ count() {
 	wc -l <"$TMP/sink.maildir/deliveries.jsonl" 2>/dev/null || echo 0
 }
 
+# The default sender: the login name at this host's name (canonical when it has a dot)
+ME=$("$PYTHON" -c 'import os, pwd, socket
+h = socket.gethostname()
+try:
+    c = socket.getaddrinfo(h, None, 0, socket.SOCK_STREAM, 0, socket.AI_CANONNAME)[0][3]
+except OSError:
+    c = ""
+print(pwd.getpwuid(os.getuid()).pw_name + "@" + (c if "." in c else h))')
+
+# ---------------------------------------------------------------- cron (Debian)
+# cron writes its own From: and To: with bare names, and runs
+# "sendmail -FCronDaemon -i -B8BITMIME -oem MAILTO"
+printf '%s\n' 'From: root (Cron Daemon)' 'To: root' 'Subject: Cron <root@host> run-parts' \
+	'MIME-Version: 1.0' 'Content-Type: text/plain; charset=UTF-8' \
+	'Content-Transfer-Encoding: 8bit' 'X-Cron-Env: <SHELL=/bin/sh>' '' 'job output' >"$TMP/cron.txt"
+printf 'server %s\ndomain example.test\n' "$U" >"$TMP/domain.conf"
+STDIN=$TMP/cron.txt
+SMTPC_CONFIG=$TMP/domain.conf sm 0 "cron: -FCronDaemon -i -B8BITMIME -oem root" \
+	-- -FCronDaemon -i -B8BITMIME -oem root
+lines err 0 "cron: quiet"
+delivered 'd["rcpt_to"] == ["root@example.test"] and d["mail_from"] == "root@example.test" and m.startswith(b"From: root (Cron Daemon)\r\nTo: root\r\n")' "cron: arrives to root@domain"
+# without a domain a bare name goes as it is: the server decides (the sink refuses <root>)
+SMTPC_SERVER=$U sm 69 "cron without a domain" -- -FCronDaemon -i -B8BITMIME -oem root
+has err "sender refused: 501" "cron without a domain: MAIL FROM:<root> refused"
+
+# ---------------------------------------------------------------- the default sender
+printf 'Subject: no From\n\nbody\n' >"$TMP/nofrom.txt"
+STDIN=$TMP/nofrom.txt
+SMTPC_SERVER=$U sm 0 "no -f, no from, no From: user@host" -- a@ok.test
+delivered "d['mail_from'] == '$ME' and b'From:' not in m" "the default sender is $ME"
+SMTPC_SERVER=$U sm 0 "-F with the default sender" -- -F 'Cron Daemon' a@ok.test
+delivered "d['mail_from'] == '$ME' and m.startswith(b'From: Cron Daemon <$ME>\r\n')" "-F with the default sender"
+SMTPC_CONFIG=$TMP/domain.conf sm 0 "the default sender with a domain" -- a
+delivered "d['mail_from'] == '${ME%@*}@example.test' and d['rcpt_to'] == ['a@example.test']" "the default sender with a domain"
+printf 'server %s\nfrom cron\ndomain example.test\n' "$U" >"$TMP/from.conf"
+SMTPC_CONFIG=$TMP/from.conf sm 0 "a bare configured from, qualified" -- -f '' postmaster 'Bob <bob>' c@ok.test
+delivered 'd["mail_from"] == "" and d["rcpt_to"] == ["postmaster@example.test", "bob@example.test", "c@ok.test"]' "the null sender stays; bare recipients qualified"
+SMTPC_CONFIG=$TMP/from.conf sm 0 "a bare configured from" -- c@ok.test
+delivered 'd["mail_from"] == "cron@example.test"' "a bare configured from"
+for bad in 'example..test' '-x.test' 'x_y.test' 'ex ample' "$(printf 'ex\303\251.test')"; do
+	printf 'server %s\ndomain %s\n' "$U" "$bad" >"$TMP/bad.conf"
+	SMTPC_CONFIG=$TMP/bad.conf sm 78 "domain '$bad'" -- a@ok.test
+	has err "bad.conf:2: invalid domain" "domain '$bad'"
+done
+
 # ---------------------------------------------------------------- mutt, with DSN
 # mutt's $sendmail with $dsn_notify and $dsn_return: -oem -oi -N LIST -R RET -- RECIPIENTS
 printf '%s\n' 'From: Alice <alice@x.test>' 'To: bob@ok.test' 'Subject: mutt' '' 'hi' >"$TMP/mutt.txt"
@@ -146,6 +191,9 @@ printf 'server %s\ntimeout never\n' "$U" >"$TMP/bad.conf"
 SMTPC_CONFIG=$TMP/bad.conf expect 78 "send: a bad value in the configuration" \
 	-- send -f me@x.test --to a@ok.test "$TMP/mutt.txt"
 has err "bad.conf:2: invalid value for 'timeout'" "send: a bad value"
+SMTPC_CONFIG=$TMP/domain.conf expect 0 "send: a bare --from and --to qualified with the domain" \
+	-- send -f me --to you,'"q@x"' "$TMP/mutt.txt"
+delivered 'd["mail_from"] == "me@example.test" and d["rcpt_to"] == ["you@example.test", "\"q@x\"@example.test"]' "send: qualified"
 # The TLS and AUTH keys belong to the configured server: never sent to another one.
 printf 'server smtp://127.0.0.1:1\nuser alice\npassword-file %s\nstarttls required\n' \
 	"$TMP/nope.pw" >"$TMP/auth.conf"
