@@ -256,6 +256,19 @@ static int open_session(struct send_run *run)
 	return ex;
 }
 
+/*
+ * 1 when the library could not read the message (a file descriptor it read
+ * itself): SMTPC_EIO without a command (smtpc.h), where the network names
+ * DATA or BDAT.
+ */
+static int source_failed(const smtpc *s, int rc)
+{
+	const smtpc_error *e = smtpc_last_error(s);
+
+	return rc == SMTPC_EIO && e->kind == SMTPC_EIO && e->command != NULL &&
+	       e->command[0] == '\0';
+}
+
 static int transact(struct send_run *run)
 {
 	const struct cli_options *o = run->o;
@@ -293,6 +306,9 @@ static int transact(struct send_run *run)
 		rc =
 		    smtpc_sendmail_source(run->s, run->from, to, o->nto, &src, &opts, &run->result);
 	cli_progress_end(&run->progress);
+	if (rc != 0 && run->in.err == 0 && source_failed(run->s, rc))
+		run->in.err =
+		    smtpc_last_error(run->s)->os_error ? smtpc_last_error(run->s)->os_error : EIO;
 	if (rc != 0 && run->in.err != 0) {
 		/* The message could not be read: not the network's fault, nothing delivered. */
 		const char *why = strerror(run->in.err);

@@ -119,6 +119,20 @@ expect 66 "a directory as FILE, before connecting" -- send --server smtp://127.0
 has err "Is a directory" "a directory as FILE"
 STDIN=$TMP expect 66 "a directory as standard input" -- send --server smtp://127.0.0.1:1 -f a --to b
 STDIN=/dev/null
+# A regular file that fails while it is read (offset 0 of /proc/self/mem is EIO): the message
+# could not be read, the network is not to blame: 66, nothing delivered (was 75).
+if [ -r /proc/self/mem ]; then
+	before=$(deliveries main)
+	for how in '' -t; do
+		expect 66 "read error on a regular file $how" -- send --server "$U" -f a@x.test \
+			--to b@ok.test $how /proc/self/mem
+		has err "smtpc: cannot read /proc/self/mem: Input/output error" "read error $how"
+	done
+	expect 66 "read error on a regular file --json" -- send --server "$U" -f a@x.test \
+		--to b@ok.test --json /proc/self/mem
+	json_check 'd["exit"] == 66 and d["accepted"] == [] and d["error"]["message"].startswith("cannot read /proc/self/mem")' "read error --json"
+	[ "$(deliveries main)" -eq "$before" ] && pass || fail "read error: something was stored"
+fi
 
 # ---------------------------------------------------------------- -t: To, Cc, Bcc
 printf '%s\n' 'From: Alice <alice@x.test>' 'To: Bob <bob@ok.test>, carol@ok.test' \
