@@ -344,6 +344,27 @@ if [ -n "$PYTHON" ]; then
 	json_check 'd["final"]["text"] == "queued \u0000 nul\nsecond \"q\" \\ line"' "hostile --json"
 	expect 0 "hostile probe --json" -- probe --server "smtp://127.0.0.1:$PORT" --json
 	json_check '"\u00ff\u00fe caf\u00e9" in d["greeting"]["text"]' "hostile probe --json"
+	# C1 controls, bidi overrides and separators: escaped in JSON (\u009b), \xHH in text
+	start_fake unicode
+	expect 0 "unicode hostile probe --json" -- probe --server "smtp://127.0.0.1:$PORT" --json
+	for raw in '\302\233' '\342\200\256' '\342\201\246' '\342\201\251' '\342\200\250'; do
+		if LC_ALL=C grep -q "$(printf "$raw")" "$TMP/out"; then
+			fail "unicode --json: raw $raw on stdout"
+		else
+			pass
+		fi
+	done
+	has out 'fake \u009b31m red \u202egnp.exe \u2066x\u2069 a\u2028b caf' "unicode --json escapes"
+	LC_ALL=C grep -q "caf$(printf '\303\251')" "$TMP/out" && pass || fail "unicode --json: other UTF-8 not raw"
+	json_check 'd["greeting"]["text"] == "fake \u009b31m red \u202egnp.exe \u2066x\u2069 a\u2028b caf\u00e9"' "unicode --json decodes to the reply"
+	expect 0 "unicode send --json" -- send --server "smtp://127.0.0.1:$PORT" --from s@x.test \
+		--to a@ok.test --json "$M"
+	has out 'queued \u009b2J \u202d\u2029\u061c\u200f' "unicode send --json escapes"
+	expect 0 "unicode probe (text)" -- probe --server "smtp://127.0.0.1:$PORT"
+	has out 'greeting: 220 fake \xc2\x9b31m red \xe2\x80\xaegnp.exe \xe2\x81\xa6x\xe2\x81\xa9 a\xe2\x80\xa8b caf\xc3\xa9' "unicode text escapes"
+	expect 0 "unicode send (text)" -- send --server "smtp://127.0.0.1:$PORT" --from s@x.test \
+		--to a@ok.test "$M"
+	has out 'accepted a@ok.test: 250 2.0.0 queued \xc2\x9b2J \xe2\x80\xad\xe2\x80\xa9\xd8\x9c\xe2\x80\x8f' "unicode send text escapes"
 
 	# ---------------------------------------------------------------- STARTTLS refused
 	start_fake starttls-454
