@@ -328,6 +328,10 @@ static int transact(struct send_run *run)
 	}
 	if (rc != 0) {
 		cli_error_capture(&run->err, run->s, rc);
+		/* A reply before any MAIL was answered was made by the library: the message over
+		 * the server's SIZE limit is refused with a 552 of its own, before MAIL. */
+		run->err.local = run->err.code != 0 &&
+		                 (run->result == NULL || run->result->mail_reply.code == 0);
 		cli_error_report(&run->err, "sending failed", NULL);
 		if (rc == SMTPC_ENOTSUPPORTED && cli_wants_dsn(o) && !smtpc_has_extn(run->s, "DSN"))
 			fputs("smtpc: hint: this server does not offer DSN: send without "

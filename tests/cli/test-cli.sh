@@ -259,9 +259,30 @@ if [ "$PORT" -ne 0 ]; then
 	has err "(server said: 550 5.7.1" "sender refused"
 	expect 75 "sender deferred --json" -- send --server "$U" --from s@defer.test --to a@ok.test --json "$M"
 	json_check 'd["error"]["kind"] == "SMTPSenderRefused" and d["error"]["code"] == 450 and d["refused"][0]["stage"] == "not-tried" and d["refused"][0]["code"] is None' "sender deferred --json"
+	json_check 'd["error"]["local"] is False' "a server's refusal is not local"
 	expect 65 "CR LF in --to" -- send --server "$U" --from s@x.test --to "$(printf 'a@ok.test\rRSET')" "$M"
 	expect 0 "--debug" -- probe --server "$U" --debug
 	has err "EHLO" "--debug"
+fi
+
+# A message over the server's SIZE limit is refused by the library before MAIL, with a 552
+# of its own: said to be decided here, not by the server.
+start_sink small --size 100
+if [ "$PORT" -ne 0 ]; then
+	head -c 500 /dev/zero | tr '\0' a >"$TMP/big500.txt"
+	expect 69 "over the SIZE limit" -- send --server "smtp://127.0.0.1:$PORT" --from s@x.test \
+		--to a@ok.test --debug "$TMP/big500.txt"
+	has err "not sent (decided here, not by the server: 552 5.3.4 " "over the SIZE limit: local"
+	hasnt err "server said" "over the SIZE limit: not the server's"
+	hasnt err "send: MAIL" "over the SIZE limit: no MAIL"
+	expect 69 "over the SIZE limit --json" -- send --server "smtp://127.0.0.1:$PORT" \
+		--from s@x.test --to a@ok.test --json "$TMP/big500.txt"
+	json_check 'd["error"]["local"] is True and d["error"]["code"] == 552 and d["mail"] is None' "over the SIZE limit --json"
+	# from a pipe the size is not known before: the server's own 552 after the data
+	cat "$TMP/big500.txt" | "$SMTPC" send --server "smtp://127.0.0.1:$PORT" --from s@x.test \
+		--to a@ok.test --json >"$TMP/out" 2>"$TMP/err"
+	[ $? -eq 69 ] && pass || fail "over the SIZE limit, from a pipe: not 69"
+	json_check 'd["refused"][0]["code"] == 552 and d["mail"]["code"] == 250 and d["error"]["local"] is False' "the server's 552 after the data is not local"
 fi
 
 # connection refused: a port where nothing listens (a sink we stop)
