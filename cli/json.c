@@ -133,6 +133,20 @@ static size_t put_char(FILE *f, const char *p, size_t len)
 	return n;
 }
 
+int json_utf8_clean(const char *s)
+{
+	size_t len = strlen(s), i = 0;
+
+	while (i < len) {
+		size_t n = (unsigned char)s[i] < 0x80 ? 1 : utf8_length(s + i, len - i);
+
+		if (n == 0 || (n > 1 && never_raw(decode(s + i, n))))
+			return 0;
+		i += n;
+	}
+	return 1;
+}
+
 void json_string(FILE *f, const char *p, size_t len)
 {
 	size_t i = 0;

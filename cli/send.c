@@ -269,9 +269,57 @@ static int source_failed(const smtpc *s, int rc)
 	       e->command[0] == '\0';
 }
 
+/* 1 when the address has a byte outside ASCII. */
+static int non_ascii(const char *addr)
+{
+	for (; addr && *addr; addr++) {
+		if ((unsigned char)*addr >= 0x80)
+			return 1;
+	}
+	return 0;
+}
+
+/* 1 when the sender or a recipient of the options is non-ASCII: MAIL then asks for SMTPUTF8. */
+static int envelope_is_utf8(const struct send_run *run)
+{
+	if (non_ascii(run->from))
+		return 1;
+	for (size_t i = 0; i < run->o->nto; i++) {
+		if (non_ascii(run->o->to[i]))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * A non-ASCII address must be UTF-8 (RFC 6531 3.3) and hold no character
+ * that could hide what it is (C1 controls, bidi formatting): refused before
+ * connecting. The library refuses ASCII controls itself.
+ */
+static int check_addresses(const struct cli_options *o)
+{
+	const char *bad = NULL;
+
+	if (o->from != NULL && !json_utf8_clean(o->from))
+		bad = o->from;
+	for (size_t i = 0; bad == NULL && i < o->nto; i++) {
+		if (!json_utf8_clean(o->to[i]))
+			bad = o->to[i];
+	}
+	if (bad == NULL)
+		return 0;
+	fputs("smtpc: invalid address '", stderr);
+	cli_put_str(stderr, bad);
+	fputs("': not UTF-8, or it holds a C1 control or a bidirectional formatting "
+	      "character\n",
+	      stderr);
+	return EX_DATAERR;
+}
+
 static int transact(struct send_run *run)
 {
 	const struct cli_options *o = run->o;
+	static const char *const SMTPUTF8[] = {"SMTPUTF8"}; /* RFC 6531 3.4 */
 	smtpc_send_options opts;
 	int rc, ex;
 
@@ -288,6 +336,11 @@ static int transact(struct send_run *run)
 	opts.eight_bit = o->eight_bit;
 	opts.no_pipelining = o->no_pipelining;
 	opts.no_chunking = o->no_chunking;
+	/* smtpc_send_message() asks for SMTPUTF8 itself when an address needs it. */
+	if (!(o->read_recipients || o->sendmail) && envelope_is_utf8(run)) {
+		opts.mail_options = SMTPUTF8;
+		opts.nmail_options = 1;
+	}
 	cli_progress_init(&run->progress, o);
 	if (run->progress.enabled) {
 		opts.progress = cli_progress_update;
@@ -546,6 +599,8 @@ int cli_send(const struct cli_options *o)
 	/* No password source: say so before waiting for a message on standard input. */
 	if (cli_needs_password(o))
 		ex = cli_password_check(o);
+	if (ex == 0)
+		ex = check_addresses(o);
 	if (ex == 0)
 		ex = open_input(&run);
 	if (ex == 0)

@@ -576,7 +576,7 @@ static int plan(txn *t)
 			                      "offer 8BITMIME");
 		t->body.refuse_8bit = t->has_8bit < 0;
 	}
-	if (utf8)
+	if (utf8 && !wants_utf8_option(o)) /* the caller's own SMTPUTF8 is not sent twice */
 		margs[nm++] = "SMTPUTF8";
 	if (o->dsn_ret)
 		margs[nm++] = o->dsn_ret == SMTPC_DSN_RET_HDRS ? "RET=HDRS" : "RET=FULL";

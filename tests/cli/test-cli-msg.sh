@@ -222,6 +222,29 @@ has err "does not offer DSN" "DSN without DSN"
 has err "smtpc: hint: this server does not offer DSN" "DSN without DSN"
 [ "$(deliveries nodsn)" -eq 0 ] && pass || fail "DSN without DSN: something was stored"
 
+# ---------------------------------------------------------------- UTF-8 addresses (RFC 6531)
+# --to and --from may be UTF-8, as -t takes them from the headers: MAIL asks for SMTPUTF8
+expect 0 "--to UTF-8" -- send --server "$U" -f s@x.test --to "$(printf 'j\303\266@ok.test')" "$TMP/small.txt"
+delivered main 'd["rcpt_to"] == ["j\u00f6@ok.test"] and "SMTPUTF8" in d["mail_options"] and "BODY=8BITMIME" in d["mail_options"]' "--to UTF-8: SMTPUTF8"
+expect 0 "--from UTF-8" -- send --server "$U" -f "$(printf 'J\303\266 <j\303\266@x.test>')" --to a@ok.test "$TMP/small.txt"
+delivered main 'd["mail_from"] == "j\u00f6@x.test" and "SMTPUTF8" in d["mail_options"]' "--from UTF-8: SMTPUTF8"
+expect 0 "ASCII addresses" -- send --server "$U" -f s@x.test --to a@ok.test "$TMP/small.txt"
+delivered main '"SMTPUTF8" not in d["mail_options"]' "ASCII addresses: no SMTPUTF8"
+start_sink noutf8 --ext PIPELINING,8BITMIME,ENHANCEDSTATUSCODES
+expect 69 "--to UTF-8, no SMTPUTF8" -- send --server "smtp://127.0.0.1:$PORT" -f s@x.test \
+	--to "$(printf 'j\303\266@ok.test')" "$TMP/small.txt"
+has err "need SMTPUTF8" "--to UTF-8, no SMTPUTF8"
+[ "$(deliveries noutf8)" -eq 0 ] && pass || fail "--to UTF-8, no SMTPUTF8: something was stored"
+# not UTF-8, or a character that hides what the address is: refused before connecting
+for bad in '\377@ok.test' 'a\303@ok.test' 'a\302\205@ok.test' 'a\342\200\256@ok.test' \
+	'a\342\201\246@ok.test' 'a\340\200\257@ok.test'; do
+	expect 65 "--to '$bad'" -- send --server smtp://127.0.0.1:1 -f s@x.test --to "$(printf "$bad")" \
+		"$TMP/small.txt"
+	has err "invalid address" "--to '$bad'"
+done
+expect 65 "--from not UTF-8" -- send --server smtp://127.0.0.1:1 -f "$(printf 'a\377@x.test')" \
+	--to a@ok.test "$TMP/small.txt"
+
 # ---------------------------------------------------------------- --8bit, pipelining, chunking
 printf 'Subject: 8bit\n\ncaf\303\251\n' >"$TMP/8bit.txt"
 crlf "$TMP/8bit.txt" "$TMP/8bit.crlf"
