@@ -462,15 +462,13 @@ static const char *stage_of(smtpc_rcpt_status status)
 		return "rcpt";
 	case SMTPC_RCPT_FAILED:
 		return "data";
-	case SMTPC_RCPT_UNKNOWN:
-		return "unknown";
 	case SMTPC_RCPT_NOT_TRIED:
 	default:
 		return "not-tried";
 	}
 }
 
-/* Only a refusal has a reply that explains it; not-tried and unknown have none. */
+/* Only a refusal has a reply that explains it; not-tried has none. */
 static const smtpc_reply *explaining_reply(const smtpc_rcpt_result *r)
 {
 	if (r->status == SMTPC_RCPT_REFUSED || r->status == SMTPC_RCPT_FAILED)
@@ -478,12 +476,24 @@ static const smtpc_reply *explaining_reply(const smtpc_rcpt_result *r)
 	return NULL;
 }
 
+/*
+ * The envelope address of a recipient, as the library put it in RCPT
+ * (without the display name and the angle brackets), as a JSON string.
+ */
+static void json_address(FILE *f, const char *address)
+{
+	char *bare = cli_envelope_address(address);
+
+	json_cstring(f, bare ? bare : address);
+	free(bare);
+}
+
 /* {"address":..,"stage":..,"code":..,"enhanced":..,"text":..}; null fields without a reply. */
 static void json_refused(FILE *f, const char *address, const char *stage, const smtpc_reply *r)
 {
 	putc('{', f);
 	json_key(f, "address");
-	json_cstring(f, address);
+	json_address(f, address);
 	putc(',', f);
 	json_key(f, "stage");
 	json_cstring(f, stage);
@@ -500,22 +510,24 @@ static void json_refused(FILE *f, const char *address, const char *stage, const 
 	putc('}', f);
 }
 
-static void json_accepted_list(FILE *f, const smtpc_send_result *r)
+/* The envelope addresses of the recipients whose status is `status`, in order. */
+static void json_address_list(FILE *f, const smtpc_send_result *r, smtpc_rcpt_status status)
 {
 	const char *sep = "";
 	size_t i;
 
 	putc('[', f);
 	for (i = 0; r && i < r->nrecipients; i++) {
-		if (r->recipients[i].status != SMTPC_RCPT_ACCEPTED)
+		if (r->recipients[i].status != status)
 			continue;
 		fputs(sep, f);
-		json_cstring(f, r->recipients[i].address);
+		json_address(f, r->recipients[i].address);
 		sep = ",";
 	}
 	putc(']', f);
 }
 
+/* Every recipient neither accepted nor of unknown outcome: a retry may send to them. */
 static void json_refused_list(FILE *f, const struct send_run *run)
 {
 	const smtpc_send_result *r = run->result;
@@ -526,7 +538,7 @@ static void json_refused_list(FILE *f, const struct send_run *run)
 	for (i = 0; r && i < r->nrecipients; i++) {
 		const smtpc_rcpt_result *rr = &r->recipients[i];
 
-		if (rr->status == SMTPC_RCPT_ACCEPTED)
+		if (rr->status == SMTPC_RCPT_ACCEPTED || rr->status == SMTPC_RCPT_UNKNOWN)
 			continue;
 		fputs(sep, f);
 		json_refused(f, rr->address, stage_of(rr->status), explaining_reply(rr));
@@ -565,10 +577,13 @@ static void print_json(const struct send_run *run)
 	json_cstring(f, run->o->server);
 	putc(',', f);
 	json_key(f, "accepted");
-	json_accepted_list(f, run->result);
+	json_address_list(f, run->result, SMTPC_RCPT_ACCEPTED);
 	putc(',', f);
 	json_key(f, "refused");
 	json_refused_list(f, run);
+	putc(',', f);
+	json_key(f, "unknown");
+	json_address_list(f, run->result, SMTPC_RCPT_UNKNOWN);
 	putc(',', f);
 	json_key(f, "mail");
 	json_reply_or_null(f, run->result, 0);

@@ -251,7 +251,15 @@ if [ "$PORT" -ne 0 ]; then
 	expect 79 "outcome unknown" -- send --server "$U" --from s@x.test --to a@ok.test,h@hangup.test "$M"
 	has out "unknown a@ok.test: outcome unknown (connection lost after the end of data)" "unknown"
 	expect 79 "outcome unknown --json" -- send --server "$U" --from s@x.test --to h@hangup.test --json "$M"
-	json_check 'd["refused"][0]["stage"] == "unknown" and d["error"]["command"] in ("DATA", "BDAT") and d["exit"] == 79' "unknown --json"
+	json_check 'd["refused"] == [] and d["unknown"] == ["h@hangup.test"] and d["error"]["command"] in ("DATA", "BDAT") and d["exit"] == 79' "unknown --json: a list of its own"
+	# the envelope addresses (as in RCPT), not the arguments; unknown apart from refused (a
+	# retry of the refused list must not send twice)
+	expect 79 "--json lists envelope addresses" -- send --server "$U" --from s@x.test \
+		--to 'Ann <a@ok.test>, <r@reject.test>' --to ' "Hal" <h@hangup.test>' --json "$M"
+	json_check 'd["accepted"] == [] and d["unknown"] == ["a@ok.test", "h@hangup.test"] and [(r["address"], r["stage"]) for r in d["refused"]] == [("r@reject.test", "rcpt")] and d["exit"] == 79' "--json: envelope addresses, unknown apart"
+	expect 75 "--json lists envelope addresses (accepted)" -- send --server "$U" --from s@x.test \
+		--to 'Ann <a@ok.test>,<d@defer.test>' --json "$M"
+	json_check 'd["accepted"] == ["a@ok.test"] and d["refused"][0]["address"] == "d@defer.test" and d["unknown"] == []' "--json: accepted envelope address"
 	expect 69 "message refused" -- send --server "$U" --from s@x.test --to x@datafail.test "$M"
 	has out "failed x@datafail.test: 554" "message refused"
 	expect 69 "sender refused" -- send --server "$U" --from s@reject.test --to a@ok.test "$M"
@@ -297,7 +305,7 @@ if [ "$PORT" -ne 0 ]; then
 	has err "smtpc: cannot connect to smtp://127.0.0.1:$GONE: " "connection refused"
 	expect 75 "connection refused --json" -- send --server "smtp://127.0.0.1:$GONE" \
 		--from s@x.test --to a@ok.test,b@ok.test --json "$TMP/msg.txt"
-	json_check 'd["accepted"] == [] and [r["stage"] for r in d["refused"]] == ["not-tried", "not-tried"] and d["mail"] is None and d["error"]["kind"] and d["exit"] == 75' "connection refused --json"
+	json_check 'd["accepted"] == [] and [r["stage"] for r in d["refused"]] == ["not-tried", "not-tried"] and d["unknown"] == [] and d["mail"] is None and d["error"]["kind"] and d["exit"] == 75' "connection refused --json"
 fi
 expect 68 "unknown host" -- probe --server smtp://no-such-host.invalid --timeout 10
 
