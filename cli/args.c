@@ -206,6 +206,8 @@ void cli_print_help(FILE *f)
 	    "  70 internal error, 71 out of memory, 75 temporary failure (4xx, network),\n"
 	    "  76 protocol error, 77 authentication refused, 78 bad configuration (password\n"
 	    "  source, certificate file), 79 outcome unknown (connection lost after the message).\n"
+	    "What the command line does not give comes from SMTPC_SERVER (the server) and\n"
+	    "the configuration file ($SMTPC_CONFIG, else /etc/smtpc.conf when it exists).\n"
 	    "Invoked as 'sendmail' (a symlink), smtpc takes sendmail(8)'s command line.\n"
 	    "See docs/CLI.md.\n",
 	    f);
