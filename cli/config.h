@@ -3,7 +3,7 @@
  * be readable), else /etc/smtpc.conf when it exists. "key value" lines,
  * each key a long option of smtpc send, and "domain". send, probe and the
  * sendmail mode read it; the command line wins, and $SMTPC_SERVER comes
- * between the two for the server (docs/CLI.md, "Configuration").
+ * between the two for the server (docs/CLI.md, "Server and configuration").
  */
 #ifndef SMTPC_CLI_CONFIG_H
 #define SMTPC_CLI_CONFIG_H
