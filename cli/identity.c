@@ -164,6 +164,15 @@ static int has_domain(const char *a)
 	return 0;
 }
 
+int cli_is_bare(const char *addr)
+{
+	char *bare = cli_envelope_address(addr);
+	int yes = bare != NULL && *bare != '\0' && !has_domain(bare);
+
+	free(bare);
+	return yes;
+}
+
 int cli_qualify(const char *addr, const char *domain, char **out)
 {
 	char *bare;

@@ -22,6 +22,9 @@ int cli_default_sender(const char *domain, char **out);
  */
 int cli_qualify(const char *addr, const char *domain, char **out);
 
+/** 1 when the envelope address of addr is a bare name ("root", "Bob <bob>"): no domain. */
+int cli_is_bare(const char *addr);
+
 /**
  * The bare envelope address of addr, as the library puts it in MAIL or
  * RCPT (smtpc_quoteaddr() without the angle brackets; "" for the null

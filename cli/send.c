@@ -28,6 +28,7 @@ struct send_run {
 	char **orcpt;     /* ORCPT per recipient with a DSN option (o->nto entries, may be NULL) */
 	const char *from; /* the envelope sender: o->from, from_owned, or NULL (the headers') */
 	char *from_owned;
+	int bare_header_sender; /* the sender of the headers has no domain (and none is set) */
 	smtpc *s;
 	smtpc_send_result *result; /* NULL when the server was not reached */
 	struct cli_error err;      /* kind SMTPC_OK when smtpc_sendmail() returned 0 */
@@ -122,19 +123,24 @@ static int add_from_field(struct send_run *run)
 	return ex;
 }
 
-/* The first address of a From or Sender value qualified with the domain, or NULL. */
-static int qualify_field(const char *value, size_t len, const char *domain, char **out)
+/*
+ * The first address of a From or Sender value qualified with the domain, or
+ * NULL; *bare tells whether it has no domain.
+ */
+static int qualify_field(const char *value, size_t len, const char *domain, char **out, int *bare)
 {
 	smtpc_address_list *list = NULL;
 	int ex = 0;
 
 	*out = NULL;
+	*bare = 0;
 	if (smtpc_parse_addresses(value, len, &list, NULL) != 0) {
 		fputs("smtpc: out of memory\n", stderr);
 		return EX_OSERR;
 	}
 	for (size_t i = 0; i < list->n; i++) {
 		if (list->items[i].address[0] != '\0') {
+			*bare = cli_is_bare(list->items[i].address);
 			ex = cli_qualify(list->items[i].address, domain, out);
 			break;
 		}
@@ -163,9 +169,11 @@ static int choose_sender(struct send_run *run)
 	if (h.has_resent) /* the library chooses among the Resent- fields */
 		ex = 0;
 	else if (h.sender != NULL)
-		ex = qualify_field(h.sender, h.sender_len, o->domain, &run->from_owned);
+		ex = qualify_field(h.sender, h.sender_len, o->domain, &run->from_owned,
+		                   &run->bare_header_sender);
 	else if (h.from != NULL)
-		ex = qualify_field(h.from, h.from_len, o->domain, &run->from_owned);
+		ex = qualify_field(h.from, h.from_len, o->domain, &run->from_owned,
+		                   &run->bare_header_sender);
 	else
 		ex = cli_default_sender(o->domain, &run->from_owned);
 	if (ex != 0)
@@ -316,6 +324,28 @@ static int check_addresses(const struct cli_options *o)
 	return EX_DATAERR;
 }
 
+/*
+ * A sender or recipient without a domain was refused and no domain is
+ * configured: say how to fix it (cron mails "root").
+ */
+static void hint_bare_names(const struct send_run *run)
+{
+	const smtpc_send_result *r = run->result;
+	int bare = 0;
+
+	if (run->o->domain != NULL)
+		return;
+	if (run->err.kind == SMTPC_ESENDER)
+		bare = run->from != NULL ? cli_is_bare(run->from) : run->bare_header_sender;
+	for (size_t i = 0; !bare && r != NULL && i < r->nrecipients; i++)
+		bare = r->recipients[i].status == SMTPC_RCPT_REFUSED &&
+		       cli_is_bare(r->recipients[i].address);
+	if (bare)
+		fputs("smtpc: hint: an address without a domain was refused: give full addresses, "
+		      "or set 'domain' in the configuration file\n",
+		      stderr);
+}
+
 static int transact(struct send_run *run)
 {
 	const struct cli_options *o = run->o;
@@ -392,6 +422,8 @@ static int transact(struct send_run *run)
 			      stderr);
 	}
 	ex = cli_exit_for_send(run->result, &run->err);
+	if (ex != EX_OK)
+		hint_bare_names(run);
 	/* The outcome is known: QUIT cannot change it (security-cases.md L8). */
 	cli_quit(run->s);
 	return ex;

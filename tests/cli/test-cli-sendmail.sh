@@ -95,6 +95,11 @@ delivered 'd["rcpt_to"] == ["root@example.test"] and d["mail_from"] == "root@exa
 # without a domain a bare name goes as it is: the server decides (the sink refuses <root>)
 SMTPC_SERVER=$U sm 69 "cron without a domain" -- -FCronDaemon -i -B8BITMIME -oem root
 has err "sender refused: 501" "cron without a domain: MAIL FROM:<root> refused"
+has err "smtpc: hint: an address without a domain was refused" "cron without a domain: the hint"
+SMTPC_SERVER=$U sm 69 "a bare recipient refused, no domain" -- -f a@x.test root
+has err "smtpc: hint: an address without a domain was refused" "a bare recipient: the hint"
+SMTPC_SERVER=$U sm 69 "a full address refused: no hint" -- -f a@x.test r@reject.test
+hasnt err "hint" "a full address refused: no hint"
 
 # ---------------------------------------------------------------- the default sender
 printf 'Subject: no From\n\nbody\n' >"$TMP/nofrom.txt"
