@@ -57,17 +57,16 @@ static int host_ok(const char *name)
 	return 1;
 }
 
+/* The user's login name: of the real user id (as sendmail(8)), else of the terminal. */
 static const char *login_name(void)
 {
 	struct passwd *pw = getpwuid(getuid());
+	const char *name;
 
 	if (pw != NULL && pw->pw_name != NULL && login_ok(pw->pw_name))
 		return pw->pw_name;
-	{
-		const char *name = getlogin();
-
-		return name != NULL && login_ok(name) ? name : NULL;
-	}
+	name = getlogin();
+	return name != NULL && login_ok(name) ? name : NULL;
 }
 
 /*
