@@ -5,7 +5,9 @@
  */
 #include "args.h"
 
+#include "config.h"
 #include "exitcodes.h"
+#include "identity.h"
 #include "text.h"
 
 #include <limits.h>
@@ -106,11 +108,10 @@ static const char NO_PASSWORD_ON_ARGV[] =
     "passwords are never taken on the command line (visible to ps): use --password-file, "
     "--password-env or --password-cmd";
 #define NOPTIONS (sizeof(OPTIONS) / sizeof(OPTIONS[0]))
-_Static_assert(sizeof(OPTIONS) / sizeof(OPTIONS[0]) <= 64, "struct parser.seen has 64 bits");
+_Static_assert(sizeof(OPTIONS) / sizeof(OPTIONS[0]) <= 64, "cli_options.given has 64 bits");
 
 struct parser {
-	struct cli_options *o;
-	uint64_t seen;         /* bit (1 << index in OPTIONS) of every option given */
+	struct cli_options *o; /* o->given: bit (1 << index in OPTIONS) of every option given */
 	const char *timeout;   /* the --timeout text, to refuse a second one */
 	const char *eight_bit; /* the --8bit text, likewise */
 	int argc;
@@ -205,6 +206,8 @@ void cli_print_help(FILE *f)
 	    "  70 internal error, 71 out of memory, 75 temporary failure (4xx, network),\n"
 	    "  76 protocol error, 77 authentication refused, 78 bad configuration (password\n"
 	    "  source, certificate file), 79 outcome unknown (connection lost after the message).\n"
+	    "What the command line does not give comes from SMTPC_SERVER (the server) and\n"
+	    "the configuration file ($SMTPC_CONFIG, else /etc/smtpc.conf when it exists).\n"
 	    "Invoked as 'sendmail' (a symlink), smtpc takes sendmail(8)'s command line.\n"
 	    "See docs/CLI.md.\n",
 	    f);
@@ -536,7 +539,7 @@ static int apply_option(struct parser *ps, const struct opt_spec *spec, const ch
 {
 	struct cli_options *o = ps->o;
 
-	ps->seen |= UINT64_C(1) << (spec - OPTIONS);
+	o->given |= UINT64_C(1) << (spec - OPTIONS);
 	switch (spec->id) {
 	case OPT_SERVER:
 		return set_once(&o->server, value, spec->name);
@@ -723,7 +726,7 @@ static int check_options(const struct parser *ps)
 	size_t k;
 
 	for (k = 0; k < NOPTIONS; k++) {
-		if ((ps->seen & (UINT64_C(1) << k)) && !(OPTIONS[k].commands & mask)) {
+		if ((ps->o->given & (UINT64_C(1) << k)) && !(OPTIONS[k].commands & mask)) {
 			fprintf(stderr, "smtpc: --%s is not an option of '%s'\n", OPTIONS[k].name,
 			        ps->o->command == CLI_SEND ? "send" : "probe");
 			cli_print_synopsis(stderr);
@@ -836,8 +839,14 @@ static int finish(struct parser *ps)
 	rc = check_options(ps);
 	if (rc != 0)
 		return rc;
+	/* What the command line does not say comes from SMTPC_SERVER and the configuration. */
+	rc = cli_config_apply(o);
+	if (rc != 0)
+		return rc;
 	if (o->server == NULL)
-		return usage_error("missing --server URL", NULL);
+		return usage_error("missing --server URL (or SMTPC_SERVER, or 'server URL' in the "
+		                   "configuration file)",
+		                   NULL);
 	/* With -t the headers give what the options do not. */
 	if (o->command == CLI_SEND && o->from == NULL && !o->read_recipients)
 		return usage_error("missing --from ADDR (the envelope sender; --from '' sends <>; "
@@ -847,7 +856,29 @@ static int finish(struct parser *ps)
 		return usage_error("missing --to ADDR (or -t to take the recipients from the "
 		                   "headers)",
 		                   NULL);
-	return cli_options_check(o);
+	rc = cli_options_check(o);
+	return rc != 0 ? rc : cli_options_qualify(o);
+}
+
+int cli_options_qualify(struct cli_options *o)
+{
+	char *q;
+
+	if (o->from != NULL && o->from_owned == NULL) {
+		if (cli_qualify(o->from, o->domain, &o->from_owned) != 0)
+			return EX_OSERR;
+		if (o->from_owned != NULL)
+			o->from = o->from_owned;
+	}
+	for (size_t k = 0; k < o->nto; k++) {
+		if (cli_qualify(o->to[k], o->domain, &q) != 0)
+			return EX_OSERR;
+		if (q != NULL) {
+			free(o->to[k]);
+			o->to[k] = q;
+		}
+	}
+	return 0;
 }
 
 void cli_options_init(struct cli_options *o)
@@ -858,12 +889,27 @@ void cli_options_init(struct cli_options *o)
 
 int cli_option_set(struct cli_options *o, const char *name, const char *value)
 {
-	struct parser ps = {o, 0, NULL, NULL, 0, NULL, 0};
+	struct parser ps = {o, NULL, NULL, 0, NULL, 0};
 	const struct opt_spec *spec = find_long(name, strlen(name));
 
 	if (spec == NULL || (spec->has_value && value == NULL))
 		return usage_error("internal error: bad option", name);
 	return apply_option(&ps, spec, spec->has_value ? value : NULL);
+}
+
+int cli_option_given(const struct cli_options *o, const char *name)
+{
+	const struct opt_spec *spec = find_long(name, strlen(name));
+
+	return spec != NULL && (o->given & (UINT64_C(1) << (spec - OPTIONS))) != 0;
+}
+
+int cli_option_for_command(const struct cli_options *o, const char *name)
+{
+	const struct opt_spec *spec = find_long(name, strlen(name));
+	unsigned mask = o->command == CLI_SEND ? FOR_SEND : o->command == CLI_PROBE ? FOR_PROBE : 0;
+
+	return spec != NULL && (spec->commands & mask) != 0;
 }
 
 int cli_wants_dsn(const struct cli_options *o)
@@ -873,7 +919,7 @@ int cli_wants_dsn(const struct cli_options *o)
 
 int cli_parse_args(int argc, char **argv, struct cli_options *o)
 {
-	struct parser ps = {o, 0, NULL, NULL, argc, argv, 0};
+	struct parser ps = {o, NULL, NULL, argc, argv, 0};
 	int only_operands = 0, rc = 0;
 
 	cli_options_init(o);
@@ -900,5 +946,8 @@ void cli_options_free(struct cli_options *o)
 		free(o->to[k]);
 	free(o->to);
 	cli_url_free(&o->url);
+	cli_config_free(o->config);
+	free(o->config);
+	free(o->from_owned);
 	memset(o, 0, sizeof(*o));
 }

@@ -28,7 +28,10 @@
 #include "url.h"
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
+
+struct cli_config;
 
 enum cli_command {
 	CLI_NONE = 0,
@@ -62,6 +65,11 @@ struct cli_options {
 	smtpc_8bit_policy eight_bit;
 	int no_pipelining;
 	int no_chunking;
+
+	uint64_t given;            /* bit of every option set (command line, configuration) */
+	struct cli_config *config; /* the configuration file read (config.h), or NULL */
+	const char *domain;        /* "domain" of the configuration: qualifies bare names */
+	char *from_owned;          /* o->from qualified with the domain */
 
 	/* sendmail mode (argv[0] is "sendmail"; sendmail.c) */
 	int sendmail;          /* quiet on success, refusals on standard error */
@@ -112,11 +120,23 @@ void cli_options_init(struct cli_options *o);
  */
 int cli_option_set(struct cli_options *o, const char *name, const char *value);
 
+/** 1 when the long option `name` was set (on the command line or by cli_option_set()). */
+int cli_option_given(const struct cli_options *o, const char *name);
+
+/** 1 when `name` is a long option of o->command (send or probe). */
+int cli_option_for_command(const struct cli_options *o, const char *name);
+
 /**
  * The checks that follow the parsing: the server URL, the AUTH and TLS
  * combinations (defaults applied). Returns 0, EX_USAGE or EX_OSERR.
  */
 int cli_options_check(struct cli_options *o);
+
+/**
+ * With a domain configured, makes a bare sender or recipient ("root")
+ * root@domain (identity.h). Returns 0 or EX_OSERR.
+ */
+int cli_options_qualify(struct cli_options *o);
 
 /**
  * Parses argv into *o. On a usage error the message is written to standard

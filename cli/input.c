@@ -68,6 +68,7 @@ int cli_input_open(struct cli_input *in, const char *path)
 	if (S_ISDIR(st.st_mode))
 		return report(in, "cannot read", EISDIR);
 	in->size = size_of(in->fd);
+	in->start = in->size >= 0 ? lseek(in->fd, 0, SEEK_CUR) : 0;
 	return 0;
 }
 
@@ -161,6 +162,7 @@ int cli_input_spool(struct cli_input *in)
 	in->fd = fd;
 	in->owned = 1;
 	in->size = size_of(fd);
+	in->start = 0;
 	return 0;
 }
 
@@ -198,15 +200,49 @@ static size_t field_name(const char *p, const char *end)
 	return (q < end && *q == ':') ? name : 0;
 }
 
-int cli_input_scan_headers(struct cli_input *in, int *has_from, int *has_headers, int *crlf)
+/* The end of the field that starts at p: before the first line that does not start with WSP. */
+static const char *field_end(const char *p, const char *stop)
+{
+	const char *eol;
+
+	for (;;) {
+		eol = memchr(p, '\n', (size_t)(stop - p));
+		if (eol == NULL)
+			return stop;
+		if (eol + 1 >= stop || (eol[1] != ' ' && eol[1] != '\t'))
+			return eol + 1;
+		p = eol + 1;
+	}
+}
+
+/* Notes the value of the field [p, end) whose name is name_len bytes long. */
+static void note_field(struct cli_headers *h, const char *p, size_t name_len, const char *end)
+{
+	const char *value = (const char *)memchr(p, ':', (size_t)(end - p)) + 1;
+
+	if (name_len >= 7 && strncasecmp(p, "Resent-", 7) == 0) {
+		h->has_resent = 1;
+	} else if (name_len == 4 && strncasecmp(p, "From", 4) == 0 && h->from == NULL) {
+		h->from = value;
+		h->from_len = (size_t)(end - value);
+	} else if (name_len == 6 && strncasecmp(p, "Sender", 6) == 0 && h->sender == NULL) {
+		h->sender = value;
+		h->sender_len = (size_t)(end - value);
+	}
+}
+
+int cli_input_scan_headers(struct cli_input *in, struct cli_headers *h)
 {
 	size_t cap = HEADER_FIRST, len = 0, end = 0;
 	const char *p, *stop, *eol;
-	char *buf = malloc(cap);
+	char *buf;
 
-	*has_from = 0;
-	*has_headers = 0;
-	*crlf = 0;
+	if (in->scanned) {
+		*h = in->headers;
+		return 0;
+	}
+	memset(h, 0, sizeof(*h));
+	buf = malloc(cap);
 	if (buf == NULL) {
 		fputs("smtpc: out of memory\n", stderr);
 		return EX_OSERR;
@@ -242,19 +278,33 @@ int cli_input_scan_headers(struct cli_input *in, int *has_from, int *has_headers
 	if (end == 0)
 		end = len;
 	eol = memchr(buf, '\n', end);
-	*crlf = eol != NULL && eol > buf && eol[-1] == '\r';
-	*has_headers = field_name(buf, buf + end) > 0;
-	for (p = buf, stop = buf + end; *has_headers && p < stop; p = eol + 1) {
+	h->crlf = eol != NULL && eol > buf && eol[-1] == '\r';
+	h->has_headers = field_name(buf, buf + end) > 0;
+	for (p = buf, stop = buf + end; h->has_headers && p < stop;) {
 		size_t name = field_name(p, stop);
+		const char *fend = field_end(p, stop);
 
-		if (name == 4 && strncasecmp(p, "From", 4) == 0) {
-			*has_from = 1;
-			break;
-		}
-		eol = memchr(p, '\n', (size_t)(stop - p));
-		if (eol == NULL)
-			break;
+		if (name > 0)
+			note_field(h, p, name, fend);
+		p = fend;
 	}
+	in->scanned = 1;
+	in->headers = *h;
+	return 0;
+}
+
+int cli_input_rewind(struct cli_input *in)
+{
+	if (in->size < 0 || !in->scanned)
+		return 0; /* a pipe: what was read ahead is replayed */
+	if (lseek(in->fd, in->start, SEEK_SET) != in->start)
+		return report(in, "cannot read", errno);
+	free(in->ahead);
+	in->ahead = NULL;
+	in->ahead_len = 0;
+	in->ahead_pos = 0;
+	in->scanned = 0;
+	memset(&in->headers, 0, sizeof(in->headers));
 	return 0;
 }
 

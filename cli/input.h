@@ -11,6 +11,17 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+
+/** What cli_input_scan_headers() finds in the header block. */
+struct cli_headers {
+	int has_headers;           /* the message starts with a header field */
+	int crlf;                  /* its first line ends with CRLF */
+	int has_resent;            /* a Resent- field */
+	const char *from, *sender; /* the value of the first From / Sender field (folded
+	                              lines kept; in the bytes read ahead), NULL: none */
+	size_t from_len, sender_len;
+};
 
 struct cli_input {
 	const char *path; /* as given; NULL: standard input */
@@ -21,7 +32,10 @@ struct cli_input {
 	char *prefix; /* bytes sent before the message (malloc'd) */
 	size_t prefix_len, prefix_pos;
 	int64_t size; /* bytes the source will give, -1: unknown */
+	off_t start;  /* the offset of a regular file at open */
 	int err;      /* errno of a failed read, 0 */
+	int scanned;  /* the header block was read ahead: headers holds what it has */
+	struct cli_headers headers;
 };
 
 /**
@@ -41,11 +55,18 @@ int cli_input_spool(struct cli_input *in);
 
 /**
  * Reads the header block ahead (at most 1 MiB; it is sent all the same)
- * and tells whether it has a From: field, whether the message starts with
- * a header block at all, and whether its first line ends with CRLF.
- * Returns 0 or EX_NOINPUT / EX_OSERR (reported).
+ * and tells what it holds (*h points into the input: valid until
+ * cli_input_close()). Returns 0 or EX_NOINPUT / EX_OSERR (reported).
  */
-int cli_input_scan_headers(struct cli_input *in, int *has_from, int *has_headers, int *crlf);
+int cli_input_scan_headers(struct cli_input *in, struct cli_headers *h);
+
+/**
+ * Forgets the bytes read ahead when the input is a regular file, and goes
+ * back to where it started (so the library reads the file itself: an exact
+ * SIZE= and BODY=). The headers found are forgotten too. Returns 0, or
+ * EX_NOINPUT (reported).
+ */
+int cli_input_rewind(struct cli_input *in);
 
 /** Sets the bytes sent before the message (takes a malloc'd copy). Returns 0 or EX_OSERR. */
 int cli_input_set_prefix(struct cli_input *in, const char *p, size_t len);

@@ -61,6 +61,37 @@ static void put_u00(FILE *f, unsigned char c)
 	putc(HEX[c & 0x0f], f);
 }
 
+/* The code point of the valid UTF-8 sequence of n bytes at p. */
+static unsigned decode(const char *p, size_t n)
+{
+	static const unsigned char LEAD_MASK[5] = {0, 0x7f, 0x1f, 0x0f, 0x07};
+	unsigned cp = (unsigned char)p[0] & LEAD_MASK[n];
+
+	for (size_t i = 1; i < n; i++)
+		cp = (cp << 6) | ((unsigned char)p[i] & 0x3f);
+	return cp;
+}
+
+/*
+ * Characters that are valid but never written raw: the C1 controls
+ * (U+0080-U+009F: U+009B is CSI, a terminal escape of its own), the line
+ * and paragraph separators (U+2028, U+2029) and the bidirectional
+ * formatting characters that reorder what a terminal shows (U+061C,
+ * U+200E, U+200F, U+202A-U+202E, U+2066-U+2069; "Trojan Source").
+ */
+static int never_raw(unsigned cp)
+{
+	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x61c || cp == 0x200e || cp == 0x200f ||
+	       (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+static void put_u(FILE *f, unsigned cp)
+{
+	fputs("\\u", f);
+	for (int shift = 12; shift >= 0; shift -= 4)
+		putc(HEX[(cp >> shift) & 0x0f], f);
+}
+
 /* Writes the byte at p[0] (and its UTF-8 continuation); returns the bytes used. */
 static size_t put_char(FILE *f, const char *p, size_t len)
 {
@@ -95,8 +126,25 @@ static size_t put_char(FILE *f, const char *p, size_t len)
 		put_u00(f, c);
 		return 1;
 	}
-	fwrite(p, 1, n, f);
+	if (never_raw(decode(p, n)))
+		put_u(f, decode(p, n));
+	else
+		fwrite(p, 1, n, f);
 	return n;
+}
+
+int json_utf8_clean(const char *s)
+{
+	size_t len = strlen(s), i = 0;
+
+	while (i < len) {
+		size_t n = (unsigned char)s[i] < 0x80 ? 1 : utf8_length(s + i, len - i);
+
+		if (n == 0 || (n > 1 && never_raw(decode(s + i, n))))
+			return 0;
+		i += n;
+	}
+	return 1;
 }
 
 void json_string(FILE *f, const char *p, size_t len)

@@ -106,7 +106,7 @@ void cli_error_report(const struct cli_error *e, const char *what, const char *s
 	fputs(": ", stderr);
 	cli_put_str(stderr, cli_error_message(e));
 	if (e->code != 0) {
-		fputs(" (server said: ", stderr);
+		fputs(e->local ? " (decided here, not by the server: " : " (server said: ", stderr);
 		cli_put_reply(stderr, e->code, e->enhanced, e->text, e->text_len);
 		putc(')', stderr);
 	}
@@ -134,7 +134,7 @@ void cli_error_json(FILE *f, const struct cli_error *e)
 	putc(',', f);
 	json_key(f, "text");
 	json_string(f, e->text ? e->text : "", e->text_len);
-	putc('}', f);
+	fprintf(f, ",\"local\":%s}", e->local ? "true" : "false");
 }
 
 int cli_exit_for_code(int code)

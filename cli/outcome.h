@@ -25,6 +25,8 @@ struct cli_error {
 	char *text; /* the server's text (untrusted) */
 	size_t text_len;
 	char *message;
+	int local; /* the reply was decided by the library before sending (the SIZE limit),
+	              not received from the server */
 };
 
 /** Copies the last error of s (s may be NULL); rc is the kind returned by the failed call. */

@@ -10,6 +10,7 @@
 #include "auth.h"
 #include "common.h"
 #include "exitcodes.h"
+#include "identity.h"
 #include "input.h"
 #include "json.h"
 #include "progress.h"
@@ -24,7 +25,10 @@ struct send_run {
 	const struct cli_options *o;
 	struct cli_input in;
 	struct cli_progress progress;
-	char **orcpt; /* ORCPT per recipient with a DSN option (o->nto entries, may be NULL) */
+	char **orcpt;     /* ORCPT per recipient with a DSN option (o->nto entries, may be NULL) */
+	const char *from; /* the envelope sender: o->from, from_owned, or NULL (the headers') */
+	char *from_owned;
+	int bare_header_sender; /* the sender of the headers has no domain (and none is set) */
 	smtpc *s;
 	smtpc_send_result *result; /* NULL when the server was not reached */
 	struct cli_error err;      /* kind SMTPC_OK when smtpc_sendmail() returned 0 */
@@ -71,20 +75,19 @@ static int append_phrase(char *out, size_t *n, const char *name)
 static int add_from_field(struct send_run *run)
 {
 	const struct cli_options *o = run->o;
-	int has_from, has_headers, crlf, ex;
+	struct cli_headers h;
 	char *addr, *line;
 	size_t n = 0;
+	int ex;
 
-	if (o->from == NULL)
+	if (run->from == NULL)
 		return 0;
-	ex = cli_input_scan_headers(&run->in, &has_from, &has_headers, &crlf);
-	if (ex != 0 || has_from)
+	ex = cli_input_scan_headers(&run->in, &h);
+	if (ex != 0 || h.from != NULL)
 		return ex;
-	addr = smtpc_quoteaddr(o->from);
-	if (addr == NULL) {
-		fputs("smtpc: out of memory\n", stderr);
-		return EX_OSERR;
-	}
+	addr = smtpc_quoteaddr(run->from);
+	if (addr == NULL)
+		return 0; /* not one address (or out of memory): the library refuses the sender */
 	if (strcmp(addr, "<>") == 0) { /* the null sender has no address to show */
 		free(addr);
 		return 0;
@@ -107,8 +110,8 @@ static int add_from_field(struct send_run *run)
 	line[n++] = ' ';
 	memcpy(line + n, addr, strlen(addr));
 	n += strlen(addr);
-	for (int k = has_headers ? 1 : 2; k > 0; k--) {
-		if (crlf)
+	for (int k = h.has_headers ? 1 : 2; k > 0; k--) {
+		if (h.crlf)
 			line[n++] = '\r';
 		line[n++] = '\n';
 	}
@@ -116,6 +119,65 @@ static int add_from_field(struct send_run *run)
 	free(addr);
 	free(line);
 	return ex;
+}
+
+/*
+ * The first address of a From or Sender value qualified with the domain, or
+ * NULL; *bare tells whether it has no domain.
+ */
+static int qualify_field(const char *value, size_t len, const char *domain, char **out, int *bare)
+{
+	smtpc_address_list *list = NULL;
+	int ex = 0;
+
+	*out = NULL;
+	*bare = 0;
+	if (smtpc_parse_addresses(value, len, &list, NULL) != 0) {
+		fputs("smtpc: out of memory\n", stderr);
+		return EX_OSERR;
+	}
+	for (size_t i = 0; i < list->n; i++) {
+		if (list->items[i].address[0] != '\0') {
+			*bare = cli_is_bare(list->items[i].address);
+			ex = cli_qualify(list->items[i].address, domain, out);
+			break;
+		}
+	}
+	smtpc_address_list_free(list);
+	return ex;
+}
+
+/*
+ * The sendmail mode's sender when neither -f nor the configuration gives
+ * one: the Sender or From of the headers (qualified with the domain when
+ * bare), else the login name at the domain or at this host (sendmail(8)).
+ */
+static int choose_sender(struct send_run *run)
+{
+	const struct cli_options *o = run->o;
+	struct cli_headers h;
+	int ex;
+
+	run->from = o->from;
+	if (o->from != NULL || !o->sendmail)
+		return 0;
+	ex = cli_input_scan_headers(&run->in, &h);
+	if (ex != 0)
+		return ex;
+	if (h.has_resent) /* the library chooses among the Resent- fields */
+		ex = 0;
+	else if (h.sender != NULL)
+		ex = qualify_field(h.sender, h.sender_len, o->domain, &run->from_owned,
+		                   &run->bare_header_sender);
+	else if (h.from != NULL)
+		ex = qualify_field(h.from, h.from_len, o->domain, &run->from_owned,
+		                   &run->bare_header_sender);
+	else
+		ex = cli_default_sender(o->domain, &run->from_owned);
+	if (ex != 0)
+		return ex;
+	run->from = run->from_owned;
+	return 0;
 }
 
 /* Opens the message: before connecting, so that a bad FILE fails at once (66). */
@@ -126,8 +188,13 @@ static int open_input(struct send_run *run)
 
 	if (ex == 0 && o->spool)
 		ex = cli_input_spool(&run->in);
+	if (ex == 0)
+		ex = choose_sender(run);
 	if (ex == 0 && o->full_name != NULL)
 		ex = add_from_field(run);
+	/* A regular file is read again from its start by the library: exact SIZE= and BODY=. */
+	if (ex == 0)
+		ex = cli_input_rewind(&run->in);
 	return ex;
 }
 
@@ -148,7 +215,7 @@ static int make_orcpt(struct send_run *run)
 		const char *p;
 
 		if (q == NULL)
-			goto oom;
+			continue; /* not one address: the library refuses it before MAIL */
 		len = strlen(q);
 		/* "<addr>" -> "addr"; none for <> and for non-ASCII addresses (RFC 6533) */
 		for (p = q; *p && (unsigned char)*p < 0x80; p++)
@@ -195,9 +262,111 @@ static int open_session(struct send_run *run)
 	return ex;
 }
 
+/*
+ * 1 when the library could not read the message (a file descriptor it read
+ * itself): SMTPC_EIO without a command (smtpc.h), where the network names
+ * DATA or BDAT.
+ */
+static int source_failed(const smtpc *s, int rc)
+{
+	const smtpc_error *e = smtpc_last_error(s);
+
+	return rc == SMTPC_EIO && e->kind == SMTPC_EIO && e->command != NULL &&
+	       e->command[0] == '\0';
+}
+
+/* 1 when the address has a byte outside ASCII. */
+static int non_ascii(const char *addr)
+{
+	for (; addr && *addr; addr++) {
+		if ((unsigned char)*addr >= 0x80)
+			return 1;
+	}
+	return 0;
+}
+
+/* 1 when the sender or a recipient of the options is non-ASCII: MAIL then asks for SMTPUTF8. */
+static int envelope_is_utf8(const struct send_run *run)
+{
+	if (non_ascii(run->from))
+		return 1;
+	for (size_t i = 0; i < run->o->nto; i++) {
+		if (non_ascii(run->o->to[i]))
+			return 1;
+	}
+	return 0;
+}
+
+/* 1 when addr is exactly one address, as the library will put it on MAIL or RCPT. */
+static int is_one_address(const char *addr)
+{
+	char *q = smtpc_quoteaddr(addr);
+
+	free(q);
+	return q != NULL;
+}
+
+/*
+ * Each address is exactly one address ("<a@x> NOTIFY=SUCCESS" is not: the
+ * library would refuse it after connecting); a non-ASCII one must be UTF-8
+ * (RFC 6531 3.3) and hold no character that could hide what it is (C1
+ * controls, bidi formatting). Refused before connecting.
+ */
+static int check_addresses(const struct cli_options *o)
+{
+	const char *bad = NULL;
+	int clean = 1;
+
+	if (o->from != NULL && !(clean = json_utf8_clean(o->from)))
+		bad = o->from;
+	for (size_t i = 0; bad == NULL && i < o->nto; i++) {
+		if (!(clean = json_utf8_clean(o->to[i])))
+			bad = o->to[i];
+	}
+	if (bad == NULL && o->from != NULL && !is_one_address(o->from))
+		bad = o->from;
+	for (size_t i = 0; bad == NULL && i < o->nto; i++) {
+		if (!is_one_address(o->to[i]))
+			bad = o->to[i];
+	}
+	if (bad == NULL)
+		return 0;
+	fputs("smtpc: invalid address '", stderr);
+	cli_put_str(stderr, bad);
+	fputs(clean ? "': not exactly one address (ESMTP parameters come from options, never "
+	              "from an address)\n"
+	            : "': not UTF-8, or it holds a C1 control or a bidirectional formatting "
+	              "character\n",
+	      stderr);
+	return EX_DATAERR;
+}
+
+/*
+ * A sender or recipient without a domain was refused and no domain is
+ * configured: say how to fix it (cron mails "root").
+ */
+static void hint_bare_names(const struct send_run *run)
+{
+	const smtpc_send_result *r = run->result;
+	int bare = 0;
+
+	if (run->o->domain != NULL)
+		return;
+	if (run->err.kind == SMTPC_ESENDER)
+		bare = run->from != NULL ? cli_is_bare(run->from) : run->bare_header_sender;
+	for (size_t i = 0; !bare && r != NULL && i < r->nrecipients; i++)
+		bare = r->recipients[i].status == SMTPC_RCPT_REFUSED &&
+		       cli_is_bare(r->recipients[i].address);
+	if (bare)
+		fputs("smtpc: hint: an address without a domain was refused: give full addresses, "
+		      "or set 'domain' in the configuration file\n",
+		      stderr);
+}
+
 static int transact(struct send_run *run)
 {
 	const struct cli_options *o = run->o;
+	static const char *const SMTPUTF8[] = {"SMTPUTF8"}; /* RFC 6531 3.4 */
 	smtpc_send_options opts;
 	int rc, ex;
 
@@ -214,6 +383,11 @@ static int transact(struct send_run *run)
 	opts.eight_bit = o->eight_bit;
 	opts.no_pipelining = o->no_pipelining;
 	opts.no_chunking = o->no_chunking;
+	/* smtpc_send_message() asks for SMTPUTF8 itself when an address needs it. */
+	if (!(o->read_recipients || o->sendmail) && envelope_is_utf8(run)) {
+		opts.mail_options = SMTPUTF8;
+		opts.nmail_options = 1;
+	}
 	cli_progress_init(&run->progress, o);
 	if (run->progress.enabled) {
 		opts.progress = cli_progress_update;
@@ -227,10 +401,14 @@ static int transact(struct send_run *run)
 	cli_input_source(&run->in, &src);
 	/* -t and sendmail: the envelope from the headers where not given, Bcc removed. */
 	if (o->read_recipients || o->sendmail)
-		rc = smtpc_send_message(run->s, &src, o->from, to, o->nto, &opts, &run->result);
+		rc = smtpc_send_message(run->s, &src, run->from, to, o->nto, &opts, &run->result);
 	else
-		rc = smtpc_sendmail_source(run->s, o->from, to, o->nto, &src, &opts, &run->result);
+		rc =
+		    smtpc_sendmail_source(run->s, run->from, to, o->nto, &src, &opts, &run->result);
 	cli_progress_end(&run->progress);
+	if (rc != 0 && run->in.err == 0 && source_failed(run->s, rc))
+		run->in.err =
+		    smtpc_last_error(run->s)->os_error ? smtpc_last_error(run->s)->os_error : EIO;
 	if (rc != 0 && run->in.err != 0) {
 		/* The message could not be read: not the network's fault, nothing delivered. */
 		const char *why = strerror(run->in.err);
@@ -250,6 +428,10 @@ static int transact(struct send_run *run)
 	}
 	if (rc != 0) {
 		cli_error_capture(&run->err, run->s, rc);
+		/* A reply before any MAIL was answered was made by the library: the message over
+		 * the server's SIZE limit is refused with a 552 of its own, before MAIL. */
+		run->err.local = run->err.code != 0 &&
+		                 (run->result == NULL || run->result->mail_reply.code == 0);
 		cli_error_report(&run->err, "sending failed", NULL);
 		if (rc == SMTPC_ENOTSUPPORTED && cli_wants_dsn(o) && !smtpc_has_extn(run->s, "DSN"))
 			fputs("smtpc: hint: this server does not offer DSN: send without "
@@ -257,6 +439,8 @@ static int transact(struct send_run *run)
 			      stderr);
 	}
 	ex = cli_exit_for_send(run->result, &run->err);
+	if (ex != EX_OK)
+		hint_bare_names(run);
 	/* The outcome is known: QUIT cannot change it (security-cases.md L8). */
 	cli_quit(run->s);
 	return ex;
@@ -327,15 +511,13 @@ static const char *stage_of(smtpc_rcpt_status status)
 		return "rcpt";
 	case SMTPC_RCPT_FAILED:
 		return "data";
-	case SMTPC_RCPT_UNKNOWN:
-		return "unknown";
 	case SMTPC_RCPT_NOT_TRIED:
 	default:
 		return "not-tried";
 	}
 }
 
-/* Only a refusal has a reply that explains it; not-tried and unknown have none. */
+/* Only a refusal has a reply that explains it; not-tried has none. */
 static const smtpc_reply *explaining_reply(const smtpc_rcpt_result *r)
 {
 	if (r->status == SMTPC_RCPT_REFUSED || r->status == SMTPC_RCPT_FAILED)
@@ -343,12 +525,24 @@ static const smtpc_reply *explaining_reply(const smtpc_rcpt_result *r)
 	return NULL;
 }
 
+/*
+ * The envelope address of a recipient, as the library put it in RCPT
+ * (without the display name and the angle brackets), as a JSON string.
+ */
+static void json_address(FILE *f, const char *address)
+{
+	char *bare = cli_envelope_address(address);
+
+	json_cstring(f, bare ? bare : address);
+	free(bare);
+}
+
 /* {"address":..,"stage":..,"code":..,"enhanced":..,"text":..}; null fields without a reply. */
 static void json_refused(FILE *f, const char *address, const char *stage, const smtpc_reply *r)
 {
 	putc('{', f);
 	json_key(f, "address");
-	json_cstring(f, address);
+	json_address(f, address);
 	putc(',', f);
 	json_key(f, "stage");
 	json_cstring(f, stage);
@@ -365,22 +559,24 @@ static void json_refused(FILE *f, const char *address, const char *stage, const 
 	putc('}', f);
 }
 
-static void json_accepted_list(FILE *f, const smtpc_send_result *r)
+/* The envelope addresses of the recipients whose status is `status`, in order. */
+static void json_address_list(FILE *f, const smtpc_send_result *r, smtpc_rcpt_status status)
 {
 	const char *sep = "";
 	size_t i;
 
 	putc('[', f);
 	for (i = 0; r && i < r->nrecipients; i++) {
-		if (r->recipients[i].status != SMTPC_RCPT_ACCEPTED)
+		if (r->recipients[i].status != status)
 			continue;
 		fputs(sep, f);
-		json_cstring(f, r->recipients[i].address);
+		json_address(f, r->recipients[i].address);
 		sep = ",";
 	}
 	putc(']', f);
 }
 
+/* Every recipient neither accepted nor of unknown outcome: a retry may send to them. */
 static void json_refused_list(FILE *f, const struct send_run *run)
 {
 	const smtpc_send_result *r = run->result;
@@ -391,7 +587,7 @@ static void json_refused_list(FILE *f, const struct send_run *run)
 	for (i = 0; r && i < r->nrecipients; i++) {
 		const smtpc_rcpt_result *rr = &r->recipients[i];
 
-		if (rr->status == SMTPC_RCPT_ACCEPTED)
+		if (rr->status == SMTPC_RCPT_ACCEPTED || rr->status == SMTPC_RCPT_UNKNOWN)
 			continue;
 		fputs(sep, f);
 		json_refused(f, rr->address, stage_of(rr->status), explaining_reply(rr));
@@ -430,10 +626,13 @@ static void print_json(const struct send_run *run)
 	json_cstring(f, run->o->server);
 	putc(',', f);
 	json_key(f, "accepted");
-	json_accepted_list(f, run->result);
+	json_address_list(f, run->result, SMTPC_RCPT_ACCEPTED);
 	putc(',', f);
 	json_key(f, "refused");
 	json_refused_list(f, run);
+	putc(',', f);
+	json_key(f, "unknown");
+	json_address_list(f, run->result, SMTPC_RCPT_UNKNOWN);
 	putc(',', f);
 	json_key(f, "mail");
 	json_reply_or_null(f, run->result, 0);
@@ -465,6 +664,8 @@ int cli_send(const struct cli_options *o)
 	if (cli_needs_password(o))
 		ex = cli_password_check(o);
 	if (ex == 0)
+		ex = check_addresses(o);
+	if (ex == 0)
 		ex = open_input(&run);
 	if (ex == 0)
 		ex = make_orcpt(&run);
@@ -489,5 +690,6 @@ int cli_send(const struct cli_options *o)
 	smtpc_free(run.s);
 	cli_input_close(&run.in);
 	free_orcpt(&run);
+	free(run.from_owned);
 	return ex;
 }

@@ -2,7 +2,8 @@
  * sendmail.c - smtpc invoked as "sendmail" (a symlink): the command line of
  * /usr/sbin/sendmail for programs that pipe mail into it,
  *
- *   sendmail [-t] [-i] [-oi] [-f SENDER] [-F FULLNAME] [-bm] [--] [RECIPIENT...]
+ *   sendmail [-t] [-i] [-v] [-f|-r SENDER] [-F FULLNAME] [-N DSN] [-R RET] [-B TYPE]
+ *            [-bm] [-oi] [-oem] [-oep] [-odi] [-odb] [--] [RECIPIENT...]
  *
  * with the server from $SMTPC_SERVER or a configuration file ($SMTPC_CONFIG,
  * else /etc/smtpc.conf) of "key value" lines, each a long option of smtpc
@@ -11,6 +12,7 @@
  * smtpc_send_message() (Bcc removed); quiet on success (docs/CLI.md).
  */
 #include "commands.h"
+#include "config.h"
 
 #include "exitcodes.h"
 #include "text.h"
@@ -20,33 +22,34 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define DEFAULT_CONFIG "/etc/smtpc.conf"
 #define CONFIG_MAX     (64 * 1024)
 
-/* The keys of the configuration file: long options of smtpc send that take a value, and
- * tls-verify (yes, or no: --insecure). */
+/* The keys of the configuration file: long options of smtpc send that take a value,
+ * "domain" (config.h) and "tls-verify" (yes, or no: --insecure). */
+/* clang-format off */
 static const char *const CONFIG_KEYS[] = {
-    "server",        "from",         "helo", "timeout",    "starttls",    "ca-file",
-    "ca-dir",        "cert",         "key",  "tls-name",   "fingerprint", "user",
-    "password-file", "password-cmd", "auth", "tls-verify",
+    "server",      "from",   "helo",          "timeout",      "starttls",
+    "ca-file",     "ca-dir", "cert",          "key",          "tls-name",
+    "fingerprint", "user",   "password-file", "password-cmd", "auth",
+    "domain",      "tls-verify",
 };
+/* clang-format on */
 #define NKEYS (sizeof(CONFIG_KEYS) / sizeof(CONFIG_KEYS[0]))
+_Static_assert(NKEYS <= CLI_CONFIG_MAX_KEYS, "struct cli_config holds CLI_CONFIG_MAX_KEYS");
 
 struct sendmail_args {
 	int read_recipients;
-	const char *from;      /* -f */
+	int verbose;           /* -v: the transcript on standard error (--debug) */
+	const char *from;      /* -f or -r */
 	const char *full_name; /* -F */
+	const char *notify;    /* -N: --dsn-notify */
+	const char *ret;       /* -R: --dsn-ret */
 	int first_rcpt;        /* argv index of the first recipient */
-};
-
-struct config {
-	const char *path;
-	char *text;               /* the file, NUL-terminated; values point into it */
-	const char *value[NKEYS]; /* NULL: not set */
-	int line[NKEYS];          /* where each was set */
 };
 
 static int usage(const char *msg, const char *arg)
@@ -57,7 +60,8 @@ static int usage(const char *msg, const char *arg)
 		cli_put_str(stderr, arg);
 		putc('\'', stderr);
 	}
-	fputs("\nusage: sendmail [-t] [-i] [-oi] [-f SENDER] [-F FULLNAME] [-bm] [--] "
+	fputs("\nusage: sendmail [-t] [-i] [-v] [-f|-r SENDER] [-F FULLNAME] [-N DSN] [-R RET]\n"
+	      "                [-B TYPE] [-bm] [-oi] [-oem] [-oep] [-odi] [-odb] [--] "
 	      "[RECIPIENT...]\n",
 	      stderr);
 	return EX_USAGE;
@@ -85,9 +89,61 @@ static int flag_value(int argc, char **argv, int *i, const char *rest, const cha
 	return 0;
 }
 
+/* -o: the options of sendmail(8) that mean what smtpc always does. */
+static int option_ok(const char *value)
+{
+	/* -oi: a lone dot does not end the message; -oem, -oep: errors reported (here on
+	 * standard error and in the exit status); -odi, -odb: delivery (always now). */
+	static const char *const OK[] = {"i", "em", "ep", "di", "db"};
+
+	for (size_t k = 0; k < sizeof(OK) / sizeof(OK[0]); k++) {
+		if (strcmp(value, OK[k]) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* The value of a flag that takes one; 0, or the exit status (reported). */
+static int flag_takes(struct sendmail_args *a, char flag, const char *value)
+{
+	switch (flag) {
+	case 'f':
+	case 'r': /* -r: the old name of -f */
+		if (a->from != NULL)
+			return usage("-f (or -r) given more than once", NULL);
+		a->from = value;
+		return 0;
+	case 'F':
+		a->full_name = value;
+		return 0;
+	case 'N': /* DSN NOTIFY (RFC 3461): never, or success,failure,delay */
+		a->notify = value;
+		return 0;
+	case 'R': /* DSN RET: full or hdrs */
+		a->ret = value;
+		return 0;
+	case 'B': /* the body type: the library finds it in the message itself */
+		if (strcasecmp(value, "7BIT") != 0 && strcasecmp(value, "8BITMIME") != 0)
+			return flag_error("unsupported body type (7BIT or 8BITMIME):", flag, value);
+		return 0;
+	case 'o':
+		if (!option_ok(value))
+			return flag_error("unsupported sendmail option", flag, value);
+		return 0;
+	case 'b':
+		if (strcmp(value, "m") != 0)
+			return flag_error("unsupported sendmail mode (only -bm, the default, is "
+			                  "supported):",
+			                  flag, value);
+		return 0;
+	default:
+		return usage("unsupported sendmail option", NULL);
+	}
+}
+
 static int parse_flags(int argc, char **argv, struct sendmail_args *a)
 {
-	int i;
+	int i, ex;
 
 	memset(a, 0, sizeof(*a));
 	for (i = 1; i < argc; i++) {
@@ -110,8 +166,15 @@ static int parse_flags(int argc, char **argv, struct sendmail_args *a)
 				continue;
 			case 'i': /* a line with a single dot does not end the message: always so */
 				continue;
+			case 'v':
+				a->verbose = 1;
+				continue;
 			case 'f':
+			case 'r':
 			case 'F':
+			case 'N':
+			case 'R':
+			case 'B':
 			case 'o':
 			case 'b':
 				break;
@@ -120,21 +183,9 @@ static int parse_flags(int argc, char **argv, struct sendmail_args *a)
 			}
 			if (flag_value(argc, argv, &i, p + 1, &value) != 0)
 				return usage("this option needs a value:", flag);
-			if (*p == 'f' && a->from != NULL)
-				return usage("-f given more than once", NULL);
-			if (*p == 'f')
-				a->from = value;
-			else if (*p == 'F')
-				a->full_name = value;
-			/* -oi as -i; -oem, -odi: errors are reported, delivery is immediate */
-			else if (*p == 'o' && strcmp(value, "i") != 0 && strcmp(value, "em") != 0 &&
-			         strcmp(value, "di") != 0)
-				return flag_error("unsupported sendmail option", *p, value);
-			else if (*p == 'b' && strcmp(value, "m") != 0)
-				return flag_error(
-				    "unsupported sendmail mode (only -bm, the default, is "
-				    "supported):",
-				    *p, value);
+			ex = flag_takes(a, *p, value);
+			if (ex != 0)
+				return ex;
 			break; /* the value ended the cluster */
 		}
 	}
@@ -150,7 +201,7 @@ static int parse_flags(int argc, char **argv, struct sendmail_args *a)
 	return 0;
 }
 
-static int config_error(const struct config *c, int line, const char *msg, const char *arg)
+int cli_config_error(const struct cli_config *c, int line, const char *msg, const char *arg)
 {
 	fputs("smtpc: ", stderr);
 	cli_put_str(stderr, c->path);
@@ -217,7 +268,7 @@ static int is_blank(char c)
 }
 
 /* One "key value" line (comments and blank lines already skipped). */
-static int config_line(struct config *c, char *line, int lineno)
+static int config_line(struct cli_config *c, char *line, int lineno)
 {
 	char *key = line, *value = line, *end;
 	size_t k;
@@ -236,24 +287,22 @@ static int config_line(struct config *c, char *line, int lineno)
 			break;
 	}
 	if (k == NKEYS)
-		return config_error(c, lineno, "unknown key", key);
+		return cli_config_error(c, lineno, "unknown key", key);
 	if (c->value[k] != NULL)
-		return config_error(c, lineno, "key given twice:", key);
+		return cli_config_error(c, lineno, "key given twice:", key);
 	if (*value == '\0' && strcmp(key, "from") != 0)
-		return config_error(c, lineno, "no value for", key);
+		return cli_config_error(c, lineno, "no value for", key);
 	c->value[k] = value;
 	c->line[k] = lineno;
 	return 0;
 }
 
-/* $SMTPC_CONFIG (must be readable), else /etc/smtpc.conf (may be missing). */
-static int config_load(struct config *c)
+int cli_config_load(struct cli_config *c)
 {
 	const char *env = getenv("SMTPC_CONFIG");
 	char *p, *next;
 	int err, lineno = 0;
 
-	memset(c, 0, sizeof(*c));
 	c->path = env && *env ? env : DEFAULT_CONFIG;
 	err = read_file(c->path, &c->text);
 	if (err == ENOENT && !(env && *env))
@@ -263,11 +312,11 @@ static int config_load(struct config *c)
 		return EX_OSERR;
 	}
 	if (err != 0)
-		return config_error(c, 0,
-		                    err == EFBIG    ? "larger than 64 KiB"
-		                    : err == EINVAL ? "holds a NUL byte"
-		                                    : strerror(err),
-		                    NULL);
+		return cli_config_error(c, 0,
+		                        err == EFBIG    ? "larger than 64 KiB"
+		                        : err == EINVAL ? "holds a NUL byte"
+		                                        : strerror(err),
+		                        NULL);
 	for (p = c->text; p != NULL && *p; p = next) {
 		int ex;
 
@@ -286,7 +335,7 @@ static int config_load(struct config *c)
 	return 0;
 }
 
-static const char *config_get(const struct config *c, const char *key, int *line)
+const char *cli_config_get(const struct cli_config *c, const char *key, int *line)
 {
 	for (size_t k = 0; k < NKEYS; k++) {
 		if (strcmp(key, CONFIG_KEYS[k]) == 0) {
@@ -298,12 +347,112 @@ static const char *config_get(const struct config *c, const char *key, int *line
 	return NULL;
 }
 
-/* The options of smtpc send from the configuration, the environment and the flags. */
-static int build_options(struct cli_options *o, const struct config *c,
-                         const struct sendmail_args *a, int argc, char **argv)
+void cli_config_free(struct cli_config *c)
 {
-	const char *server = getenv("SMTPC_SERVER");
-	int i, line, ex;
+	if (c == NULL)
+		return;
+	free(c->text);
+	memset(c, 0, sizeof(*c));
+}
+
+/* The keys that belong to the configured server: its TLS settings and credentials. */
+static const char *const SERVER_KEYS[] = {
+    "starttls",    "ca-file", "ca-dir",        "cert",         "key",  "tls-name",
+    "fingerprint", "user",    "password-file", "password-cmd", "auth",
+};
+static const char *const AUTH_KEYS[] = {"user", "password-file", "password-cmd", "auth"};
+
+static int in_list(const char *key, const char *const *list, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		if (strcmp(key, list[k]) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* A domain name: dot-separated labels of letters, digits and hyphens (RFC 5321 4.1.2). */
+static int domain_ok(const char *d)
+{
+	size_t label = 0, len = strlen(d);
+
+	if (len == 0 || len > 253)
+		return 0;
+	for (const char *p = d;; p++) {
+		if (*p == '.' || *p == '\0') {
+			if (label == 0 || label > 63 || p[-1] == '-')
+				return 0;
+			if (*p == '\0')
+				return 1;
+			label = 0;
+			continue;
+		}
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || (*p == '-' && label > 0)))
+			return 0;
+		label++;
+	}
+}
+
+int cli_config_apply(struct cli_options *o)
+{
+	const char *env = getenv("SMTPC_SERVER"), *configured;
+	struct cli_config *c = calloc(1, sizeof(*c));
+	int line, ex, same_server,
+	    auth_given = cli_wants_auth(o) || o->password_file != NULL || o->password_env != NULL ||
+	                 o->password_cmd != NULL;
+
+	if (c == NULL) {
+		fputs("smtpc: out of memory\n", stderr);
+		return EX_OSERR;
+	}
+	o->config = c;
+	ex = cli_config_load(c);
+	if (ex != 0)
+		return ex;
+	configured = cli_config_get(c, "server", &line);
+	if (!cli_option_given(o, "server"))
+		o->server = env != NULL && *env != '\0' ? env : configured;
+	same_server = configured == NULL || (o->server && strcmp(o->server, configured) == 0);
+	for (size_t k = 0; k < NKEYS; k++) {
+		const char *key = CONFIG_KEYS[k], *value = c->value[k];
+
+		if (value == NULL || strcmp(key, "server") == 0)
+			continue;
+		if (strcmp(key, "domain") == 0) {
+			if (!domain_ok(value))
+				return cli_config_error(c, c->line[k], "invalid domain", value);
+			o->domain = value;
+			continue;
+		}
+		if (strcmp(key, "tls-verify") == 0) { /* "no" is --insecure, "yes" the default */
+			if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0)
+				return cli_config_error(c, c->line[k], "invalid value for", key);
+			if (strcmp(value, "no") == 0 && same_server &&
+			    !cli_option_given(o, "insecure") &&
+			    cli_option_set(o, "insecure", NULL) != 0)
+				return cli_config_error(c, c->line[k], "invalid value for", key);
+			continue;
+		}
+		if (!cli_option_for_command(o, key) || cli_option_given(o, key))
+			continue;
+		if (!same_server &&
+		    in_list(key, SERVER_KEYS, sizeof(SERVER_KEYS) / sizeof(*SERVER_KEYS)))
+			continue; /* never another server's credentials or pins */
+		if (auth_given && in_list(key, AUTH_KEYS, sizeof(AUTH_KEYS) / sizeof(*AUTH_KEYS)))
+			continue; /* the command line's credentials, whole */
+		if (cli_option_set(o, key, value) != 0)
+			return cli_config_error(c, c->line[k], "invalid value for", key);
+	}
+	return 0;
+}
+
+/* The options of smtpc send from the flags, the environment and the configuration. */
+static int build_options(struct cli_options *o, const struct sendmail_args *a, int argc,
+                         char **argv)
+{
+	const char *env = getenv("SMTPC_SERVER");
+	int i, line = 0, ex;
 
 	cli_options_init(o);
 	o->command = CLI_SEND;
@@ -311,37 +460,26 @@ static int build_options(struct cli_options *o, const struct config *c,
 	o->spool = 1;
 	o->read_recipients = a->read_recipients;
 	o->full_name = a->full_name;
-	for (size_t k = 0; k < NKEYS; k++) {
-		const char *key = CONFIG_KEYS[k];
-
-		if (c->value[k] == NULL || strcmp(key, "server") == 0 || strcmp(key, "from") == 0)
-			continue;
-		if (strcmp(key, "tls-verify") == 0) { /* "no" is --insecure, "yes" the default */
-			if (strcmp(c->value[k], "yes") == 0)
-				continue;
-			if (strcmp(c->value[k], "no") == 0 &&
-			    cli_option_set(o, "insecure", NULL) == 0)
-				continue;
-			return config_error(c, c->line[k], "invalid value for", key);
-		}
-		if (cli_option_set(o, key, c->value[k]) != 0)
-			return config_error(c, c->line[k], "invalid value for", key);
-	}
-	if (server == NULL || *server == '\0') {
-		server = config_get(c, "server", &line);
-	} else {
-		line = 0;
-	}
-	if (server == NULL) {
+	o->debug = a->verbose;
+	if (a->from != NULL && (ex = cli_option_set(o, "from", a->from)) != 0)
+		return ex;
+	if (a->notify != NULL && (ex = cli_option_set(o, "dsn-notify", a->notify)) != 0)
+		return ex;
+	if (a->ret != NULL && (ex = cli_option_set(o, "dsn-ret", a->ret)) != 0)
+		return ex;
+	ex = cli_config_apply(o);
+	if (ex != 0)
+		return ex;
+	if (o->server == NULL) {
 		fputs("smtpc: no server configured: set SMTPC_SERVER (smtp://host:port) or "
 		      "'server URL' in ",
 		      stderr);
-		cli_put_str(stderr, c->path);
+		cli_put_str(stderr, o->config->path);
 		fputs(" (or the file named by SMTPC_CONFIG)\n", stderr);
 		return EX_CONFIG;
 	}
-	o->server = server;
-	o->from = a->from ? a->from : config_get(c, "from", &i);
+	if (env == NULL || *env == '\0')
+		cli_config_get(o->config, "server", &line);
 	for (i = a->first_rcpt; i < argc; i++) {
 		ex = cli_option_set(o, "to", argv[i]);
 		if (ex != 0)
@@ -354,33 +492,28 @@ static int build_options(struct cli_options *o, const struct config *c,
 	ex = cli_options_check(o);
 	if (ex == EX_USAGE) {
 		if (line > 0)
-			return config_error(c, line, "check the server and TLS/AUTH settings",
-			                    NULL);
+			return cli_config_error(o->config, line,
+			                        "check the server and TLS/AUTH settings", NULL);
 		fputs("smtpc: check SMTPC_SERVER and the TLS/AUTH settings of ", stderr);
-		cli_put_str(stderr, c->path);
+		cli_put_str(stderr, o->config->path);
 		putc('\n', stderr);
 		return EX_CONFIG;
 	}
-	return ex;
+	return ex != 0 ? ex : cli_options_qualify(o);
 }
 
 int cli_sendmail(int argc, char **argv)
 {
 	struct sendmail_args a;
-	struct cli_options o = {0};
-	struct config c;
+	struct cli_options o;
 	int ex;
 
 	cli_options_init(&o);
-	memset(&c, 0, sizeof(c));
 	ex = parse_flags(argc, argv, &a);
 	if (ex == 0)
-		ex = config_load(&c);
-	if (ex == 0)
-		ex = build_options(&o, &c, &a, argc, argv);
+		ex = build_options(&o, &a, argc, argv);
 	if (ex == 0)
 		ex = cli_send(&o);
 	cli_options_free(&o);
-	free(c.text);
 	return ex;
 }

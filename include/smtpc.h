@@ -460,7 +460,9 @@ SMTPC_API int smtpc_sendmail(smtpc *s, const char *from, const char *const *to, 
 /**
  * smtpc_sendmail() with the message from a source (memory, file descriptor
  * or callback), streamed in bounded memory. Same results and errors, plus
- * SMTPC_EIO when the source fails (the final dot is then never sent).
+ * SMTPC_EIO when the source fails (the final dot is then never sent): its
+ * command is "" and os_error the errno of the read (EIO for a callback),
+ * where a network failure names DATA or BDAT.
  */
 SMTPC_API int smtpc_sendmail_source(smtpc *s, const char *from, const char *const *to, size_t nto,
                                     const smtpc_source *msg, const smtpc_send_options *opts,

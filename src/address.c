@@ -442,11 +442,12 @@ static int is_path_domain(const char *s, size_t len)
 	return 1;
 }
 
-/* The local part ends at the last '@' outside its quoted string. */
+/* The local part ends at the first '@' after its quoted string, if it is one. */
 static int is_path(const char *a)
 {
 	size_t len = strlen(a);
-	const char *at = strrchr(a, '@');
+	const char *end = a[0] == '"' ? skip_qstr(a) : a;
+	const char *at = end != NULL ? strchr(end, '@') : NULL;
 	size_t llen = at != NULL ? (size_t)(at - a) : len;
 
 	if (at != NULL && !is_path_domain(at + 1, len - llen - 1))

@@ -44,7 +44,7 @@ static int stream_body(smtpc *s, smtpc__body *b, int bdat, size_t window, size_t
 	const char *p = NULL;
 	size_t n = 0;
 	smtpc__dataenc e;
-	int more, rc = 0;
+	int more, rc = 0, source_failed = 0;
 
 	if (out == NULL)
 		return smtpc__err_set(s, SMTPC_ENOMEM, "DATA", NULL, "out of memory");
@@ -69,6 +69,7 @@ static int stream_body(smtpc *s, smtpc__body *b, int bdat, size_t window, size_t
 
 		if (more < 0) {
 			rc = more;
+			source_failed = 1;
 			break;
 		}
 		if (more > 0)
@@ -76,6 +77,7 @@ static int stream_body(smtpc *s, smtpc__body *b, int bdat, size_t window, size_t
 			    smtpc__body_next(b, &p, &n); /* look ahead: is this the last piece? */
 		if (more < 0) {
 			rc = more;
+			source_failed = 1;
 			break;
 		}
 		if (more == 0 && bdat != BDAT_BINARY)
@@ -122,9 +124,13 @@ static int stream_body(smtpc *s, smtpc__body *b, int bdat, size_t window, size_t
 		}
 	}
 	free(out);
-	if (rc == SMTPC_EIO && s->tr.fd >= 0)
-		smtpc__err_set(s, rc, "DATA", NULL, "cannot read the message: %s", strerror(errno));
-	else if (rc == SMTPC_ENOTSUPPORTED)
+	if (rc == SMTPC_EIO && source_failed) {
+		/* The source failed, not the network: no command to blame (smtpc.h). */
+		int err = errno;
+
+		smtpc__err_set(s, rc, "", NULL, "cannot read the message: %s", strerror(err));
+		s->err.os_error = err;
+	} else if (rc == SMTPC_ENOTSUPPORTED)
 		smtpc__err_set(
 		    s, rc, "DATA", NULL,
 		    "the message has 8-bit bytes and the server does not offer 8BITMIME");
@@ -617,7 +623,7 @@ static int plan(txn *t)
 			                      "offer 8BITMIME");
 		t->body.refuse_8bit = t->has_8bit < 0;
 	}
-	if (utf8 && !wants_utf8_option(o))
+	if (utf8 && !wants_utf8_option(o)) /* the caller's own SMTPUTF8 is not sent twice */
 		margs[nm++] = "SMTPUTF8";
 	if (o->dsn_ret)
 		margs[nm++] = o->dsn_ret == SMTPC_DSN_RET_HDRS ? "RET=HDRS" : "RET=FULL";

@@ -53,6 +53,12 @@ SCENARIOS = {
         "ehlo": b"250-fake\r\n250-SIZE 10485760\r\n250-X-\x1b[2J\r\n250 PIPELINING\r\n",
         "dot": b"250-2.0.0 queued \x00 nul\r\n250 2.0.0 second \"q\" \\ line\r\n",
     },
+    # valid UTF-8 that must not reach a terminal raw: C1 CSI (U+009B), RLO (U+202E), LRI
+    # (U+2066), LINE SEPARATOR (U+2028); e-acute passes
+    "unicode": {
+        "greeting": "220 fake \u009b31m red \u202egnp.exe \u2066x\u2069 a\u2028b caf\u00e9\r\n".encode(),
+        "dot": "250 2.0.0 queued \u009b2J \u202d\u2029\u061c\u200f\r\n".encode(),
+    },
 }
 
 DEFAULTS = {

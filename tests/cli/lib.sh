@@ -12,6 +12,11 @@
 #   no_secret DESC SECRET...    neither stdout nor stderr of the last run holds a SECRET
 # Servers started by the tests put their PID in PIDS; cleanup kills exactly those.
 
+# smtpc reads SMTPC_SERVER and a configuration file: never this machine's.
+: >"$TMP/empty.conf"
+export SMTPC_CONFIG="$TMP/empty.conf"
+unset SMTPC_SERVER
+
 cleanup() {
 	for pid in $PIDS; do
 		kill "$pid" 2>/dev/null

@@ -119,6 +119,20 @@ expect 66 "a directory as FILE, before connecting" -- send --server smtp://127.0
 has err "Is a directory" "a directory as FILE"
 STDIN=$TMP expect 66 "a directory as standard input" -- send --server smtp://127.0.0.1:1 -f a --to b
 STDIN=/dev/null
+# A regular file that fails while it is read (offset 0 of /proc/self/mem is EIO): the message
+# could not be read, the network is not to blame: 66, nothing delivered (was 75).
+if [ -r /proc/self/mem ]; then
+	before=$(deliveries main)
+	for how in '' -t; do
+		expect 66 "read error on a regular file $how" -- send --server "$U" -f a@x.test \
+			--to b@ok.test $how /proc/self/mem
+		has err "smtpc: cannot read /proc/self/mem: Input/output error" "read error $how"
+	done
+	expect 66 "read error on a regular file --json" -- send --server "$U" -f a@x.test \
+		--to b@ok.test --json /proc/self/mem
+	json_check 'd["exit"] == 66 and d["accepted"] == [] and d["error"]["message"].startswith("cannot read /proc/self/mem")' "read error --json"
+	[ "$(deliveries main)" -eq "$before" ] && pass || fail "read error: something was stored"
+fi
 
 # ---------------------------------------------------------------- -t: To, Cc, Bcc
 printf '%s\n' 'From: Alice <alice@x.test>' 'To: Bob <bob@ok.test>, carol@ok.test' \
@@ -176,6 +190,15 @@ printf 'From: a@x.test\nTo: x@ok.test, b\0b@ok.test\n\nbody\n' >"$TMP/nul.txt"
 expect 65 "-t: a NUL in To" -- send --server "$U" -t "$TMP/nul.txt"
 has err 'control character' "-t: a NUL in To is named"
 [ "$(deliveries main)" = "$n" ] && pass || fail "-t: malformed recipients: nothing delivered"
+# ESMTP parameters inside an address (item 1): refused before connecting, nothing sent
+expect 65 "--from with parameters inside" -- send --server "$U" -f '<me@x.test> RET=HDRS ENVID=inj' \
+	--to b@ok.test "$TMP/cr.txt"
+has err 'not exactly one address' "--from with parameters inside"
+expect 65 "--to with parameters inside" -- send --server "$U" -f me@x.test \
+	--to '<a@ok.test> NOTIFY=SUCCESS ORCPT=rfc822;spy@evil.example' "$TMP/cr.txt"
+expect 65 "--to with a bracket and a parameter" -- send --server "$U" -f me@x.test \
+	--to 'victim@ok.test> NOTIFY=SUCCESS' "$TMP/cr.txt"
+[ "$(deliveries main)" = "$n" ] && pass || fail "parameters inside addresses: nothing delivered"
 # 8-bit header text needs 8BITMIME, not SMTPUTF8: a server without SMTPUTF8 takes it
 start_sink no8 --ext PIPELINING,8BITMIME
 U8="smtp://127.0.0.1:$PORT"
@@ -231,6 +254,29 @@ expect 69 "DSN without the server's DSN" -- send --server "smtp://127.0.0.1:$POR
 has err "does not offer DSN" "DSN without DSN"
 has err "smtpc: hint: this server does not offer DSN" "DSN without DSN"
 [ "$(deliveries nodsn)" -eq 0 ] && pass || fail "DSN without DSN: something was stored"
+
+# ---------------------------------------------------------------- UTF-8 addresses (RFC 6531)
+# --to and --from may be UTF-8, as -t takes them from the headers: MAIL asks for SMTPUTF8
+expect 0 "--to UTF-8" -- send --server "$U" -f s@x.test --to "$(printf 'j\303\266@ok.test')" "$TMP/small.txt"
+delivered main 'd["rcpt_to"] == ["j\u00f6@ok.test"] and "SMTPUTF8" in d["mail_options"] and "BODY=8BITMIME" in d["mail_options"]' "--to UTF-8: SMTPUTF8"
+expect 0 "--from UTF-8" -- send --server "$U" -f "$(printf 'J\303\266 <j\303\266@x.test>')" --to a@ok.test "$TMP/small.txt"
+delivered main 'd["mail_from"] == "j\u00f6@x.test" and "SMTPUTF8" in d["mail_options"]' "--from UTF-8: SMTPUTF8"
+expect 0 "ASCII addresses" -- send --server "$U" -f s@x.test --to a@ok.test "$TMP/small.txt"
+delivered main '"SMTPUTF8" not in d["mail_options"]' "ASCII addresses: no SMTPUTF8"
+start_sink noutf8 --ext PIPELINING,8BITMIME,ENHANCEDSTATUSCODES
+expect 69 "--to UTF-8, no SMTPUTF8" -- send --server "smtp://127.0.0.1:$PORT" -f s@x.test \
+	--to "$(printf 'j\303\266@ok.test')" "$TMP/small.txt"
+has err "need SMTPUTF8" "--to UTF-8, no SMTPUTF8"
+[ "$(deliveries noutf8)" -eq 0 ] && pass || fail "--to UTF-8, no SMTPUTF8: something was stored"
+# not UTF-8, or a character that hides what the address is: refused before connecting
+for bad in '\377@ok.test' 'a\303@ok.test' 'a\302\205@ok.test' 'a\342\200\256@ok.test' \
+	'a\342\201\246@ok.test' 'a\340\200\257@ok.test'; do
+	expect 65 "--to '$bad'" -- send --server smtp://127.0.0.1:1 -f s@x.test --to "$(printf "$bad")" \
+		"$TMP/small.txt"
+	has err "invalid address" "--to '$bad'"
+done
+expect 65 "--from not UTF-8" -- send --server smtp://127.0.0.1:1 -f "$(printf 'a\377@x.test')" \
+	--to a@ok.test "$TMP/small.txt"
 
 # ---------------------------------------------------------------- --8bit, pipelining, chunking
 printf 'Subject: 8bit\n\ncaf\303\251\n' >"$TMP/8bit.txt"
@@ -309,10 +355,14 @@ hasnt err "a@ok.test" "sendmail, a refused recipient"
 smx 75 "sendmail, a deferred recipient" -- -f s@x.test d@defer.test
 smx 64 "sendmail without recipients" --
 has err "no recipients" "sendmail without recipients"
-for flag in -q -bs -bp -oQ/tmp -v -X --help; do
+for flag in -q -bs -bp -oQ/tmp -X -BBINARYMIME -oX --help; do
 	smx 64 "sendmail $flag" -- "$flag" a@ok.test
 	has err "'$flag'" "sendmail $flag named"
 done
+smx 64 "sendmail -R body" -- -R body a@ok.test
+has err "'body'" "sendmail -R body named"
+smx 64 "sendmail -Nsometimes" -- -Nsometimes a@ok.test
+has err "'sometimes'" "sendmail -N sometimes named"
 smx 64 "sendmail -f without a value" -- -f
 # -F: a From: field only when the message has none
 printf 'Subject: no From\n\nbody\n' >"$TMP/nofrom.txt"
@@ -330,8 +380,9 @@ delivered main 'd["rcpt_to"] == ["a@ok.test"]' "sendmail -F with a From"
 same_bytes "$TMP/t.want.crlf" "sendmail -F with a From: unchanged"
 STDIN=$TMP/nofrom.txt smx 64 "sendmail -F non-ASCII" -- -F "$(printf 'J\303\266')" -f jo@x.test a@ok.test
 has err "printable ASCII" "sendmail -F non-ASCII"
-STDIN=$TMP/nofrom.txt smx 65 "sendmail: no sender at all" -- a@ok.test
-has err "no sender" "sendmail: no sender at all"
+# no -f, no from, no From: the login name at this host (test-cli-sendmail.sh checks the name)
+STDIN=$TMP/nofrom.txt smx 0 "sendmail: no sender at all: user@host" -- a@ok.test
+delivered main 'd["mail_from"].count("@") == 1 and d["rcpt_to"] == ["a@ok.test"]' "sendmail: the default sender"
 # a slow writer: the message is spooled first, the connection never waits on it
 (printf 'From: a@x.test\nSubject: slow\n\n'; sleep 1; printf 'late body\n') | "$SM" -t b@ok.test \
 	>"$TMP/out" 2>"$TMP/err"

@@ -251,7 +251,15 @@ if [ "$PORT" -ne 0 ]; then
 	expect 79 "outcome unknown" -- send --server "$U" --from s@x.test --to a@ok.test,h@hangup.test "$M"
 	has out "unknown a@ok.test: outcome unknown (connection lost after the end of data)" "unknown"
 	expect 79 "outcome unknown --json" -- send --server "$U" --from s@x.test --to h@hangup.test --json "$M"
-	json_check 'd["refused"][0]["stage"] == "unknown" and d["error"]["command"] in ("DATA", "BDAT") and d["exit"] == 79' "unknown --json"
+	json_check 'd["refused"] == [] and d["unknown"] == ["h@hangup.test"] and d["error"]["command"] in ("DATA", "BDAT") and d["exit"] == 79' "unknown --json: a list of its own"
+	# the envelope addresses (as in RCPT), not the arguments; unknown apart from refused (a
+	# retry of the refused list must not send twice)
+	expect 79 "--json lists envelope addresses" -- send --server "$U" --from s@x.test \
+		--to 'Ann <a@ok.test>, <r@reject.test>' --to ' "Hal" <h@hangup.test>' --json "$M"
+	json_check 'd["accepted"] == [] and d["unknown"] == ["a@ok.test", "h@hangup.test"] and [(r["address"], r["stage"]) for r in d["refused"]] == [("r@reject.test", "rcpt")] and d["exit"] == 79' "--json: envelope addresses, unknown apart"
+	expect 75 "--json lists envelope addresses (accepted)" -- send --server "$U" --from s@x.test \
+		--to 'Ann <a@ok.test>,<d@defer.test>' --json "$M"
+	json_check 'd["accepted"] == ["a@ok.test"] and d["refused"][0]["address"] == "d@defer.test" and d["unknown"] == []' "--json: accepted envelope address"
 	expect 69 "message refused" -- send --server "$U" --from s@x.test --to x@datafail.test "$M"
 	has out "failed x@datafail.test: 554" "message refused"
 	expect 69 "sender refused" -- send --server "$U" --from s@reject.test --to a@ok.test "$M"
@@ -259,9 +267,30 @@ if [ "$PORT" -ne 0 ]; then
 	has err "(server said: 550 5.7.1" "sender refused"
 	expect 75 "sender deferred --json" -- send --server "$U" --from s@defer.test --to a@ok.test --json "$M"
 	json_check 'd["error"]["kind"] == "SMTPSenderRefused" and d["error"]["code"] == 450 and d["refused"][0]["stage"] == "not-tried" and d["refused"][0]["code"] is None' "sender deferred --json"
+	json_check 'd["error"]["local"] is False' "a server's refusal is not local"
 	expect 65 "CR LF in --to" -- send --server "$U" --from s@x.test --to "$(printf 'a@ok.test\rRSET')" "$M"
 	expect 0 "--debug" -- probe --server "$U" --debug
 	has err "EHLO" "--debug"
+fi
+
+# A message over the server's SIZE limit is refused by the library before MAIL, with a 552
+# of its own: said to be decided here, not by the server.
+start_sink small --size 100
+if [ "$PORT" -ne 0 ]; then
+	head -c 500 /dev/zero | tr '\0' a >"$TMP/big500.txt"
+	expect 69 "over the SIZE limit" -- send --server "smtp://127.0.0.1:$PORT" --from s@x.test \
+		--to a@ok.test --debug "$TMP/big500.txt"
+	has err "not sent (decided here, not by the server: 552 5.3.4 " "over the SIZE limit: local"
+	hasnt err "server said" "over the SIZE limit: not the server's"
+	hasnt err "send: MAIL" "over the SIZE limit: no MAIL"
+	expect 69 "over the SIZE limit --json" -- send --server "smtp://127.0.0.1:$PORT" \
+		--from s@x.test --to a@ok.test --json "$TMP/big500.txt"
+	json_check 'd["error"]["local"] is True and d["error"]["code"] == 552 and d["mail"] is None' "over the SIZE limit --json"
+	# from a pipe the size is not known before: the server's own 552 after the data
+	cat "$TMP/big500.txt" | "$SMTPC" send --server "smtp://127.0.0.1:$PORT" --from s@x.test \
+		--to a@ok.test --json >"$TMP/out" 2>"$TMP/err"
+	[ $? -eq 69 ] && pass || fail "over the SIZE limit, from a pipe: not 69"
+	json_check 'd["refused"][0]["code"] == 552 and d["mail"]["code"] == 250 and d["error"]["local"] is False' "the server's 552 after the data is not local"
 fi
 
 # connection refused: a port where nothing listens (a sink we stop)
@@ -276,7 +305,7 @@ if [ "$PORT" -ne 0 ]; then
 	has err "smtpc: cannot connect to smtp://127.0.0.1:$GONE: " "connection refused"
 	expect 75 "connection refused --json" -- send --server "smtp://127.0.0.1:$GONE" \
 		--from s@x.test --to a@ok.test,b@ok.test --json "$TMP/msg.txt"
-	json_check 'd["accepted"] == [] and [r["stage"] for r in d["refused"]] == ["not-tried", "not-tried"] and d["mail"] is None and d["error"]["kind"] and d["exit"] == 75' "connection refused --json"
+	json_check 'd["accepted"] == [] and [r["stage"] for r in d["refused"]] == ["not-tried", "not-tried"] and d["unknown"] == [] and d["mail"] is None and d["error"]["kind"] and d["exit"] == 75' "connection refused --json"
 fi
 expect 68 "unknown host" -- probe --server smtp://no-such-host.invalid --timeout 10
 
@@ -344,6 +373,27 @@ if [ -n "$PYTHON" ]; then
 	json_check 'd["final"]["text"] == "queued \u0000 nul\nsecond \"q\" \\ line"' "hostile --json"
 	expect 0 "hostile probe --json" -- probe --server "smtp://127.0.0.1:$PORT" --json
 	json_check '"\u00ff\u00fe caf\u00e9" in d["greeting"]["text"]' "hostile probe --json"
+	# C1 controls, bidi overrides and separators: escaped in JSON (\u009b), \xHH in text
+	start_fake unicode
+	expect 0 "unicode hostile probe --json" -- probe --server "smtp://127.0.0.1:$PORT" --json
+	for raw in '\302\233' '\342\200\256' '\342\201\246' '\342\201\251' '\342\200\250'; do
+		if LC_ALL=C grep -q "$(printf "$raw")" "$TMP/out"; then
+			fail "unicode --json: raw $raw on stdout"
+		else
+			pass
+		fi
+	done
+	has out 'fake \u009b31m red \u202egnp.exe \u2066x\u2069 a\u2028b caf' "unicode --json escapes"
+	LC_ALL=C grep -q "caf$(printf '\303\251')" "$TMP/out" && pass || fail "unicode --json: other UTF-8 not raw"
+	json_check 'd["greeting"]["text"] == "fake \u009b31m red \u202egnp.exe \u2066x\u2069 a\u2028b caf\u00e9"' "unicode --json decodes to the reply"
+	expect 0 "unicode send --json" -- send --server "smtp://127.0.0.1:$PORT" --from s@x.test \
+		--to a@ok.test --json "$M"
+	has out 'queued \u009b2J \u202d\u2029\u061c\u200f' "unicode send --json escapes"
+	expect 0 "unicode probe (text)" -- probe --server "smtp://127.0.0.1:$PORT"
+	has out 'greeting: 220 fake \xc2\x9b31m red \xe2\x80\xaegnp.exe \xe2\x81\xa6x\xe2\x81\xa9 a\xe2\x80\xa8b caf\xc3\xa9' "unicode text escapes"
+	expect 0 "unicode send (text)" -- send --server "smtp://127.0.0.1:$PORT" --from s@x.test \
+		--to a@ok.test "$M"
+	has out 'accepted a@ok.test: 250 2.0.0 queued \xc2\x9b2J \xe2\x80\xad\xe2\x80\xa9\xd8\x9c\xe2\x80\x8f' "unicode send text escapes"
 
 	# ---------------------------------------------------------------- STARTTLS refused
 	start_fake starttls-454
