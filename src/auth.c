@@ -85,9 +85,11 @@ static void cancel(smtpc *s)
 	smtpc_reply r = {0};
 	smtpc_error saved = s->err;
 	char msg[sizeof(s->err_message)];
+	char command[sizeof(s->err_command)];
 	char *text = s->err_text;
 
 	memcpy(msg, s->err_message, sizeof(msg));
+	memcpy(command, s->err_command, sizeof(command));
 	s->err_text = NULL;
 	if (smtpc__send_line(s, "AUTH", "*\r\n", 3) == 0)
 		smtpc__read_reply(s, "AUTH", 0, &r);
@@ -95,6 +97,7 @@ static void cancel(smtpc *s)
 	s->err = saved;
 	s->err_text = text;
 	memcpy(s->err_message, msg, sizeof(msg));
+	memcpy(s->err_command, command, sizeof(command));
 	s->err.message = s->err_message;
 	s->err.command = s->err_command;
 }
