@@ -143,9 +143,41 @@ SMTPC_API void smtpc_free(smtpc *s);
 /** SMTP (default) or LMTP. Errors: SMTPC_EINVAL. */
 SMTPC_API int smtpc_set_protocol(smtpc *s, smtpc_protocol proto);
 /**
- * Timeout in milliseconds for every step: the connect, each reply (the whole
- * reply, not one read) and each write. -1 (default): wait forever. 0 is
- * refused (as smtplib refuses a zero timeout). Errors: SMTPC_EINVAL.
+ * The steps of a session that have a timeout of their own, with their
+ * defaults (RFC 5321 4.5.3.2 gives the ones of the SMTP commands). A step's
+ * timeout bounds each write of the step and each whole reply (not one read).
+ */
+typedef enum smtpc_phase {
+	SMTPC_PHASE_CONNECT = 0,  /* the TCP or Unix connect, with implicit TLS also the TLS
+	                             handshake: 2 minutes (about the kernel's own limit) */
+	SMTPC_PHASE_GREETING = 1, /* the 220 greeting: 5 minutes (4.5.3.2.1) */
+	SMTPC_PHASE_MAIL = 2,     /* MAIL: 5 minutes (4.5.3.2.2) */
+	SMTPC_PHASE_RCPT = 3,     /* each RCPT: 5 minutes (4.5.3.2.3) */
+	SMTPC_PHASE_DATA = 4,     /* DATA, until its 354: 2 minutes (4.5.3.2.4) */
+	SMTPC_PHASE_BLOCK = 5,    /* each write of the message, and the reply to each BDAT
+	                             chunk before LAST: 3 minutes (4.5.3.2.5) */
+	SMTPC_PHASE_FINAL = 6,    /* the reply to the end of data (the final dot, BDAT LAST;
+	                             each reply in LMTP): 10 minutes (4.5.3.2.6) */
+	SMTPC_PHASE_COMMAND = 7,  /* every other command (EHLO, HELO, LHLO, STARTTLS and its
+	                             handshake, AUTH, RSET, NOOP, QUIT, VRFY, EXPN, HELP, raw
+	                             commands and replies): 5 minutes */
+} smtpc_phase;
+#define SMTPC_PHASE_COUNT 8
+
+/**
+ * Timeout in milliseconds of one step (smtpc_phase); -1: wait forever. 0 is
+ * refused (as smtplib refuses a zero timeout). Errors: SMTPC_EINVAL (unknown
+ * phase, 0 or below -1).
+ */
+SMTPC_API int smtpc_set_phase_timeout(smtpc *s, smtpc_phase phase, int timeout_ms);
+/** The timeout of a step in *timeout_ms (-1: none). Errors: SMTPC_EINVAL (unknown phase). */
+SMTPC_API int smtpc_get_phase_timeout(const smtpc *s, smtpc_phase phase, int *timeout_ms);
+/**
+ * One timeout in milliseconds for every step (sets every phase): the
+ * connect, each reply (the whole reply, not one read) and each write. -1:
+ * wait forever. 0 is refused (as smtplib refuses a zero timeout). Without
+ * it (or smtpc_set_phase_timeout()) each step has its default (smtpc_phase).
+ * Errors: SMTPC_EINVAL.
  */
 SMTPC_API int smtpc_set_timeout(smtpc *s, int timeout_ms);
 /**

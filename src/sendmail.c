@@ -97,7 +97,8 @@ static int stream_body(smtpc *s, smtpc__body *b, int bdat, size_t window, size_t
 			smtpc__debug(s, "send: ", trailer[i].iov_base, trailer[i].iov_len);
 			iov[iovcnt++] = trailer[i];
 		}
-		rc = smtpc__tr_writev(&s->tr, iov, iovcnt, smtpc__deadline(s->timeout_ms));
+		rc = smtpc__tr_writev(&s->tr, iov, iovcnt,
+		                      smtpc__phase_deadline(s, SMTPC_PHASE_BLOCK));
 		if (rc != 0) {
 			smtpc__err_io(s, rc, bdat ? "BDAT" : "DATA", "sending the message");
 			break;
@@ -145,7 +146,8 @@ static int read_final(smtpc *s, const char *verb, smtpc_reply *first)
 	if (s->lmtp == NULL)
 		return smtpc__err_set(s, SMTPC_ENOMEM, "DATA", NULL, "out of memory");
 	for (size_t i = 0; i < want; i++) {
-		rc = smtpc__read_reply(s, verb, i + 1 < want || s->more_expected, &r);
+		rc = smtpc__read_reply_in(s, SMTPC_PHASE_FINAL, verb,
+		                          i + 1 < want || s->more_expected, &r);
 		if (rc == 0 || rc == SMTPC_ESHUTDOWN) {
 			/* Copied: the parser's buffer is reused for the next reply. */
 			if (smtpc__save_reply(&s->lmtp[s->nlmtp], &r) != 0)
@@ -646,7 +648,8 @@ static int write_lines(txn *t, size_t from, size_t to)
 		iov[n].iov_base = t->lines[i];
 		iov[n++].iov_len = t->lens[i];
 	}
-	rc = smtpc__tr_writev(&t->s->tr, iov, n, smtpc__deadline(t->s->timeout_ms));
+	rc = smtpc__tr_writev(&t->s->tr, iov, n,
+	                      smtpc__phase_deadline(t->s, smtpc__phase_of(verb_of(t, from))));
 	if (rc != 0) {
 		smtpc__err_io(t->s, rc, verb_of(t, from), "sending the command");
 		smtpc_close(t->s);
@@ -693,7 +696,7 @@ static void abandon_data(txn *t)
 	smtpc_reply r = {0};
 
 	if (smtpc__send_line(t->s, "DATA", ".\r\n", 3) == 0)
-		smtpc__read_reply(t->s, "DATA", 0, &r);
+		smtpc__read_reply_in(t->s, SMTPC_PHASE_FINAL, "DATA", 0, &r);
 }
 
 /*

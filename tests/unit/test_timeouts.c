@@ -1,0 +1,316 @@
+/*
+ * Unit tests of the timeouts per step (RFC 5321 4.5.3.2: smtpc_set_phase_timeout) and of
+ * what a failed wait after the end of data means: a terminator that never reached the
+ * server is "not delivered" (the recipients failed), one the server received is "outcome
+ * unknown". A scripted server thread on loopback (or a Unix socket) plays the other side:
+ * it can be slow to answer one step, stop reading in the middle of a message, or never
+ * answer the final dot.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "smtpc.h"
+
+/* The steps the server can be slow to answer. */
+enum step { NONE, GREETING, EHLO, MAIL, RCPT, DATA, FINAL };
+
+typedef struct server {
+	int lfd;
+	int port;             /* 0 for a Unix socket */
+	char path[108];       /* the Unix socket, or "" */
+	int lmtp;             /* answer LHLO, one reply per recipient after the dot */
+	enum step slow;       /* the step answered late */
+	int delay_ms;         /* how late */
+	size_t stop_after;    /* > 0: read that many bytes of the message, then nothing */
+	int silent_after_dot; /* read the whole message, never answer it */
+	int done[2];          /* the test writes a byte when the client is finished */
+	size_t data_read;     /* bytes of the message the server read */
+	pthread_t thread;
+} server;
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+static void say(server *sv, int fd, enum step step, const char *text)
+{
+	if (sv->slow == step)
+		sleep_ms(sv->delay_ms);
+	(void)!send(fd, text, strlen(text), MSG_NOSIGNAL);
+}
+
+/* Reads one line (CRLF) into buf; 0 at EOF. */
+static size_t read_line(int fd, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	while (n + 1 < size && recv(fd, buf + n, 1, 0) == 1) {
+		if (buf[n++] == '\n')
+			break;
+	}
+	buf[n] = '\0';
+	return n;
+}
+
+/* Waits (10 s at most) until the test says the client is finished. */
+static void wait_done(server *sv)
+{
+	struct pollfd p = {.fd = sv->done[0], .events = POLLIN};
+
+	poll(&p, 1, 10000);
+}
+
+/* The message: as it comes, until "\r\n.\r\n", or only sv->stop_after bytes of it. */
+static int read_message(server *sv, int fd)
+{
+	const char *end = "\r\n.\r\n";
+	size_t matched = 2; /* the DATA line ended in CRLF */
+	char c;
+
+	while (recv(fd, &c, 1, 0) == 1) {
+		sv->data_read++;
+		if (sv->stop_after > 0 && sv->data_read >= sv->stop_after) {
+			wait_done(sv); /* stops reading: the rest stays in the client's queue */
+			return -1;
+		}
+		matched = c == end[matched] ? matched + 1 : (c == '\r' ? 1 : 0);
+		if (matched == 5)
+			return 0;
+	}
+	return -1;
+}
+
+static void *serve(void *arg)
+{
+	server *sv = arg;
+	int fd = accept(sv->lfd, NULL, NULL);
+	char line[1024];
+	int nrcpt = 0;
+
+	if (fd < 0)
+		return NULL;
+	say(sv, fd, GREETING, "220 test ready\r\n");
+	while (read_line(fd, line, sizeof(line)) > 0) {
+		if (strncmp(line, "EHLO", 4) == 0 || strncmp(line, "LHLO", 4) == 0) {
+			say(sv, fd, EHLO, "250-test\r\n250 8BITMIME\r\n");
+		} else if (strncmp(line, "MAIL", 4) == 0) {
+			say(sv, fd, MAIL, "250 2.1.0 ok\r\n");
+		} else if (strncmp(line, "RCPT", 4) == 0) {
+			nrcpt++;
+			say(sv, fd, RCPT, "250 2.1.5 ok\r\n");
+		} else if (strncmp(line, "DATA", 4) == 0) {
+			say(sv, fd, DATA, "354 go ahead\r\n");
+			if (read_message(sv, fd) != 0)
+				break;
+			if (sv->silent_after_dot) {
+				wait_done(sv);
+				break;
+			}
+			for (int i = 0; i < (sv->lmtp ? nrcpt : 1); i++)
+				say(sv, fd, FINAL, "250 2.0.0 queued\r\n");
+		} else if (strncmp(line, "QUIT", 4) == 0) {
+			say(sv, fd, NONE, "221 bye\r\n");
+			break;
+		} else {
+			say(sv, fd, NONE, "250 ok\r\n");
+		}
+	}
+	close(fd);
+	return NULL;
+}
+
+/* A server on loopback (path NULL) or on a Unix socket in a fresh directory. */
+static void start(server *sv, int rcvbuf, int unix_socket)
+{
+	assert_int_equal(pipe(sv->done), 0);
+	if (unix_socket) {
+		char dir[] = "/tmp/smtpc-unit-XXXXXX";
+		struct sockaddr_un sun = {0};
+
+		assert_non_null(mkdtemp(dir));
+		snprintf(sv->path, sizeof(sv->path), "%s/lmtp.sock", dir);
+		sun.sun_family = AF_UNIX;
+		memcpy(sun.sun_path, sv->path, strlen(sv->path) + 1);
+		sv->lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+		assert_true(sv->lfd >= 0);
+		assert_int_equal(bind(sv->lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	} else {
+		struct sockaddr_in sin = {0};
+		socklen_t len = sizeof(sin);
+
+		sv->path[0] = '\0';
+		sv->lfd = socket(AF_INET, SOCK_STREAM, 0);
+		assert_true(sv->lfd >= 0);
+		/* Set on the listening socket, so that the window of the connection is small. */
+		if (rcvbuf > 0)
+			setsockopt(sv->lfd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+		sin.sin_family = AF_INET;
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		assert_int_equal(bind(sv->lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+		getsockname(sv->lfd, (struct sockaddr *)&sin, &len);
+		sv->port = ntohs(sin.sin_port);
+	}
+	assert_int_equal(listen(sv->lfd, 4), 0);
+	pthread_create(&sv->thread, NULL, serve, sv);
+}
+
+static void stop(server *sv, smtpc *s)
+{
+	(void)!write(sv->done[1], "x", 1);
+	smtpc_free(s);
+	pthread_join(sv->thread, NULL);
+	close(sv->lfd);
+	close(sv->done[0]);
+	close(sv->done[1]);
+	if (sv->path[0] != '\0') {
+		unlink(sv->path);
+		*strrchr(sv->path, '/') = '\0';
+		rmdir(sv->path);
+	}
+}
+
+static void test_defaults(void **state)
+{
+	/* RFC 5321 4.5.3.2, and ours for the connect and the other commands. */
+	static const int rfc[SMTPC_PHASE_COUNT] = {
+	    [SMTPC_PHASE_CONNECT] = 120000, [SMTPC_PHASE_GREETING] = 300000,
+	    [SMTPC_PHASE_MAIL] = 300000,    [SMTPC_PHASE_RCPT] = 300000,
+	    [SMTPC_PHASE_DATA] = 120000,    [SMTPC_PHASE_BLOCK] = 180000,
+	    [SMTPC_PHASE_FINAL] = 600000,   [SMTPC_PHASE_COMMAND] = 300000,
+	};
+	smtpc *s = smtpc_new();
+	int ms = 0;
+
+	(void)state;
+	for (int p = 0; p < SMTPC_PHASE_COUNT; p++) {
+		assert_int_equal(smtpc_get_phase_timeout(s, (smtpc_phase)p, &ms), 0);
+		assert_int_equal(ms, rfc[p]);
+	}
+	/* The single timeout sets every step; a phase can then be set alone. */
+	assert_int_equal(smtpc_set_timeout(s, 1500), 0);
+	assert_int_equal(smtpc_set_phase_timeout(s, SMTPC_PHASE_FINAL, -1), 0);
+	for (int p = 0; p < SMTPC_PHASE_COUNT; p++) {
+		assert_int_equal(smtpc_get_phase_timeout(s, (smtpc_phase)p, &ms), 0);
+		assert_int_equal(ms, p == SMTPC_PHASE_FINAL ? -1 : 1500);
+	}
+	assert_int_equal(smtpc_set_phase_timeout(s, SMTPC_PHASE_RCPT, 0), SMTPC_EINVAL);
+	assert_int_equal(smtpc_set_phase_timeout(s, SMTPC_PHASE_RCPT, -2), SMTPC_EINVAL);
+	assert_int_equal(smtpc_set_phase_timeout(s, (smtpc_phase)SMTPC_PHASE_COUNT, 10),
+	                 SMTPC_EINVAL);
+	assert_int_equal(smtpc_set_phase_timeout(s, (smtpc_phase)-1, 10), SMTPC_EINVAL);
+	assert_int_equal(smtpc_last_error(s)->kind, SMTPC_EINVAL);
+	assert_int_equal(smtpc_get_phase_timeout(s, (smtpc_phase)SMTPC_PHASE_COUNT, &ms),
+	                 SMTPC_EINVAL);
+	assert_int_equal(smtpc_get_phase_timeout(s, SMTPC_PHASE_RCPT, NULL), SMTPC_EINVAL);
+	assert_int_equal(smtpc_get_phase_timeout(s, SMTPC_PHASE_RCPT, &ms), 0);
+	assert_int_equal(ms, 1500);
+	smtpc_free(s);
+}
+
+static const char *const one_rcpt[] = {"b@x.org"};
+
+/*
+ * The server answers `step` 600 ms late. With that step's timeout at 200 ms (every other
+ * one at 5 s) the call fails in that step; with that step at 5 s and every other at 200 ms
+ * it succeeds: each step waits for its own timeout and no other.
+ */
+static void slow_step(enum step step, smtpc_phase phase, const char *command)
+{
+	static const char msg[] = "Subject: t\r\n\r\nbody\r\n";
+
+	for (int tight = 1; tight >= 0; tight--) {
+		server sv = {0};
+		smtpc_send_result *res = NULL;
+		smtpc *s = smtpc_new();
+		int rc;
+
+		sv.slow = step;
+		sv.delay_ms = 600;
+		start(&sv, 0, 0);
+		assert_int_equal(smtpc_set_local_hostname(s, "client.example"), 0);
+		assert_int_equal(smtpc_set_timeout(s, tight ? 5000 : 200), 0);
+		assert_int_equal(smtpc_set_phase_timeout(s, phase, tight ? 200 : 5000), 0);
+		rc = smtpc_connect(s, "127.0.0.1", sv.port, NULL);
+		if (rc == 0)
+			rc = smtpc_sendmail(s, "a@x.org", one_rcpt, 1, msg, sizeof(msg) - 1, NULL,
+			                    &res);
+		if (!tight) {
+			assert_int_equal(rc, 0);
+		} else if (step == FINAL) {
+			/* The server read the whole message: it may have accepted it. */
+			assert_int_equal(rc, SMTPC_EUNKNOWN);
+		} else {
+			assert_int_equal(rc, SMTPC_ETIMEOUT);
+			assert_string_equal(smtpc_last_error(s)->command, command);
+		}
+		smtpc_send_result_free(res);
+		stop(&sv, s);
+	}
+}
+
+static void test_greeting_timeout(void **state)
+{
+	(void)state;
+	slow_step(GREETING, SMTPC_PHASE_GREETING, "CONNECT");
+}
+
+static void test_command_timeout(void **state)
+{
+	(void)state;
+	slow_step(EHLO, SMTPC_PHASE_COMMAND, "EHLO");
+}
+
+static void test_mail_timeout(void **state)
+{
+	(void)state;
+	slow_step(MAIL, SMTPC_PHASE_MAIL, "MAIL");
+}
+
+static void test_rcpt_timeout(void **state)
+{
+	(void)state;
+	slow_step(RCPT, SMTPC_PHASE_RCPT, "RCPT");
+}
+
+static void test_data_timeout(void **state)
+{
+	(void)state;
+	slow_step(DATA, SMTPC_PHASE_DATA, "DATA");
+}
+
+static void test_final_timeout(void **state)
+{
+	(void)state;
+	slow_step(FINAL, SMTPC_PHASE_FINAL, "DATA");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_defaults),        cmocka_unit_test(test_greeting_timeout),
+	    cmocka_unit_test(test_command_timeout), cmocka_unit_test(test_mail_timeout),
+	    cmocka_unit_test(test_rcpt_timeout),    cmocka_unit_test(test_data_timeout),
+	    cmocka_unit_test(test_final_timeout),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
