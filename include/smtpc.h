@@ -75,7 +75,8 @@ typedef enum smtpc_error_kind {
 	SMTPC_EAUTH = -13,    /* SMTPAuthenticationError */
 	SMTPC_ENOTSUPPORTED = -14, /* SMTPNotSupportedError: extension not offered by the server */
 	SMTPC_EUNKNOWN = -15,      /* outcome unknown: the connection failed after the final dot,
-	                              before its reply; the message may or may not have been accepted */
+	                              before its reply; the message may or may not have been accepted
+	                              (not when the dot never reached the server: smtpc_sendmail()) */
 	SMTPC_ESHUTDOWN =
 	    -16,          /* the server answered 421 (closing the channel); the session is closed */
 	SMTPC_ETLS = -17, /* TLS error (reserved for the TLS layer) */
@@ -321,7 +322,8 @@ SMTPC_API int smtpc_rcpt(smtpc *s, const char *recipient, const char *const *opt
  * reply is read for every recipient accepted since the last MAIL; *reply is
  * the first, smtpc_lmtp_reply() gives each.
  * Errors: SMTPC_EDATA, SMTPC_EUNKNOWN (connection lost after the final dot),
- * SMTPC_ESHUTDOWN, I/O kinds.
+ * SMTPC_ESHUTDOWN, I/O kinds (also after the final dot when it never reached
+ * the server, as smtpc_sendmail() tells).
  */
 SMTPC_API int smtpc_data(smtpc *s, const void *msg, size_t len, smtpc_reply *reply);
 /** LMTP: after smtpc_data(), the number of per-recipient replies, and the i-th. */
@@ -347,7 +349,9 @@ typedef enum smtpc_rcpt_status {
 	SMTPC_RCPT_NOT_TRIED = 0, /* no RCPT was sent for it (the transaction stopped before) */
 	SMTPC_RCPT_REFUSED = 1,   /* RCPT refused: `reply` holds the refusal */
 	SMTPC_RCPT_ACCEPTED = 2,  /* the message was accepted for it: `reply` is the final reply */
-	SMTPC_RCPT_FAILED = 3,    /* RCPT accepted but the message was not: `reply` says why */
+	SMTPC_RCPT_FAILED = 3,    /* RCPT accepted but the message was not: `reply` says why
+	                             (no reply: the connection failed before the end of data
+	                             reached the server; the error of the call says how) */
 	SMTPC_RCPT_UNKNOWN = 4,   /* RCPT accepted, then the connection failed after the final
 	                             dot: the message may or may not have been delivered */
 } smtpc_rcpt_status;
@@ -478,8 +482,21 @@ typedef struct smtpc_source {
  *                      (in LMTP: refused for every recipient); also a
  *                      message over the server's SIZE limit, refused
  *                      before MAIL (code 552, enhanced 5.3.4)
- *   SMTPC_EUNKNOWN     connection lost after the final dot, before the reply
+ *   SMTPC_EUNKNOWN     connection lost (or the reply timed out) after the final
+ *                      dot (or BDAT LAST), before the reply: the recipients are
+ *                      SMTPC_RCPT_UNKNOWN
  *   SMTPC_EHELO, SMTPC_EINVAL, SMTPC_ENOTSUPPORTED, SMTPC_ENOMEM, I/O kinds.
+ * Writing the message only hands it to the kernel: a slow server may not have
+ * read the end of it when the wait for the final reply (SMTPC_PHASE_FINAL)
+ * ends. So when that wait fails, the library asks the kernel (Linux; before
+ * closing the socket, TLS or not) whether bytes of the terminator were still
+ * there: never transmitted over TCP, never read by the server over a Unix
+ * socket. If so the server cannot have accepted the message: the recipients
+ * without a reply are SMTPC_RCPT_FAILED and the call returns the error of the
+ * wait (SMTPC_ETIMEOUT, SMTPC_EDISCONNECTED, SMTPC_EIO, SMTPC_EPROTO), with
+ * "not delivered" in its message; sending again is safe. A terminator that
+ * left (even without an acknowledgement), or a system that cannot tell,
+ * stays SMTPC_EUNKNOWN.
  */
 SMTPC_API int smtpc_sendmail(smtpc *s, const char *from, const char *const *to, size_t nto,
                              const void *msg, size_t len, const smtpc_send_options *opts,

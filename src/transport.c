@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -25,6 +26,10 @@
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+
+#ifdef __linux__
+#include <linux/sockios.h>
+#endif
 
 #include "smtpc.h"
 
@@ -77,11 +82,43 @@ void smtpc__tr_init(smtpc__transport *t)
 	t->tls_info[0] = '\0';
 	t->os_error = 0;
 	t->what = "";
+	t->unsent_at_close = -1;
 	t->rpos = t->rlen = 0;
+}
+
+long smtpc__tr_unsent(const smtpc__transport *t)
+{
+#if defined(SIOCOUTQ) && defined(SIOCOUTQNSD)
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	int n = 0;
+
+	if (t->fd < 0 || getsockname(t->fd, (struct sockaddr *)&ss, &sl) != 0)
+		return -1;
+	if (ss.ss_family == AF_UNIX)
+		return ioctl(t->fd, SIOCOUTQ, &n) == 0 ? n > 0 : -1;
+	if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)
+		return -1;
+	return ioctl(t->fd, SIOCOUTQNSD, &n) == 0 && n >= 0 ? n : -1;
+#else
+	(void)t;
+	return -1; /* no way to ask: the caller stays conservative */
+#endif
+}
+
+size_t smtpc__tr_wire_max(const smtpc__transport *t, size_t len)
+{
+	/* TLS: records of at most 16 KiB, each with its header and at most 320 bytes of
+	 * IV, MAC, tag and padding (SSL3_RT_MAX_ENCRYPTED_OVERHEAD). */
+	if (t->ssl == NULL || len == 0)
+		return len;
+	return len + (len / 16384 + 1) * (5 + 320);
 }
 
 void smtpc__tr_close(smtpc__transport *t)
 {
+	/* Before the close_notify is queued and the socket goes: the end of data check. */
+	t->unsent_at_close = smtpc__tr_unsent(t);
 	if (t->ssl != NULL) {
 		/* One close_notify, best effort: the socket is non-blocking, never wait. */
 		SSL_shutdown(t->ssl);

@@ -39,7 +39,8 @@ typedef struct smtpc__transport {
 	char tls_error[160];              /* OpenSSL's reason for the last TLS failure */
 	int os_error;                     /* errno of the last failure */
 	const char *what;                 /* the failing system call, for messages */
-	size_t rpos, rlen;                /* unread bytes are rbuf[rpos..rlen) */
+	long unsent_at_close; /* smtpc__tr_unsent() as the connection was last closed, -1 */
+	size_t rpos, rlen;    /* unread bytes are rbuf[rpos..rlen) */
 	char rbuf[SMTPC__RBUF_SIZE];
 } smtpc__transport;
 
@@ -69,6 +70,18 @@ int smtpc__tr_connect_unix(smtpc__transport *t, const char *path, int64_t deadli
  */
 int smtpc__tr_writev(smtpc__transport *t, struct iovec *iov, int iovcnt, int64_t deadline);
 int smtpc__tr_write(smtpc__transport *t, const void *buf, size_t len, int64_t deadline);
+
+/**
+ * How many of the last bytes written certainly never reached the peer (Linux):
+ * over TCP the bytes the kernel has not transmitted yet (SIOCOUTQNSD; bytes sent
+ * but not acknowledged may have arrived, so they do not count); over a Unix
+ * socket 1 when the peer has not read everything (SIOCOUTQ counts buffer
+ * memory, not bytes), else 0. -1 when the system cannot tell. smtpc__tr_close()
+ * keeps the value it had just before the close in unsent_at_close.
+ */
+long smtpc__tr_unsent(const smtpc__transport *t);
+/** At most how many bytes on the wire `len` bytes given to one write become (TLS records). */
+size_t smtpc__tr_wire_max(const smtpc__transport *t, size_t len);
 
 /**
  * Reads more bytes into the buffer (moving unread bytes to its start).

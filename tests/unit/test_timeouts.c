@@ -51,6 +51,14 @@ static void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void say(server *sv, int fd, enum step step, const char *text)
 {
 	if (sv->slow == step)
@@ -82,21 +90,30 @@ static void wait_done(server *sv)
 /* The message: as it comes, until "\r\n.\r\n", or only sv->stop_after bytes of it. */
 static int read_message(server *sv, int fd)
 {
-	const char *end = "\r\n.\r\n";
+	static const char end[] = "\r\n.\r\n";
 	size_t matched = 2; /* the DATA line ended in CRLF */
-	char c;
+	char buf[65536];
+	ssize_t n;
 
-	while (recv(fd, &c, 1, 0) == 1) {
-		sv->data_read++;
-		if (sv->stop_after > 0 && sv->data_read >= sv->stop_after) {
+	for (;;) {
+		size_t want = sizeof(buf);
+
+		if (sv->stop_after > 0 && sv->stop_after - sv->data_read < want)
+			want = sv->stop_after - sv->data_read;
+		if (want == 0) {
 			wait_done(sv); /* stops reading: the rest stays in the client's queue */
 			return -1;
 		}
-		matched = c == end[matched] ? matched + 1 : (c == '\r' ? 1 : 0);
-		if (matched == 5)
-			return 0;
+		n = recv(fd, buf, want, 0);
+		if (n <= 0)
+			return -1;
+		sv->data_read += (size_t)n;
+		for (ssize_t i = 0; i < n; i++) {
+			matched = buf[i] == end[matched] ? matched + 1 : (buf[i] == '\r' ? 1 : 0);
+			if (matched == 5)
+				return i + 1 == n ? 0 : -1; /* nothing may follow the dot */
+		}
 	}
-	return -1;
 }
 
 static void *serve(void *arg)
@@ -188,6 +205,19 @@ static void stop(server *sv, smtpc *s)
 	}
 }
 
+static smtpc *client(const server *sv)
+{
+	smtpc *s = smtpc_new();
+
+	assert_non_null(s);
+	assert_int_equal(smtpc_set_local_hostname(s, "client.example"), 0);
+	assert_int_equal(smtpc_set_timeout(s, 5000), 0);
+	if (sv->lmtp)
+		assert_int_equal(smtpc_set_protocol(s, SMTPC_PROTO_LMTP), 0);
+	assert_int_equal(smtpc_connect(s, sv->path[0] ? sv->path : "127.0.0.1", sv->port, NULL), 0);
+	return s;
+}
+
 static void test_defaults(void **state)
 {
 	/* RFC 5321 4.5.3.2, and ours for the connect and the other commands. */
@@ -229,8 +259,8 @@ static void test_defaults(void **state)
 static const char *const one_rcpt[] = {"b@x.org"};
 
 /*
- * The server answers `step` 600 ms late. With that step's timeout at 200 ms (every other
- * one at 5 s) the call fails in that step; with that step at 5 s and every other at 200 ms
+ * The server answers `step` 1 s late. With that step's timeout at 300 ms (every other
+ * one at 5 s) the call fails in that step; with that step at 5 s and every other at 300 ms
  * it succeeds: each step waits for its own timeout and no other.
  */
 static void slow_step(enum step step, smtpc_phase phase, const char *command)
@@ -244,11 +274,11 @@ static void slow_step(enum step step, smtpc_phase phase, const char *command)
 		int rc;
 
 		sv.slow = step;
-		sv.delay_ms = 600;
+		sv.delay_ms = 1000;
 		start(&sv, 0, 0);
 		assert_int_equal(smtpc_set_local_hostname(s, "client.example"), 0);
-		assert_int_equal(smtpc_set_timeout(s, tight ? 5000 : 200), 0);
-		assert_int_equal(smtpc_set_phase_timeout(s, phase, tight ? 200 : 5000), 0);
+		assert_int_equal(smtpc_set_timeout(s, tight ? 5000 : 300), 0);
+		assert_int_equal(smtpc_set_phase_timeout(s, phase, tight ? 300 : 5000), 0);
 		rc = smtpc_connect(s, "127.0.0.1", sv.port, NULL);
 		if (rc == 0)
 			rc = smtpc_sendmail(s, "a@x.org", one_rcpt, 1, msg, sizeof(msg) - 1, NULL,
@@ -303,13 +333,147 @@ static void test_final_timeout(void **state)
 	slow_step(FINAL, SMTPC_PHASE_FINAL, "DATA");
 }
 
+typedef struct progress {
+	uint64_t sent, total;
+} progress;
+
+static void on_progress(uint64_t sent, uint64_t total, void *user)
+{
+	progress *p = user;
+
+	p->sent = sent;
+	p->total = total;
+}
+
+/* A message of `size` bytes: 76-character lines. */
+static char *big_message(size_t size)
+{
+	char *m = malloc(size);
+
+	assert_non_null(m);
+	for (size_t i = 0; i < size; i++)
+		m[i] = i % 78 == 76 ? '\r' : i % 78 == 77 ? '\n' : (char)('a' + i % 26);
+	return m;
+}
+
+/*
+ * The server reads a few KB of the message and then nothing: the whole message, the
+ * terminator too, sits in the client's socket buffer when the wait for the final reply
+ * times out. The server cannot have accepted a message it never received: not delivered.
+ */
+static void never_arrived(int lmtp, int unix_socket, size_t size)
+{
+	server sv = {0};
+	smtpc_send_options o = SMTPC_SEND_OPTIONS_INIT;
+	smtpc_send_result *res = NULL;
+	progress prog = {0, 0};
+	char *msg = big_message(size);
+	smtpc *s;
+	int64_t t0;
+	int rc;
+
+	sv.lmtp = lmtp;
+	sv.stop_after = 7000;
+	start(&sv, 4096, unix_socket);
+	s = client(&sv);
+	assert_int_equal(smtpc_set_phase_timeout(s, SMTPC_PHASE_FINAL, 500), 0);
+	o.progress = on_progress;
+	o.progress_user = &prog;
+	t0 = now_ms();
+	rc = smtpc_sendmail(s, "a@x.org", one_rcpt, 1, msg, size, &o, &res);
+	/* Every write went out (the terminator was handed to the kernel) ... */
+	assert_int_equal(prog.sent, size);
+	/* ... and the wait for the final reply timed out (500 ms, not the 5 s of the others). */
+	assert_true(now_ms() - t0 < 4000);
+	assert_int_equal(rc, SMTPC_ETIMEOUT);
+	assert_int_equal(smtpc_last_error(s)->kind, SMTPC_ETIMEOUT);
+	assert_non_null(strstr(smtpc_last_error(s)->message, "not delivered"));
+	assert_non_null(res);
+	assert_int_equal(res->recipients[0].status, SMTPC_RCPT_FAILED);
+	assert_int_equal(res->naccepted, 0);
+	assert_false(smtpc_is_connected(s));
+	assert_true(sv.data_read < size);
+	smtpc_send_result_free(res);
+	stop(&sv, s);
+	free(msg);
+}
+
+static void test_never_arrived_tcp(void **state)
+{
+	(void)state;
+	never_arrived(0, 0, 2 * 1024 * 1024);
+}
+
+static void test_never_arrived_lmtp_unix(void **state)
+{
+	(void)state;
+	/* A Unix socket holds what its send buffer holds (about 200 KB by default). */
+	never_arrived(1, 1, 100 * 1024);
+}
+
+/* The server read the whole message and never answers: it may have accepted it. */
+static void test_arrived_unknown(void **state)
+{
+	server sv = {0};
+	smtpc_send_result *res = NULL;
+	size_t size = 2 * 1024 * 1024;
+	char *msg = big_message(size);
+	smtpc *s;
+	int rc;
+
+	(void)state;
+	sv.silent_after_dot = 1;
+	start(&sv, 4096, 0);
+	s = client(&sv);
+	/* Long enough for the server to read the 2 MB first (else: not delivered, rightly). */
+	assert_int_equal(smtpc_set_phase_timeout(s, SMTPC_PHASE_FINAL, 1500), 0);
+	rc = smtpc_sendmail(s, "a@x.org", one_rcpt, 1, msg, size, NULL, &res);
+	assert_int_equal(rc, SMTPC_EUNKNOWN);
+	assert_non_null(res);
+	assert_int_equal(res->recipients[0].status, SMTPC_RCPT_UNKNOWN);
+	assert_false(smtpc_is_connected(s));
+	smtpc_send_result_free(res);
+	stop(&sv, s);
+	free(msg);
+}
+
+/* smtpc_data() tells the same: the end of data never arrived, the message is not delivered. */
+static void test_data_verb_never_arrived(void **state)
+{
+	server sv = {0};
+	size_t size = 2 * 1024 * 1024;
+	char *msg = big_message(size);
+	smtpc_reply r;
+	smtpc *s;
+
+	(void)state;
+	sv.stop_after = 7000;
+	start(&sv, 4096, 0);
+	s = client(&sv);
+	assert_int_equal(smtpc_set_phase_timeout(s, SMTPC_PHASE_FINAL, 500), 0);
+	assert_int_equal(smtpc_ehlo(s, NULL, &r), 0);
+	assert_int_equal(smtpc_mail(s, "a@x.org", NULL, 0, &r), 0);
+	assert_int_equal(smtpc_rcpt(s, "b@x.org", NULL, 0, &r), 0);
+	assert_int_equal(smtpc_data(s, msg, size, &r), SMTPC_ETIMEOUT);
+	assert_non_null(strstr(smtpc_last_error(s)->message, "not delivered"));
+	stop(&sv, s);
+	free(msg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_defaults),        cmocka_unit_test(test_greeting_timeout),
-	    cmocka_unit_test(test_command_timeout), cmocka_unit_test(test_mail_timeout),
-	    cmocka_unit_test(test_rcpt_timeout),    cmocka_unit_test(test_data_timeout),
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_greeting_timeout),
+	    cmocka_unit_test(test_command_timeout),
+	    cmocka_unit_test(test_mail_timeout),
+	    cmocka_unit_test(test_rcpt_timeout),
+	    cmocka_unit_test(test_data_timeout),
 	    cmocka_unit_test(test_final_timeout),
+	    cmocka_unit_test(test_never_arrived_tcp),
+	    cmocka_unit_test(test_never_arrived_lmtp_unix),
+	    cmocka_unit_test(test_arrived_unknown),
+	    cmocka_unit_test(test_data_verb_never_arrived),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
