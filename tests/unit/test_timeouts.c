@@ -35,6 +35,7 @@ typedef struct server {
 	int port;             /* 0 for a Unix socket */
 	char path[108];       /* the Unix socket, or "" */
 	int lmtp;             /* answer LHLO, one reply per recipient after the dot */
+	int chunking;         /* offer CHUNKING and PIPELINING: the message comes in BDAT chunks */
 	enum step slow;       /* the step answered late */
 	int delay_ms;         /* how late */
 	size_t stop_after;    /* > 0: read that many bytes of the message, then nothing */
@@ -116,6 +117,30 @@ static int read_message(server *sv, int fd)
 	}
 }
 
+/* One BDAT chunk of n bytes (or only what sv->stop_after allows of it). */
+static int read_chunk(server *sv, int fd, size_t n)
+{
+	char buf[65536];
+
+	while (n > 0) {
+		size_t want = n < sizeof(buf) ? n : sizeof(buf);
+		ssize_t got;
+
+		if (sv->stop_after > 0 && sv->stop_after - sv->data_read < want)
+			want = sv->stop_after - sv->data_read;
+		if (want == 0) {
+			wait_done(sv); /* stops reading: the rest stays in the client's queue */
+			return -1;
+		}
+		got = recv(fd, buf, want, 0);
+		if (got <= 0)
+			return -1;
+		sv->data_read += (size_t)got;
+		n -= (size_t)got;
+	}
+	return 0;
+}
+
 static void *serve(void *arg)
 {
 	server *sv = arg;
@@ -128,7 +153,9 @@ static void *serve(void *arg)
 	say(sv, fd, GREETING, "220 test ready\r\n");
 	while (read_line(fd, line, sizeof(line)) > 0) {
 		if (strncmp(line, "EHLO", 4) == 0 || strncmp(line, "LHLO", 4) == 0) {
-			say(sv, fd, EHLO, "250-test\r\n250 8BITMIME\r\n");
+			say(sv, fd, EHLO,
+			    sv->chunking ? "250-test\r\n250-CHUNKING\r\n250 PIPELINING\r\n"
+			                 : "250-test\r\n250 8BITMIME\r\n");
 		} else if (strncmp(line, "MAIL", 4) == 0) {
 			say(sv, fd, MAIL, "250 2.1.0 ok\r\n");
 		} else if (strncmp(line, "RCPT", 4) == 0) {
@@ -144,6 +171,13 @@ static void *serve(void *arg)
 			}
 			for (int i = 0; i < (sv->lmtp ? nrcpt : 1); i++)
 				say(sv, fd, FINAL, "250 2.0.0 queued\r\n");
+		} else if (strncmp(line, "BDAT ", 5) == 0) {
+			int last = strstr(line, " LAST") != NULL;
+
+			if (read_chunk(sv, fd, strtoul(line + 5, NULL, 10)) != 0)
+				break;
+			say(sv, fd, last ? FINAL : NONE,
+			    last ? "250 2.0.0 queued\r\n" : "250 ok\r\n");
 		} else if (strncmp(line, "QUIT", 4) == 0) {
 			say(sv, fd, NONE, "221 bye\r\n");
 			break;
@@ -411,6 +445,37 @@ static void test_never_arrived_lmtp_unix(void **state)
 	never_arrived(1, 1, 100 * 1024);
 }
 
+/*
+ * With CHUNKING and PIPELINING the 2 MB go out as 32 BDAT chunks and BDAT LAST before any
+ * reply is read; the server stops reading after 7 KB, so the wait for the first chunk's
+ * reply times out while LAST is still in the client's socket buffer: not delivered.
+ */
+static void test_never_arrived_bdat(void **state)
+{
+	server sv = {0};
+	smtpc_send_result *res = NULL;
+	size_t size = 2 * 1024 * 1024;
+	char *msg = big_message(size);
+	smtpc *s;
+	int rc;
+
+	(void)state;
+	sv.chunking = 1;
+	sv.stop_after = 7000;
+	start(&sv, 4096, 0);
+	s = client(&sv);
+	assert_int_equal(smtpc_set_phase_timeout(s, SMTPC_PHASE_BLOCK, 500), 0);
+	rc = smtpc_sendmail(s, "a@x.org", one_rcpt, 1, msg, size, NULL, &res);
+	assert_int_equal(rc, SMTPC_ETIMEOUT);
+	assert_string_equal(smtpc_last_error(s)->command, "BDAT");
+	assert_non_null(strstr(smtpc_last_error(s)->message, "not delivered"));
+	assert_non_null(res);
+	assert_int_equal(res->recipients[0].status, SMTPC_RCPT_FAILED);
+	smtpc_send_result_free(res);
+	stop(&sv, s);
+	free(msg);
+}
+
 /* The server read the whole message and never answers: it may have accepted it. */
 static void test_arrived_unknown(void **state)
 {
@@ -472,6 +537,7 @@ int main(void)
 	    cmocka_unit_test(test_final_timeout),
 	    cmocka_unit_test(test_never_arrived_tcp),
 	    cmocka_unit_test(test_never_arrived_lmtp_unix),
+	    cmocka_unit_test(test_never_arrived_bdat),
 	    cmocka_unit_test(test_arrived_unknown),
 	    cmocka_unit_test(test_data_verb_never_arrived),
 	};
