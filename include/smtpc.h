@@ -488,15 +488,16 @@ typedef struct smtpc_source {
  *   SMTPC_EHELO, SMTPC_EINVAL, SMTPC_ENOTSUPPORTED, SMTPC_ENOMEM, I/O kinds.
  * Writing the message only hands it to the kernel: a slow server may not have
  * read the end of it when the wait for the final reply (SMTPC_PHASE_FINAL)
- * ends. So when that wait fails, the library asks the kernel (Linux; before
- * closing the socket, TLS or not) whether bytes of the terminator were still
- * there: never transmitted over TCP, never read by the server over a Unix
- * socket. If so the server cannot have accepted the message: the recipients
- * without a reply are SMTPC_RCPT_FAILED and the call returns the error of the
- * wait (SMTPC_ETIMEOUT, SMTPC_EDISCONNECTED, SMTPC_EIO, SMTPC_EPROTO), with
- * "not delivered" in its message; sending again is safe. A terminator that
- * left (even without an acknowledgement), or a system that cannot tell,
- * stays SMTPC_EUNKNOWN.
+ * ends. So when that wait fails, the library asks the kernel (Linux, TCP,
+ * TLS or not) whether bytes of the terminator were still untransmitted, and
+ * if so aborts the connection (RST) so that they never leave (a plain close
+ * would let the kernel send them later). Then the server cannot have accepted
+ * the message: the recipients without a reply are SMTPC_RCPT_FAILED and the
+ * call returns the error of the wait (SMTPC_ETIMEOUT, SMTPC_EDISCONNECTED,
+ * SMTPC_EIO, SMTPC_EPROTO), with "not delivered" in its message; sending
+ * again is safe. A terminator that left (even without an acknowledgement),
+ * a Unix socket (the server can read what was written after the client
+ * closes) or a system that cannot tell stay SMTPC_EUNKNOWN.
  */
 SMTPC_API int smtpc_sendmail(smtpc *s, const char *from, const char *const *to, size_t nto,
                              const void *msg, size_t len, const smtpc_send_options *opts,

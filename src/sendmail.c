@@ -98,6 +98,8 @@ static int stream_body(smtpc *s, smtpc__body *b, int bdat, size_t window, size_t
 			smtpc__debug(s, "send: ", trailer[i].iov_base, trailer[i].iov_len);
 			iov[iovcnt++] = trailer[i];
 		}
+		if (more == 0)
+			smtpc__tr_guard_end(&s->tr, 1); /* the end of data goes out now */
 		rc = smtpc__tr_writev(&s->tr, iov, iovcnt,
 		                      smtpc__phase_deadline(s, SMTPC_PHASE_BLOCK));
 		if (rc != 0) {
@@ -138,12 +140,13 @@ static int stream_body(smtpc *s, smtpc__body *b, int bdat, size_t window, size_t
 
 /*
  * The wait after the end of data failed (timeout, EOF, error) and closed the connection. As
- * it closed, the kernel said how many of the last bytes written never reached the server
- * (transport.c: never transmitted over TCP, never read over a Unix socket). When they are
- * more than the `after` bytes written behind the terminator (the next transaction's
- * commands), part of the terminator never arrived: the server cannot have accepted the
- * message. A terminator that arrived, or whose fate the kernel cannot tell (sent but not
- * acknowledged: the acknowledgement may be what was lost), leaves the outcome unknown.
+ * it closed, the kernel said how many of the last bytes written it had not transmitted, and
+ * the close aborted the connection (RST) so that they never will be (transport.c, guard_end).
+ * When they are more than the `after` bytes written behind the terminator (the next
+ * transaction's commands), part of the terminator never left: the server cannot have
+ * accepted the message. A terminator that left (even unacknowledged: the acknowledgement may
+ * be what was lost), or whose fate the kernel cannot tell (a Unix socket: the server may
+ * still read it), leaves the outcome unknown.
  */
 static int end_never_arrived(const smtpc *s, size_t after)
 {
@@ -248,6 +251,7 @@ SMTPC_API int smtpc_data(smtpc *s, const void *msg, size_t len, smtpc_reply *rep
 		return rc;
 	s->data_stage = SMTPC__DATA_SENT;
 	rc = read_final(s, "DATA", 0, reply);
+	smtpc__tr_guard_end(&s->tr, 0);
 	s->rcpt_accepted = 0;
 	s->utf8 = 0;
 	return rc;
@@ -841,6 +845,7 @@ static int bdat_refused(txn *t, size_t unread, size_t next_sent)
 
 		smtpc__read_reply(s, "BDAT", 1, &r);
 	}
+	smtpc__tr_guard_end(&s->tr, 0);
 	smtpc__err_set(s, kind, "BDAT", &why, "BDAT refused: %d", why.code);
 	free(text);
 	if (next_sent == 0)
@@ -916,6 +921,7 @@ static int data_phase(txn *t, txn *next, size_t *next_sent)
 	/* The next transaction's replies follow these: more bytes may be buffered. */
 	s->more_expected = *next_sent > 0;
 	rc = read_final(s, t->bdat ? "BDAT" : "DATA", after, &first);
+	smtpc__tr_guard_end(&s->tr, 0);
 	s->more_expected = 0;
 	/* Recipients without a reply: unknown, or failed when the end never arrived. */
 	missing = rc == 0 || rc == SMTPC_EUNKNOWN || rc == SMTPC_ENOMEM || rc == SMTPC_ESHUTDOWN

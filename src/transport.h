@@ -40,6 +40,7 @@ typedef struct smtpc__transport {
 	int os_error;                     /* errno of the last failure */
 	const char *what;                 /* the failing system call, for messages */
 	long unsent_at_close; /* smtpc__tr_unsent() as the connection was last closed, -1 */
+	int guard_end;        /* the end of data is written: a close with bytes unsent aborts */
 	size_t rpos, rlen;    /* unread bytes are rbuf[rpos..rlen) */
 	char rbuf[SMTPC__RBUF_SIZE];
 } smtpc__transport;
@@ -72,14 +73,21 @@ int smtpc__tr_writev(smtpc__transport *t, struct iovec *iov, int iovcnt, int64_t
 int smtpc__tr_write(smtpc__transport *t, const void *buf, size_t len, int64_t deadline);
 
 /**
- * How many of the last bytes written certainly never reached the peer (Linux):
- * over TCP the bytes the kernel has not transmitted yet (SIOCOUTQNSD; bytes sent
- * but not acknowledged may have arrived, so they do not count); over a Unix
- * socket 1 when the peer has not read everything (SIOCOUTQ counts buffer
- * memory, not bytes), else 0. -1 when the system cannot tell. smtpc__tr_close()
- * keeps the value it had just before the close in unsent_at_close.
+ * How many of the last bytes written the kernel has not transmitted yet (Linux,
+ * TCP: SIOCOUTQNSD; bytes sent but not acknowledged may have arrived, so they do
+ * not count). -1 when the system cannot tell, and over a Unix socket: what was
+ * written is already in the peer's queue, where it can still read it after we
+ * close. smtpc__tr_close() keeps the value it had just before the close in
+ * unsent_at_close.
  */
 long smtpc__tr_unsent(const smtpc__transport *t);
+/**
+ * on: the end of data is about to be written; until off (or the close), a
+ * close that finds bytes still unsent aborts the connection (RST) instead of
+ * closing it: a plain close would let the kernel send them afterwards, the
+ * end of data with them, and the server could then accept the message.
+ */
+void smtpc__tr_guard_end(smtpc__transport *t, int on);
 /** At most how many bytes on the wire `len` bytes given to one write become (TLS records). */
 size_t smtpc__tr_wire_max(const smtpc__transport *t, size_t len);
 
