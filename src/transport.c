@@ -119,9 +119,11 @@ void smtpc__tr_guard_end(smtpc__transport *t, int on)
 static void measure_before_close(smtpc__transport *t)
 {
 	struct linger abort_close = {1, 0}, plain = {0, 0};
-	int guard = t->guard_end && t->fd >= 0;
+	int guard = t->guard_end;
 
 	t->guard_end = 0;
+	if (t->fd < 0)
+		return; /* closed already: keep what the close measured */
 	if (guard &&
 	    setsockopt(t->fd, SOL_SOCKET, SO_LINGER, &abort_close, sizeof(abort_close)) != 0)
 		guard = 0;
@@ -262,6 +264,7 @@ int smtpc__tr_connect_tcp(smtpc__transport *t, const char *host, int port, const
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		t->fd = fd;
 		t->rpos = t->rlen = 0;
+		t->unsent_at_close = -1;
 		break;
 	}
 	freeaddrinfo(res);
@@ -290,6 +293,7 @@ int smtpc__tr_connect_unix(smtpc__transport *t, const char *path, int64_t deadli
 	}
 	t->fd = fd;
 	t->rpos = t->rlen = 0;
+	t->unsent_at_close = -1;
 	return 0;
 }
 
