@@ -22,6 +22,7 @@ enum opt_id {
 	OPT_TO,
 	OPT_HELO,
 	OPT_TIMEOUT,
+	OPT_TIMEOUT_FINAL,
 	OPT_DEBUG,
 	OPT_JSON,
 	OPT_HELP,
@@ -69,6 +70,7 @@ static const struct opt_spec OPTIONS[] = {
     {"to", 0, OPT_TO, 1, FOR_SEND},
     {"helo", 0, OPT_HELO, 1, FOR_ALL},
     {"timeout", 0, OPT_TIMEOUT, 1, FOR_ALL},
+    {"timeout-final", 0, OPT_TIMEOUT_FINAL, 1, FOR_SEND},
     {"debug", 0, OPT_DEBUG, 0, FOR_ALL},
     {"json", 0, OPT_JSON, 0, FOR_ALL},
     {"help", 'h', OPT_HELP, 0, FOR_ALL},
@@ -155,6 +157,8 @@ void cli_print_help(FILE *f)
 	    "                   --from; Bcc removed; --to replaces the header recipients\n"
 	    "  --helo NAME      name sent with EHLO/HELO/LHLO (default: this host's name)\n"
 	    "  --timeout SEC    timeout of each step in seconds, fractions allowed (default 60)\n"
+	    "  --timeout-final SEC\n"
+	    "                   timeout of the reply to the end of data (default: --timeout)\n"
 	    "  --debug          write the SMTP transcript to standard error (AUTH redacted)\n"
 	    "  --json           write one JSON object to standard output instead of text\n"
 	    "  --progress       a progress bar on standard error (a terminal) for messages\n"
@@ -557,6 +561,16 @@ static int apply_option(struct parser *ps, const struct opt_spec *spec, const ch
 		if (cli_parse_timeout(value, &o->timeout_ms) != 0)
 			return value_error(
 			    "invalid --timeout", value,
+			    "expected a positive number of seconds (at most 2147483)");
+		return 0;
+	case OPT_TIMEOUT_FINAL:
+		if (o->timeout_final_ms != 0) {
+			fprintf(stderr, "smtpc: --%s given more than once\n", spec->name);
+			return EX_USAGE;
+		}
+		if (cli_parse_timeout(value, &o->timeout_final_ms) != 0)
+			return value_error(
+			    "invalid --timeout-final", value,
 			    "expected a positive number of seconds (at most 2147483)");
 		return 0;
 	case OPT_DEBUG:

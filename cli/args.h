@@ -52,6 +52,7 @@ struct cli_options {
 	size_t nto;
 	const char *helo;
 	int timeout_ms;
+	int timeout_final_ms; /* --timeout-final (SMTPC_PHASE_FINAL), 0: as timeout_ms */
 	int debug;
 	int json;
 	const char *file;    /* NULL or "-": standard input */

@@ -151,6 +151,8 @@ static int setup(smtpc *s, const struct cli_options *o)
 	if (rc != 0)
 		return setup_failed(s, rc, "cannot select the protocol", NULL);
 	rc = smtpc_set_timeout(s, o->timeout_ms);
+	if (rc == 0 && o->timeout_final_ms > 0)
+		rc = smtpc_set_phase_timeout(s, SMTPC_PHASE_FINAL, o->timeout_final_ms);
 	if (rc != 0)
 		return setup_failed(s, rc, "cannot set the timeout", NULL);
 	if (o->helo) {

@@ -75,7 +75,8 @@ typedef enum smtpc_error_kind {
 	SMTPC_EAUTH = -13,    /* SMTPAuthenticationError */
 	SMTPC_ENOTSUPPORTED = -14, /* SMTPNotSupportedError: extension not offered by the server */
 	SMTPC_EUNKNOWN = -15,      /* outcome unknown: the connection failed after the final dot,
-	                              before its reply; the message may or may not have been accepted */
+	                              before its reply; the message may or may not have been accepted
+	                              (not when the dot never reached the server: smtpc_sendmail()) */
 	SMTPC_ESHUTDOWN =
 	    -16,          /* the server answered 421 (closing the channel); the session is closed */
 	SMTPC_ETLS = -17, /* TLS error (reserved for the TLS layer) */
@@ -143,9 +144,41 @@ SMTPC_API void smtpc_free(smtpc *s);
 /** SMTP (default) or LMTP. Errors: SMTPC_EINVAL. */
 SMTPC_API int smtpc_set_protocol(smtpc *s, smtpc_protocol proto);
 /**
- * Timeout in milliseconds for every step: the connect, each reply (the whole
- * reply, not one read) and each write. -1 (default): wait forever. 0 is
- * refused (as smtplib refuses a zero timeout). Errors: SMTPC_EINVAL.
+ * The steps of a session that have a timeout of their own, with their
+ * defaults (RFC 5321 4.5.3.2 gives the ones of the SMTP commands). A step's
+ * timeout bounds each write of the step and each whole reply (not one read).
+ */
+typedef enum smtpc_phase {
+	SMTPC_PHASE_CONNECT = 0,  /* the TCP or Unix connect, with implicit TLS also the TLS
+	                             handshake: 2 minutes (about the kernel's own limit) */
+	SMTPC_PHASE_GREETING = 1, /* the 220 greeting: 5 minutes (4.5.3.2.1) */
+	SMTPC_PHASE_MAIL = 2,     /* MAIL: 5 minutes (4.5.3.2.2) */
+	SMTPC_PHASE_RCPT = 3,     /* each RCPT: 5 minutes (4.5.3.2.3) */
+	SMTPC_PHASE_DATA = 4,     /* DATA, until its 354: 2 minutes (4.5.3.2.4) */
+	SMTPC_PHASE_BLOCK = 5,    /* each write of the message, and the reply to each BDAT
+	                             chunk before LAST: 3 minutes (4.5.3.2.5) */
+	SMTPC_PHASE_FINAL = 6,    /* the reply to the end of data (the final dot, BDAT LAST;
+	                             each reply in LMTP): 10 minutes (4.5.3.2.6) */
+	SMTPC_PHASE_COMMAND = 7,  /* every other command (EHLO, HELO, LHLO, STARTTLS and its
+	                             handshake, AUTH, RSET, NOOP, QUIT, VRFY, EXPN, HELP, raw
+	                             commands and replies): 5 minutes */
+} smtpc_phase;
+#define SMTPC_PHASE_COUNT 8
+
+/**
+ * Timeout in milliseconds of one step (smtpc_phase); -1: wait forever. 0 is
+ * refused (as smtplib refuses a zero timeout). Errors: SMTPC_EINVAL (unknown
+ * phase, 0 or below -1).
+ */
+SMTPC_API int smtpc_set_phase_timeout(smtpc *s, smtpc_phase phase, int timeout_ms);
+/** The timeout of a step in *timeout_ms (-1: none). Errors: SMTPC_EINVAL (unknown phase). */
+SMTPC_API int smtpc_get_phase_timeout(const smtpc *s, smtpc_phase phase, int *timeout_ms);
+/**
+ * One timeout in milliseconds for every step (sets every phase): the
+ * connect, each reply (the whole reply, not one read) and each write. -1:
+ * wait forever. 0 is refused (as smtplib refuses a zero timeout). Without
+ * it (or smtpc_set_phase_timeout()) each step has its default (smtpc_phase).
+ * Errors: SMTPC_EINVAL.
  */
 SMTPC_API int smtpc_set_timeout(smtpc *s, int timeout_ms);
 /**
@@ -292,7 +325,8 @@ SMTPC_API int smtpc_rcpt(smtpc *s, const char *recipient, const char *const *opt
  * reply is read for every recipient accepted since the last MAIL; *reply is
  * the first, smtpc_lmtp_reply() gives each.
  * Errors: SMTPC_EDATA, SMTPC_EUNKNOWN (connection lost after the final dot),
- * SMTPC_ESHUTDOWN, I/O kinds.
+ * SMTPC_ESHUTDOWN, I/O kinds (also after the final dot when it never reached
+ * the server, as smtpc_sendmail() tells).
  */
 SMTPC_API int smtpc_data(smtpc *s, const void *msg, size_t len, smtpc_reply *reply);
 /** LMTP: after smtpc_data(), the number of per-recipient replies, and the i-th. */
@@ -319,7 +353,9 @@ typedef enum smtpc_rcpt_status {
 	SMTPC_RCPT_NOT_TRIED = 0, /* no RCPT was sent for it (the transaction stopped before) */
 	SMTPC_RCPT_REFUSED = 1,   /* RCPT refused: `reply` holds the refusal */
 	SMTPC_RCPT_ACCEPTED = 2,  /* the message was accepted for it: `reply` is the final reply */
-	SMTPC_RCPT_FAILED = 3,    /* RCPT accepted but the message was not: `reply` says why */
+	SMTPC_RCPT_FAILED = 3,    /* RCPT accepted but the message was not: `reply` says why
+	                             (no reply: the connection failed before the end of data
+	                             reached the server; the error of the call says how) */
 	SMTPC_RCPT_UNKNOWN = 4,   /* RCPT accepted, then the connection failed after the final
 	                             dot: the message may or may not have been delivered */
 } smtpc_rcpt_status;
@@ -450,8 +486,22 @@ typedef struct smtpc_source {
  *                      (in LMTP: refused for every recipient); also a
  *                      message over the server's SIZE limit, refused
  *                      before MAIL (code 552, enhanced 5.3.4)
- *   SMTPC_EUNKNOWN     connection lost after the final dot, before the reply
+ *   SMTPC_EUNKNOWN     connection lost (or the reply timed out) after the final
+ *                      dot (or BDAT LAST), before the reply: the recipients are
+ *                      SMTPC_RCPT_UNKNOWN
  *   SMTPC_EHELO, SMTPC_EINVAL, SMTPC_ENOTSUPPORTED, SMTPC_ENOMEM, I/O kinds.
+ * Writing the message only hands it to the kernel: a slow server may not have
+ * read the end of it when the wait for the final reply (SMTPC_PHASE_FINAL)
+ * ends. So when that wait fails, the library asks the kernel (Linux, TCP,
+ * TLS or not) whether bytes of the terminator were still untransmitted, and
+ * if so aborts the connection (RST) so that they never leave (a plain close
+ * would let the kernel send them later). Then the server cannot have accepted
+ * the message: the recipients without a reply are SMTPC_RCPT_FAILED and the
+ * call returns the error of the wait (SMTPC_ETIMEOUT, SMTPC_EDISCONNECTED,
+ * SMTPC_EIO, SMTPC_EPROTO), with "not delivered" in its message; sending
+ * again is safe. A terminator that left (even without an acknowledgement),
+ * a Unix socket (the server can read what was written after the client
+ * closes) or a system that cannot tell stay SMTPC_EUNKNOWN.
  */
 SMTPC_API int smtpc_sendmail(smtpc *s, const char *from, const char *const *to, size_t nto,
                              const void *msg, size_t len, const smtpc_send_options *opts,

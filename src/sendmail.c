@@ -5,8 +5,9 @@
  * The rules we keep (security-cases.md "Never lose a message"): every
  * argument is checked before the first byte of the transaction; a failed
  * transaction is reset so the connection stays usable; once the final dot
- * is out, a lost connection is "outcome unknown", never success and never
- * a plain failure; the caller learns the fate of each recipient.
+ * is out, a lost connection is "outcome unknown", never success, unless the
+ * kernel shows that the dot never reached the server (then it is a plain
+ * failure: not delivered); the caller learns the fate of each recipient.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -100,7 +101,10 @@ static int stream_body(smtpc *s, smtpc__body *b, int bdat, size_t window, size_t
 			smtpc__debug(s, "send: ", trailer[i].iov_base, trailer[i].iov_len);
 			iov[iovcnt++] = trailer[i];
 		}
-		rc = smtpc__tr_writev(&s->tr, iov, iovcnt, smtpc__deadline(s->timeout_ms));
+		if (more == 0)
+			smtpc__tr_guard_end(&s->tr, 1); /* the end of data goes out now */
+		rc = smtpc__tr_writev(&s->tr, iov, iovcnt,
+		                      smtpc__phase_deadline(s, SMTPC_PHASE_BLOCK));
 		if (rc != 0) {
 			smtpc__err_io(s, rc, bdat ? "BDAT" : "DATA", "sending the message");
 			break;
@@ -141,18 +145,51 @@ static int stream_body(smtpc *s, smtpc__body *b, int bdat, size_t window, size_t
 	return rc;
 }
 
-/* Reads the replies after the final dot: one (SMTP) or one per accepted RCPT (LMTP). */
-static int read_final(smtpc *s, const char *verb, smtpc_reply *first)
+/*
+ * The wait after the end of data failed (timeout, EOF, error) and closed the connection. As
+ * it closed, the kernel said how many of the last bytes written it had not transmitted, and
+ * the close aborted the connection (RST) so that they never will be (transport.c, guard_end).
+ * When they are more than the `after` bytes written behind the terminator (the next
+ * transaction's commands), part of the terminator never left: the server cannot have
+ * accepted the message. A terminator that left (even unacknowledged: the acknowledgement may
+ * be what was lost), or whose fate the kernel cannot tell (a Unix socket: the server may
+ * still read it), leaves the outcome unknown.
+ */
+static int end_never_arrived(const smtpc *s, size_t after)
+{
+	return s->tr.fd < 0 && s->tr.unsent_at_close > 0 && (size_t)s->tr.unsent_at_close > after;
+}
+
+/* The error of a failed wait after the end of data, when the end never arrived. */
+static int not_delivered(smtpc *s, int kind, const char *verb)
+{
+	char why[256];
+
+	memcpy(why, s->err_message, sizeof(why));
+	why[sizeof(why) - 1] = '\0';
+	return smtpc__err_set(s, kind, verb, NULL,
+	                      "not delivered: the end of the message never reached the server "
+	                      "(%ld bytes were still unsent): %s",
+	                      s->tr.unsent_at_close, why);
+}
+
+/*
+ * Reads the replies after the final dot: one (SMTP) or one per accepted RCPT (LMTP). `after`:
+ * bytes written behind the terminator. A failed wait is SMTPC_EUNKNOWN, or its own kind when
+ * no reply came and the terminator never reached the server (end_never_arrived).
+ */
+static int read_final(smtpc *s, const char *verb, size_t after, smtpc_reply *first)
 {
 	size_t want = s->proto == SMTPC_PROTO_LMTP && s->rcpt_accepted > 0 ? s->rcpt_accepted : 1;
 	smtpc_reply r = {0};
-	int rc;
+	int was_open = s->tr.fd >= 0, rc;
 
 	s->lmtp = calloc(want, sizeof(*s->lmtp));
 	if (s->lmtp == NULL)
 		return smtpc__err_set(s, SMTPC_ENOMEM, "DATA", NULL, "out of memory");
 	for (size_t i = 0; i < want; i++) {
-		rc = smtpc__read_reply(s, verb, i + 1 < want || s->more_expected, &r);
+		rc = smtpc__read_reply_in(s, SMTPC_PHASE_FINAL, verb,
+		                          i + 1 < want || s->more_expected, &r);
 		if (rc == 0 || rc == SMTPC_ESHUTDOWN) {
 			/* Copied: the parser's buffer is reused for the next reply. */
 			if (smtpc__save_reply(&s->lmtp[s->nlmtp], &r) != 0)
@@ -164,6 +201,8 @@ static int read_final(smtpc *s, const char *verb, smtpc_reply *first)
 		}
 		if (rc == SMTPC_ESHUTDOWN && i + 1 == want)
 			return rc;
+		if (rc != 0 && was_open && s->nlmtp == 0 && end_never_arrived(s, after))
+			return not_delivered(s, rc, verb);
 		if (rc != 0) {
 			/* L2: the dot went out; we cannot know what the server did. */
 			char why[256];
@@ -218,7 +257,8 @@ SMTPC_API int smtpc_data(smtpc *s, const void *msg, size_t len, smtpc_reply *rep
 	if (rc != 0)
 		return rc;
 	s->data_stage = SMTPC__DATA_SENT;
-	rc = read_final(s, "DATA", reply);
+	rc = read_final(s, "DATA", 0, reply);
+	smtpc__tr_guard_end(&s->tr, 0);
 	s->rcpt_accepted = 0;
 	s->utf8 = 0;
 	return rc;
@@ -699,7 +739,8 @@ static int write_lines(txn *t, size_t from, size_t to)
 		iov[n].iov_base = t->lines[i];
 		iov[n++].iov_len = t->lens[i];
 	}
-	rc = smtpc__tr_writev(&t->s->tr, iov, n, smtpc__deadline(t->s->timeout_ms));
+	rc = smtpc__tr_writev(&t->s->tr, iov, n,
+	                      smtpc__phase_deadline(t->s, smtpc__phase_of(verb_of(t, from))));
 	if (rc != 0) {
 		smtpc__err_io(t->s, rc, verb_of(t, from), "sending the command");
 		smtpc_close(t->s);
@@ -746,7 +787,7 @@ static void abandon_data(txn *t)
 	smtpc_reply r = {0};
 
 	if (smtpc__send_line(t->s, "DATA", ".\r\n", 3) == 0)
-		smtpc__read_reply(t->s, "DATA", 0, &r);
+		smtpc__read_reply_in(t->s, SMTPC_PHASE_FINAL, "DATA", 0, &r);
 }
 
 /*
@@ -857,6 +898,7 @@ static int bdat_refused(txn *t, size_t unread, size_t next_sent)
 
 		smtpc__read_reply(s, "BDAT", 1, &r);
 	}
+	smtpc__tr_guard_end(&s->tr, 0);
 	smtpc__err_set(s, kind, "BDAT", &why, "BDAT refused: %d", why.code);
 	free(text);
 	if (next_sent == 0)
@@ -869,16 +911,18 @@ static int data_phase(txn *t, txn *next, size_t *next_sent)
 {
 	smtpc *s = t->s;
 	result_impl *ri = t->ri;
-	size_t inflight = 0, k = 0;
+	size_t inflight = 0, k = 0, after = 0;
 	struct iovec trailer[SMTPC__MAX_TRAILER];
 	int ntrailer = 0;
 	smtpc_reply first = {0};
+	smtpc_rcpt_status missing;
 	int rc;
 
 	*next_sent = 0;
 	for (size_t i = 0; next != NULL && i < next->nlines && i < SMTPC__MAX_TRAILER; i++) {
 		trailer[i].iov_base = next->lines[i];
 		trailer[i].iov_len = next->lens[i];
+		after += smtpc__tr_wire_max(&s->tr, next->lens[i]);
 		ntrailer++;
 	}
 	smtpc__lmtp_clear(s);
@@ -911,6 +955,11 @@ static int data_phase(txn *t, txn *next, size_t *next_sent)
 			smtpc__err_set(s, SMTPC_EDATA, "BDAT", &r, "BDAT refused: %d", r.code);
 			return bdat_refused(t, inflight + 1, *next_sent);
 		}
+		if (rc != 0 && end_never_arrived(s, after)) {
+			/* LAST never reached the server: the message was not delivered. */
+			settle_pending(s, ri, SMTPC_RCPT_FAILED, NULL);
+			return not_delivered(s, rc, "BDAT");
+		}
 		if (rc != 0) {
 			/* LAST went out already: what the server did with it is unknown. */
 			settle_pending(s, ri, SMTPC_RCPT_UNKNOWN, NULL);
@@ -924,8 +973,13 @@ static int data_phase(txn *t, txn *next, size_t *next_sent)
 	first.text = "";
 	/* The next transaction's replies follow these: more bytes may be buffered. */
 	s->more_expected = *next_sent > 0;
-	rc = read_final(s, t->bdat ? "BDAT" : "DATA", &first);
+	rc = read_final(s, t->bdat ? "BDAT" : "DATA", after, &first);
+	smtpc__tr_guard_end(&s->tr, 0);
 	s->more_expected = 0;
+	/* Recipients without a reply: unknown, or failed when the end never arrived. */
+	missing = rc == 0 || rc == SMTPC_EUNKNOWN || rc == SMTPC_ENOMEM || rc == SMTPC_ESHUTDOWN
+	              ? SMTPC_RCPT_UNKNOWN
+	              : SMTPC_RCPT_FAILED;
 	if (s->nlmtp > 0) {
 		smtpc_reply fr;
 
@@ -940,7 +994,7 @@ static int data_phase(txn *t, txn *next, size_t *next_sent)
 		if (!ri->pending[i])
 			continue;
 		if (slot >= s->nlmtp) {
-			settle(s, ri, i, SMTPC_RCPT_UNKNOWN, NULL);
+			settle(s, ri, i, missing, NULL);
 			continue;
 		}
 		smtpc__view_reply(&s->lmtp[slot], &r);
@@ -949,7 +1003,7 @@ static int data_phase(txn *t, txn *next, size_t *next_sent)
 	}
 	s->rcpt_accepted = 0;
 	s->utf8 = 0;
-	if (rc == SMTPC_EUNKNOWN || rc == SMTPC_ENOMEM)
+	if (rc != 0 && rc != SMTPC_ESHUTDOWN)
 		return rc;
 	if (ri->pub.naccepted > 0)
 		return 0;

@@ -20,6 +20,14 @@
 
 /* ---------------------------------------------------------------- lifetime */
 
+/* RFC 5321 4.5.3.2: per-command timeouts; connect and the other commands are ours. */
+static const int default_timeout_ms[SMTPC_PHASE_COUNT] = {
+    [SMTPC_PHASE_CONNECT] = 2 * 60 * 1000, [SMTPC_PHASE_GREETING] = 5 * 60 * 1000,
+    [SMTPC_PHASE_MAIL] = 5 * 60 * 1000,    [SMTPC_PHASE_RCPT] = 5 * 60 * 1000,
+    [SMTPC_PHASE_DATA] = 2 * 60 * 1000,    [SMTPC_PHASE_BLOCK] = 3 * 60 * 1000,
+    [SMTPC_PHASE_FINAL] = 10 * 60 * 1000,  [SMTPC_PHASE_COMMAND] = 5 * 60 * 1000,
+};
+
 SMTPC_API smtpc *smtpc_new(void)
 {
 	smtpc *s = calloc(1, sizeof(*s));
@@ -33,7 +41,7 @@ SMTPC_API smtpc *smtpc_new(void)
 	}
 	smtpc__rp_reset(s->rp);
 	s->proto = SMTPC_PROTO_SMTP;
-	s->timeout_ms = -1;
+	memcpy(s->timeout_ms, default_timeout_ms, sizeof(s->timeout_ms));
 	s->tls.verify = 1;
 	s->auth_ir = 1;
 	s->idle_check_ms = 10000;
@@ -81,13 +89,39 @@ SMTPC_API int smtpc_set_protocol(smtpc *s, smtpc_protocol proto)
 	return 0;
 }
 
+static int valid_phase(smtpc_phase phase)
+{
+	return (int)phase >= 0 && (int)phase < SMTPC_PHASE_COUNT;
+}
+
+SMTPC_API int smtpc_set_phase_timeout(smtpc *s, smtpc_phase phase, int timeout_ms)
+{
+	smtpc__err_clear(s);
+	if (!valid_phase(phase))
+		return smtpc__err_set(s, SMTPC_EINVAL, "", NULL, "unknown phase %d", (int)phase);
+	if (timeout_ms == 0 || timeout_ms < -1)
+		return smtpc__err_set(s, SMTPC_EINVAL, "", NULL,
+		                      "timeout must be positive, or -1 for none");
+	s->timeout_ms[phase] = timeout_ms;
+	return 0;
+}
+
+SMTPC_API int smtpc_get_phase_timeout(const smtpc *s, smtpc_phase phase, int *timeout_ms)
+{
+	if (!valid_phase(phase) || timeout_ms == NULL)
+		return SMTPC_EINVAL;
+	*timeout_ms = s->timeout_ms[phase];
+	return 0;
+}
+
 SMTPC_API int smtpc_set_timeout(smtpc *s, int timeout_ms)
 {
 	smtpc__err_clear(s);
 	if (timeout_ms == 0 || timeout_ms < -1)
 		return smtpc__err_set(s, SMTPC_EINVAL, "", NULL,
 		                      "timeout must be positive, or -1 for none");
-	s->timeout_ms = timeout_ms;
+	for (int i = 0; i < SMTPC_PHASE_COUNT; i++)
+		s->timeout_ms[i] = timeout_ms;
 	return 0;
 }
 
@@ -411,7 +445,7 @@ static int start_tls(smtpc *s, const char *verb, int optional, int64_t deadline)
 SMTPC_API int smtpc_connect(smtpc *s, const char *host, int port, smtpc_reply *greeting)
 {
 	char addr[256];
-	int64_t deadline = smtpc__deadline(s->timeout_ms);
+	int64_t deadline = smtpc__phase_deadline(s, SMTPC_PHASE_CONNECT);
 	smtpc_reply r = {0};
 	int rc;
 
@@ -485,6 +519,28 @@ SMTPC_API void smtpc_close(smtpc *s)
 
 /* ---------------------------------------------------------------- lines and replies */
 
+smtpc_phase smtpc__phase_of(const char *verb)
+{
+	static const struct {
+		const char *verb;
+		smtpc_phase phase;
+	} phases[] = {{"CONNECT", SMTPC_PHASE_GREETING},
+	              {"MAIL", SMTPC_PHASE_MAIL},
+	              {"RCPT", SMTPC_PHASE_RCPT},
+	              {"DATA", SMTPC_PHASE_DATA},
+	              {"BDAT", SMTPC_PHASE_BLOCK}};
+
+	for (size_t i = 0; i < sizeof(phases) / sizeof(phases[0]); i++)
+		if (strcmp(verb, phases[i].verb) == 0)
+			return phases[i].phase;
+	return SMTPC_PHASE_COMMAND;
+}
+
+int64_t smtpc__phase_deadline(const smtpc *s, smtpc_phase phase)
+{
+	return smtpc__deadline(s->timeout_ms[phase]);
+}
+
 int smtpc__send_line(smtpc *s, const char *verb, const char *line, size_t len)
 {
 	int rc;
@@ -493,7 +549,7 @@ int smtpc__send_line(smtpc *s, const char *verb, const char *line, size_t len)
 		return smtpc__err_set(s, SMTPC_EDISCONNECTED, verb, NULL,
 		                      "not connected: run smtpc_connect() first");
 	smtpc__debug(s, "send: ", line, len);
-	rc = smtpc__tr_write(&s->tr, line, len, smtpc__deadline(s->timeout_ms));
+	rc = smtpc__tr_write(&s->tr, line, len, smtpc__phase_deadline(s, smtpc__phase_of(verb)));
 	if (rc != 0) {
 		smtpc__err_io(s, rc, verb, "sending the command");
 		smtpc_close(s);
@@ -514,7 +570,13 @@ int smtpc__send_secret(smtpc *s, const char *verb, const char *line, size_t len,
 
 int smtpc__read_reply(smtpc *s, const char *verb, int more_expected, smtpc_reply *out)
 {
-	int64_t deadline = smtpc__deadline(s->timeout_ms);
+	return smtpc__read_reply_in(s, smtpc__phase_of(verb), verb, more_expected, out);
+}
+
+int smtpc__read_reply_in(smtpc *s, smtpc_phase phase, const char *verb, int more_expected,
+                         smtpc_reply *out)
+{
+	int64_t deadline = smtpc__phase_deadline(s, phase);
 	smtpc_reply r = {0};
 
 	if (s->tr.fd < 0)
@@ -857,7 +919,7 @@ SMTPC_API int smtpc_starttls(smtpc *s, smtpc_reply *reply)
 	rc = start_tls(s, "STARTTLS",
 	               s->starttls_policy == SMTPC_STARTTLS_OPPORTUNISTIC && !s->auth_expected &&
 	                   !s->auth_running,
-	               smtpc__deadline(s->timeout_ms));
+	               smtpc__phase_deadline(s, SMTPC_PHASE_COMMAND));
 	if (rc != 0)
 		return rc;
 	/* RFC 3207 4.2: forget everything learnt before TLS, then greet again. */

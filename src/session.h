@@ -25,8 +25,8 @@ typedef struct smtpc__saved_reply {
 struct smtpc {
 	/* options */
 	smtpc_protocol proto;
-	int timeout_ms;
-	char *local_hostname; /* set by the caller, or NULL */
+	int timeout_ms[SMTPC_PHASE_COUNT]; /* per smtpc_phase, -1: none */
+	char *local_hostname;              /* set by the caller, or NULL */
 	char *src_host;
 	int src_port;
 	int debuglevel;
@@ -93,13 +93,24 @@ void smtpc__debugf(smtpc *s, const char *fmt, ...) __attribute__((format(printf,
 void smtpc__debug_reply(smtpc *s, const smtpc_reply *r);
 
 /* session.c, for sendmail.c */
-/** Sends a built command line (debug-logged). Closes the session on failure. */
+/** The step a command belongs to, for its timeout (RFC 5321 4.5.3.2): MAIL, RCPT ... */
+smtpc_phase smtpc__phase_of(const char *verb);
+/** The deadline of a step of that phase starting now (-1: none). */
+int64_t smtpc__phase_deadline(const smtpc *s, smtpc_phase phase);
+/**
+ * Sends a built command line (debug-logged) within the timeout of the verb's
+ * phase. Closes the session on failure.
+ */
 int smtpc__send_line(smtpc *s, const char *verb, const char *line, size_t len);
 /**
- * Reads one reply for `verb`. more_expected: further replies may already be
- * buffered (LMTP). 421 closes the session and returns SMTPC_ESHUTDOWN.
+ * Reads one reply for `verb` within the timeout of the verb's phase.
+ * more_expected: further replies may already be buffered (LMTP). 421 closes
+ * the session and returns SMTPC_ESHUTDOWN.
  */
 int smtpc__read_reply(smtpc *s, const char *verb, int more_expected, smtpc_reply *out);
+/** smtpc__read_reply() within the timeout of `phase` (the reply to the end of data). */
+int smtpc__read_reply_in(smtpc *s, smtpc_phase phase, const char *verb, int more_expected,
+                         smtpc_reply *out);
 /** Builds, sends and reads: one command, one reply. */
 int smtpc__command(smtpc *s, const char *verb, const char *const *args, size_t nargs,
                    int allow_8bit, smtpc_reply *out);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -25,6 +26,10 @@
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+
+#ifdef __linux__
+#include <linux/sockios.h>
+#endif
 
 #include "smtpc.h"
 
@@ -77,11 +82,71 @@ void smtpc__tr_init(smtpc__transport *t)
 	t->tls_info[0] = '\0';
 	t->os_error = 0;
 	t->what = "";
+	t->unsent_at_close = -1;
+	t->guard_end = 0;
 	t->rpos = t->rlen = 0;
+}
+
+long smtpc__tr_unsent(const smtpc__transport *t)
+{
+#ifdef SIOCOUTQNSD
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	int n = 0;
+
+	if (t->fd < 0 || getsockname(t->fd, (struct sockaddr *)&ss, &sl) != 0)
+		return -1;
+	if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)
+		return -1; /* a Unix socket: the peer may still read what it has not read */
+	return ioctl(t->fd, SIOCOUTQNSD, &n) == 0 && n >= 0 ? n : -1;
+#else
+	(void)t;
+	return -1; /* no way to ask: the caller stays conservative */
+#endif
+}
+
+void smtpc__tr_guard_end(smtpc__transport *t, int on)
+{
+	t->guard_end = on;
+}
+
+/*
+ * Under guard_end: SO_LINGER 0 before the query, so that close() sends a RST and drops the
+ * send queue (RFC 793 ABORT) instead of transmitting it later; back to a plain close when
+ * nothing is unsent. The kernel could still transmit between the query and the close, but
+ * only if the server's window opens in those microseconds.
+ */
+static void measure_before_close(smtpc__transport *t)
+{
+	struct linger abort_close = {1, 0}, plain = {0, 0};
+	int guard = t->guard_end;
+
+	t->guard_end = 0;
+	if (t->fd < 0)
+		return; /* closed already: keep what the close measured */
+	if (guard &&
+	    setsockopt(t->fd, SOL_SOCKET, SO_LINGER, &abort_close, sizeof(abort_close)) != 0)
+		guard = 0;
+	t->unsent_at_close = smtpc__tr_unsent(t);
+	if (!guard)
+		t->unsent_at_close = t->unsent_at_close > 0 ? -1 : t->unsent_at_close;
+	else if (t->unsent_at_close <= 0)
+		setsockopt(t->fd, SOL_SOCKET, SO_LINGER, &plain, sizeof(plain));
+}
+
+size_t smtpc__tr_wire_max(const smtpc__transport *t, size_t len)
+{
+	/* TLS: records of at most 16 KiB, each with its header and at most 320 bytes of
+	 * IV, MAC, tag and padding (SSL3_RT_MAX_ENCRYPTED_OVERHEAD). */
+	if (t->ssl == NULL || len == 0)
+		return len;
+	return len + (len / 16384 + 1) * (5 + 320);
 }
 
 void smtpc__tr_close(smtpc__transport *t)
 {
+	/* Before the close_notify is queued and the socket goes: the end of data check. */
+	measure_before_close(t);
 	if (t->ssl != NULL) {
 		/* One close_notify, best effort: the socket is non-blocking, never wait. */
 		SSL_shutdown(t->ssl);
@@ -199,6 +264,7 @@ int smtpc__tr_connect_tcp(smtpc__transport *t, const char *host, int port, const
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		t->fd = fd;
 		t->rpos = t->rlen = 0;
+		t->unsent_at_close = -1;
 		break;
 	}
 	freeaddrinfo(res);
@@ -227,6 +293,7 @@ int smtpc__tr_connect_unix(smtpc__transport *t, const char *path, int64_t deadli
 	}
 	t->fd = fd;
 	t->rpos = t->rlen = 0;
+	t->unsent_at_close = -1;
 	return 0;
 }
 

@@ -39,7 +39,9 @@ typedef struct smtpc__transport {
 	char tls_error[160];              /* OpenSSL's reason for the last TLS failure */
 	int os_error;                     /* errno of the last failure */
 	const char *what;                 /* the failing system call, for messages */
-	size_t rpos, rlen;                /* unread bytes are rbuf[rpos..rlen) */
+	long unsent_at_close; /* smtpc__tr_unsent() as the connection was last closed, -1 */
+	int guard_end;        /* the end of data is written: a close with bytes unsent aborts */
+	size_t rpos, rlen;    /* unread bytes are rbuf[rpos..rlen) */
 	char rbuf[SMTPC__RBUF_SIZE];
 } smtpc__transport;
 
@@ -69,6 +71,25 @@ int smtpc__tr_connect_unix(smtpc__transport *t, const char *path, int64_t deadli
  */
 int smtpc__tr_writev(smtpc__transport *t, struct iovec *iov, int iovcnt, int64_t deadline);
 int smtpc__tr_write(smtpc__transport *t, const void *buf, size_t len, int64_t deadline);
+
+/**
+ * How many of the last bytes written the kernel has not transmitted yet (Linux,
+ * TCP: SIOCOUTQNSD; bytes sent but not acknowledged may have arrived, so they do
+ * not count). -1 when the system cannot tell, and over a Unix socket: what was
+ * written is already in the peer's queue, where it can still read it after we
+ * close. smtpc__tr_close() keeps the value it had just before the close in
+ * unsent_at_close.
+ */
+long smtpc__tr_unsent(const smtpc__transport *t);
+/**
+ * on: the end of data is about to be written; until off (or the close), a
+ * close that finds bytes still unsent aborts the connection (RST) instead of
+ * closing it: a plain close would let the kernel send them afterwards, the
+ * end of data with them, and the server could then accept the message.
+ */
+void smtpc__tr_guard_end(smtpc__transport *t, int on);
+/** At most how many bytes on the wire `len` bytes given to one write become (TLS records). */
+size_t smtpc__tr_wire_max(const smtpc__transport *t, size_t len);
 
 /**
  * Reads more bytes into the buffer (moving unread bytes to its start).

@@ -21,6 +21,10 @@ SCENARIOS = {
     # name: {stage: reply bytes, ...}; stages: greeting, ehlo, helo, mail, rcpt, data, dot
     "ok": {},
     "hangup-after-dot": {"dot": None},
+    # reads 7000 bytes of the message, then nothing (small receive buffer): the end never arrives
+    "stall-in-data": {"rcvbuf": 4096, "data-read-limit": 7000},
+    # reads the whole message, then never answers it
+    "silent-after-dot": {"dot-silent": True},
     "rcpt-421": {"rcpt2": b"421 4.3.2 shutting down\r\n"},
     "garbage-ehlo": {"ehlo": b"xyz\r\n"},
     "ehlo-502": {"ehlo": b"502 5.5.1 no ESMTP here\r\n"},
@@ -150,10 +154,17 @@ def serve(conn, script, lmtp):
                 naccepted += 1
         elif verb == b"DATA":
             conn.sendall(reply(script, "data"))
+            if "data-read-limit" in script:
+                f.read(script["data-read-limit"])
+                time.sleep(30)  # reads no more: the client gives up (killed at the end)
+                return
             while True:
                 body = f.readline()
                 if not body or body == b".\r\n":
                     break
+            if script.get("dot-silent"):
+                time.sleep(30)  # never answers: the client gives up (killed at the end)
+                return
             if not final_replies(conn, script, naccepted, lmtp):
                 return
             continue
@@ -180,13 +191,15 @@ def serve(conn, script, lmtp):
             return
 
 
-def listen(unix_path):
+def listen(unix_path, script):
     if unix_path:
         srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         srv.bind(unix_path)
     else:
         srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if "rcvbuf" in script:  # inherited by the connection: a small window
+            srv.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, script["rcvbuf"])
         srv.bind(("127.0.0.1", 0))
     srv.listen(8)
     return srv
@@ -197,7 +210,7 @@ def main():
     port_file = sys.argv[2]
     lmtp = "--lmtp" in sys.argv[3:]
     unix_path = sys.argv[sys.argv.index("--unix") + 1] if "--unix" in sys.argv else None
-    srv = listen(unix_path)
+    srv = listen(unix_path, script)
     with open(port_file + ".tmp", "w") as pf:
         pf.write("%d\n" % (0 if unix_path else srv.getsockname()[1]))
     os.rename(port_file + ".tmp", port_file)

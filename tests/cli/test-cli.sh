@@ -357,6 +357,29 @@ if [ -n "$PYTHON" ]; then
 	start_fake ehlo-451
 	expect 75 "EHLO 451 (probe)" -- probe --server "smtp://127.0.0.1:$PORT" --json
 	json_check 'd["ehlo"]["code"] == 451 and d["extensions"] == [] and d["exit"] == 75' "EHLO 451"
+	# The end of a 2 MB message never reached the server (it stopped reading after 7 KB): not
+	# delivered, 75; a server that read it all and never answered may have it: unknown, 79.
+	head -c 2000000 /dev/zero | tr '\0' 'x' | fold -w 998 >"$TMP/big.txt"
+	start_fake stall-in-data
+	expect 75 "end of data never sent: not delivered" -- send --server "smtp://127.0.0.1:$PORT" \
+		--from s@x.test --to a@ok.test --timeout 1 --json "$TMP/big.txt"
+	json_check 'd["refused"][0]["stage"] != "unknown" and d["error"]["kind"] == "timed out" and "not delivered" in d["error"]["message"] and d["exit"] == 75' "end of data never sent"
+	start_fake silent-after-dot
+	expect 79 "end of data sent, no reply: unknown" -- send --server "smtp://127.0.0.1:$PORT" \
+		--from s@x.test --to a@ok.test --timeout 1 --json "$TMP/big.txt"
+	json_check 'd["refused"][0]["stage"] == "unknown" and d["exit"] == 79' "end of data sent, no reply"
+	# --timeout-final bounds that wait alone: 0.5 s, not the 20 s of every other step.
+	start_fake silent-after-dot
+	t0=$(date +%s)
+	expect 79 "--timeout-final" -- send --server "smtp://127.0.0.1:$PORT" --from s@x.test \
+		--to a@ok.test --timeout 20 --timeout-final 0.5 "$TMP/msg.txt"
+	if [ $(($(date +%s) - t0)) -lt 10 ]; then pass; else fail "--timeout-final: not applied"; fi
+	expect 64 "--timeout-final 0" -- send --server "smtp://127.0.0.1:$PORT" --from s@x.test \
+		--to a@ok.test --timeout-final 0 "$TMP/msg.txt"
+	expect 64 "--timeout-final twice" -- send --server "smtp://127.0.0.1:$PORT" --from s@x.test \
+		--to a@ok.test --timeout-final 1 --timeout-final 2 "$TMP/msg.txt"
+	expect 64 "--timeout-final with probe" -- probe --server "smtp://127.0.0.1:$PORT" \
+		--timeout-final 1
 	start_fake data-452
 	expect 75 "message deferred" -- send --server "smtp://127.0.0.1:$PORT" --from s@x.test --to a@ok.test "$M"
 	has out "failed a@ok.test: 452 4.3.1" "message deferred"
