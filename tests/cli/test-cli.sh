@@ -363,11 +363,11 @@ if [ -n "$PYTHON" ]; then
 	start_fake stall-in-data
 	expect 75 "end of data never sent: not delivered" -- send --server "smtp://127.0.0.1:$PORT" \
 		--from s@x.test --to a@ok.test --timeout 1 --json "$TMP/big.txt"
-	json_check 'd["refused"][0]["stage"] != "unknown" and d["error"]["kind"] == "timed out" and "not delivered" in d["error"]["message"] and d["exit"] == 75' "end of data never sent"
+	json_check 'd["unknown"] == [] and d["refused"][0]["address"] == "a@ok.test" and d["refused"][0]["stage"] != "unknown" and d["error"]["kind"] == "timed out" and "not delivered" in d["error"]["message"] and d["exit"] == 75' "end of data never sent"
 	start_fake silent-after-dot
 	expect 79 "end of data sent, no reply: unknown" -- send --server "smtp://127.0.0.1:$PORT" \
 		--from s@x.test --to a@ok.test --timeout 1 --json "$TMP/big.txt"
-	json_check 'd["refused"][0]["stage"] == "unknown" and d["exit"] == 79' "end of data sent, no reply"
+	json_check 'd["refused"] == [] and d["unknown"] == ["a@ok.test"] and d["exit"] == 79' "end of data sent, no reply"
 	# --timeout-final bounds that wait alone: 0.5 s, not the 20 s of every other step.
 	start_fake silent-after-dot
 	t0=$(date +%s)
