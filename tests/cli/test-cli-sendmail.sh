@@ -196,6 +196,10 @@ printf 'server %s\ntimeout never\n' "$U" >"$TMP/bad.conf"
 SMTPC_CONFIG=$TMP/bad.conf expect 78 "send: a bad value in the configuration" \
 	-- send -f me@x.test --to a@ok.test "$TMP/mutt.txt"
 has err "bad.conf:2: invalid value for 'timeout'" "send: a bad value"
+printf 'server %s\ntimeout-final never\n' "$U" >"$TMP/bad.conf"
+SMTPC_CONFIG=$TMP/bad.conf expect 78 "send: timeout-final is a configuration key" \
+	-- send -f me@x.test --to a@ok.test "$TMP/mutt.txt"
+has err "bad.conf:2: invalid value for 'timeout-final'" "send: timeout-final read"
 SMTPC_CONFIG=$TMP/domain.conf expect 0 "send: a bare --from and --to qualified with the domain" \
 	-- send -f me --to you,'"q@x"' "$TMP/mutt.txt"
 delivered 'd["mail_from"] == "me@example.test" and d["rcpt_to"] == ["you@example.test", "\"q@x\"@example.test"]' "send: qualified"
