@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what smtpc needs on Debian 12, only what is missing.
 #   scripts/deps.sh build   the compiler, CMake, OpenSSL, cmocka (enough for the demo)
-#   scripts/deps.sh test    the above, plus the real servers of the interop tests
+#   scripts/deps.sh test    the above, plus the real servers of the interop tests and what
+#                           scripts/man-check.sh needs (scdoc, man, zsh)
+# (The build makes the man pages only when scdoc is found: `build` does not need it.)
 set -euo pipefail
 
 want=(gcc make cmake pkg-config libssl-dev libcmocka-dev clang-format ca-certificates)
@@ -10,6 +12,7 @@ if [ "${1:-build}" = test ]; then
 fi
 if [ "${1:-build}" = test ]; then
 	want+=(postfix dovecot-core dovecot-lmtpd python3-aiosmtpd swaks openssl)
+	want+=(scdoc man-db groff-base zsh)
 fi
 
 missing=()

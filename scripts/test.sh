@@ -22,10 +22,12 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --test-dir build-test --output-on-failure -j2 "$@"
 
-# The whole run only (not when a subset was asked for): the release builds, valgrind and
-# the fuzzers.
+# The whole run only (not when a subset was asked for): the release builds, the man pages
+# and the shell completion, valgrind and the fuzzers.
 if [ $# -eq 0 ]; then
 	bash scripts/release-builds.sh
+	echo "== man pages and shell completion"
+	bash scripts/man-check.sh
 	echo "== valgrind (unit and scenario tests)"
 	bash scripts/valgrind.sh
 	echo "== fuzzers (${SMTPC_FUZZ_SECONDS:-20} s each)"
