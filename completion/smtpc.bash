@@ -6,7 +6,7 @@
 __smtpc_takes_value()
 {
 	case $1 in
-	--server | -f | --from | --to | --helo | --timeout | --starttls | --ca-file | --ca-dir | \
+	--server | -f | --from | --to | --helo | --timeout | --timeout-final | --starttls | --ca-file | --ca-dir | \
 		--cert | --key | --tls-name | --fingerprint | --user | --password-file | \
 		--password-env | --password-cmd | --oauth-token-cmd | --auth | --dsn-notify | \
 		--dsn-ret | --envid | --8bit)
@@ -39,7 +39,7 @@ _smtpc()
 		--starttls --ca-file --ca-dir --cert --key --tls-name --fingerprint --insecure
 		--user --password-file --password-env --password-cmd --oauth-token-cmd --auth
 		--allow-plaintext-auth'
-	local send_only='--from --to --read-recipients --dsn-notify --dsn-ret --envid --8bit
+	local send_only='--from --to --read-recipients --dsn-notify --dsn-ret --envid --8bit --timeout-final
 		--no-pipelining --no-chunking --progress'
 
 	# The value of an option.
@@ -96,7 +96,7 @@ _smtpc()
 		COMPREPLY=($(compgen -c -- "$cur"))
 		return
 		;;
-	--from | --to | --helo | --timeout | --tls-name | --fingerprint | --user | --envid | -f)
+	--from | --to | --helo | --timeout | --timeout-final | --tls-name | --fingerprint | --user | --envid | -f)
 		COMPREPLY=()
 		return
 		;;
