@@ -26,5 +26,11 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/smtpcConfigVersion.cmake
 install(FILES ${PROJECT_BINARY_DIR}/smtpcConfig.cmake ${PROJECT_BINARY_DIR}/smtpcConfigVersion.cmake
   DESTINATION ${SMTPC_CMAKE_DIR})
 
+# smtpc.pc: libdir and includedir relative to ${prefix}, unless GNUInstallDirs was given an
+# absolute path (then that path as it is).
+set(SMTPC_PC_LIBDIR "\${prefix}")
+cmake_path(APPEND SMTPC_PC_LIBDIR "${CMAKE_INSTALL_LIBDIR}")
+set(SMTPC_PC_INCLUDEDIR "\${prefix}")
+cmake_path(APPEND SMTPC_PC_INCLUDEDIR "${CMAKE_INSTALL_INCLUDEDIR}")
 configure_file(${PROJECT_SOURCE_DIR}/smtpc.pc.in ${PROJECT_BINARY_DIR}/smtpc.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/smtpc.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
