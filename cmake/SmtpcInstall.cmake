@@ -34,3 +34,12 @@ set(SMTPC_PC_INCLUDEDIR "\${prefix}")
 cmake_path(APPEND SMTPC_PC_INCLUDEDIR "${CMAKE_INSTALL_INCLUDEDIR}")
 configure_file(${PROJECT_SOURCE_DIR}/smtpc.pc.in ${PROJECT_BINARY_DIR}/smtpc.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/smtpc.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+
+# The smtpc command finds libsmtpc.so.0 relative to itself ($ORIGIN/../lib) when the library
+# directory is not one the linker searches by itself (a prefix of one's own: $HOME/.local,
+# /opt/smtpc); installed into /usr it carries no RUNPATH, as distributions want.
+file(RELATIVE_PATH SMTPC_BIN_TO_LIB ${CMAKE_INSTALL_FULL_BINDIR} ${CMAKE_INSTALL_FULL_LIBDIR})
+list(FIND CMAKE_C_IMPLICIT_LINK_DIRECTORIES ${CMAKE_INSTALL_FULL_LIBDIR} SMTPC_LIBDIR_IMPLICIT)
+if(TARGET smtpc_cli AND SMTPC_LIBDIR_IMPLICIT EQUAL -1)
+  set_target_properties(smtpc_cli PROPERTIES INSTALL_RPATH "$ORIGIN/${SMTPC_BIN_TO_LIB}")
+endif()

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # consumer.sh - libsmtpc as a packager installs it and a user builds against it (issue 13).
 # Checks an installed tree: the shared library's SONAME and symlinks, its exported symbols
-# (the public API only), the CMake package (its targets files hold no path of the source or
+# (the public API only), the installed command finding the library, the CMake package (its targets files hold no path of the source or
 # build tree; find_package(smtpc) gives smtpc::smtpc and smtpc::smtpc_static and refuses
 # another major version), smtpc.pc with and without --static; builds tests/install/consumer
 # four ways (CMake shared and static, pkg-config shared and static) and runs each against
@@ -15,6 +15,8 @@
 # Exit status: 0 all passed, 1 a check failed.
 set -uo pipefail
 
+# Which libsmtpc a program loads is part of what is checked: the caller's search path is not.
+unset LD_LIBRARY_PATH
 SRC=$(cd "$(dirname "$0")/../.." && pwd -P)
 SRC_AS_GIVEN=$(cd "$(dirname "$0")/../.." && pwd -L)
 CC=${CC:-cc}
@@ -59,6 +61,12 @@ check() {
 # no_match GREP-ARGS...: grep finds nothing (what it finds is the failure's log).
 no_match() {
 	! grep "$@"
+}
+
+# loaded_from BINARY: the file libsmtpc.so.MAJOR of BINARY resolves to (ldd; links followed).
+loaded_from() {
+	f=$(ldd "$1" | sed -n "s/^[[:space:]]*libsmtpc\.so\.$MAJOR => \(.*\) (0x[0-9a-f]*)\$/\1/p")
+	[ -n "$f" ] && realpath "$f"
 }
 
 # ---------------------------------------------------------------- the installed tree
@@ -133,6 +141,14 @@ check "smtpcTargets.cmake: include directory \${_IMPORT_PREFIX}/include only" \
 	no_match -vxF '  INTERFACE_INCLUDE_DIRECTORIES "${_IMPORT_PREFIX}/include"' \
 	<(grep INTERFACE_INCLUDE_DIRECTORIES "$CMAKEDIR/smtpcTargets.cmake")
 
+# The command: it finds the library of its own prefix without LD_LIBRARY_PATH (RUNPATH
+# $ORIGIN/../lib outside the system's library directories).
+check "bin/smtpc --version runs without LD_LIBRARY_PATH" \
+	grep -qx "smtpc $VERSION" <(env -u LD_LIBRARY_PATH "$PREFIX/bin/smtpc" --version)
+check "bin/smtpc loads libsmtpc.so.$MAJOR from the prefix" \
+	test "$(unset LD_LIBRARY_PATH && loaded_from "$PREFIX/bin/smtpc")" = \
+	"$LIBDIR/libsmtpc.so.$VERSION"
+
 # ---------------------------------------------------------------- a sink to talk to
 SINK=$PREFIX/bin/smtpc-sink
 mkdir -p "$TMP/mail"
@@ -187,7 +203,7 @@ if CC=$CC cmake -S "$SRC/tests/install/consumer" -B "$CONSUMER" -DCMAKE_BUILD_TY
 	check "smtpc::smtpc: consumer needs libsmtpc.so.$MAJOR" \
 		needs "$CONSUMER/consumer_shared" "libsmtpc.so.$MAJOR"
 	check "smtpc::smtpc: libsmtpc.so.$MAJOR loaded from the prefix" \
-		grep -qF "libsmtpc.so.$MAJOR => $LIBDIR/libsmtpc.so.$MAJOR" <(ldd "$CONSUMER/consumer_shared")
+		test "$(loaded_from "$CONSUMER/consumer_shared")" = "$LIBDIR/libsmtpc.so.$VERSION"
 	check "smtpc::smtpc_static: consumer does not need libsmtpc.so" \
 		no_match -F libsmtpc <(readelf -d "$CONSUMER/consumer_static")
 	check "smtpc::smtpc_static: OpenSSL linked through the target" \
