@@ -2,8 +2,9 @@
 # Runs every test: static checks (scripts/lint.sh); unit (cmocka), scenario (fake server
 # transcripts, lock-step and pipelined, and the fault-injection matrix), fuzz corpus replay,
 # the CLI, the bundled sink, and interop against real Postfix, Dovecot, aiosmtpd and Exim
-# started on loopback, all built with AddressSanitizer + UBSan; then valgrind over the unit
-# and scenario tests, and every fuzzer for SMTPC_FUZZ_SECONDS (default 20) seconds.
+# started on loopback, all built with AddressSanitizer + UBSan; then the Release builds with
+# GCC and Clang, installed and built against (tests/install/consumer.sh), valgrind over the
+# unit and scenario tests, and every fuzzer for SMTPC_FUZZ_SECONDS (default 20) seconds.
 #   scripts/test.sh [ctest arguments...]     e.g. scripts/test.sh -L unit
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,10 +23,14 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --test-dir build-test --output-on-failure -j2 "$@"
 
-# The whole run only (not when a subset was asked for): the release builds, the man pages
-# and the shell completion, valgrind and the fuzzers.
+# The whole run only (not when a subset was asked for): the release builds and what they
+# install, the man pages and the shell completion, valgrind and the fuzzers.
 if [ $# -eq 0 ]; then
 	bash scripts/release-builds.sh
+	for cc in gcc clang; do
+		echo "== the $cc install: SONAME, CMake package, pkg-config, the README's example"
+		CC=$cc bash tests/install/consumer.sh "build-release-$cc-prefix" "build-release-$cc"
+	done
 	echo "== man pages and shell completion"
 	bash scripts/man-check.sh
 	echo "== valgrind (unit and scenario tests)"
