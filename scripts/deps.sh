@@ -12,6 +12,8 @@ if [ "${1:-build}" = test ]; then
 fi
 if [ "${1:-build}" = test ]; then
 	want+=(postfix dovecot-core dovecot-lmtpd python3-aiosmtpd swaks openssl)
+	# the libraries of exim4-daemon-light, which tests/interop/exim.sh runs unpacked
+	want+=(libidn12 libgnutls-dane0 libgnutls30 libdb5.3 libnsl2 libpcre2-8-0 libcrypt1)
 	want+=(scdoc man-db groff-base zsh)
 fi
 
