@@ -407,38 +407,31 @@ static void txn_free(txn *t)
 	smtpc__body_free(&t->body);
 }
 
-static int wants_utf8_option(const smtpc_send_options *o)
+/* 1 when one of the n options has this keyword ("SIZE" matches "SIZE" and "size=75"). */
+static int has_keyword(const char *const *opts, size_t n, const char *keyword)
 {
-	for (size_t i = 0; i < o->nmail_options; i++)
-		if (o->mail_options[i] != NULL &&
-		    strncasecmp(o->mail_options[i], "SMTPUTF8", 8) == 0 &&
-		    (o->mail_options[i][8] == '\0' || o->mail_options[i][8] == '='))
+	size_t len = strlen(keyword);
+
+	for (size_t i = 0; i < n; i++)
+		if (opts[i] != NULL && strncasecmp(opts[i], keyword, len) == 0 &&
+		    (opts[i][len] == '\0' || opts[i][len] == '='))
 			return 1;
 	return 0;
 }
 
 static int has_option(const smtpc_send_options *o, const char *keyword)
 {
-	size_t n = strlen(keyword);
-
-	for (size_t i = 0; i < o->nmail_options; i++)
-		if (o->mail_options[i] != NULL &&
-		    strncasecmp(o->mail_options[i], keyword, n) == 0 &&
-		    (o->mail_options[i][n] == '\0' || o->mail_options[i][n] == '='))
-			return 1;
-	return 0;
+	return has_keyword(o->mail_options, o->nmail_options, keyword);
 }
 
 static int has_rcpt_option(const smtpc_send_options *o, const char *keyword)
 {
-	size_t n = strlen(keyword);
+	return has_keyword(o->rcpt_options, o->nrcpt_options, keyword);
+}
 
-	for (size_t i = 0; i < o->nrcpt_options; i++)
-		if (o->rcpt_options[i] != NULL &&
-		    strncasecmp(o->rcpt_options[i], keyword, n) == 0 &&
-		    (o->rcpt_options[i][n] == '\0' || o->rcpt_options[i][n] == '='))
-			return 1;
-	return 0;
+static int wants_utf8_option(const smtpc_send_options *o)
+{
+	return has_option(o, "SMTPUTF8");
 }
 
 /* 1 when addr is exactly one RFC 5321 path (see smtpc__addr_path), 0 if not, -1 ENOMEM. */
