@@ -188,7 +188,7 @@ run_consumer() {
 
 # needs BINARY LIB: the dynamic section of BINARY lists LIB.
 needs() {
-	readelf -d "$1" | grep -qF "Shared library: [$2]"
+	readelf -d "$1" | grep -F "Shared library: [$2]" > /dev/null
 }
 
 # ---------------------------------------------------------------- find_package(smtpc)

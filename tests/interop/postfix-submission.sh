@@ -275,7 +275,7 @@ check_delivery() {
 # from a client authenticated as USER with MECH (polls: postlogd writes late).
 check_sasl() {
     local want="sasl_method=$1, sasl_username=$2" deadline=$((SECONDS + 3))
-    until it_log_since_case "$D/log/postfix.log" | grep -qF -- "$want"; do
+    until it_log_since_case "$D/log/postfix.log" | grep -F -- "$want" > /dev/null; do
         if ((SECONDS >= deadline)); then
             it_fail "postfix.log has no '$want' for this case (got: $(it_log_since_case "$D/log/postfix.log" | grep -o 'sasl_method=[^ ]* sasl_username=[^ ]*' | paste -sd' '))"
             return 1
@@ -310,7 +310,7 @@ refused_early() {
 # and a message on stderr that names the certificate problem.
 tls_error_exit() {
     it_expect_exit 69
-    grep -v -E '^(send|reply|connect|tls|debug): ' "$IT_ERR" | grep -qiE 'certificate|verif|fingerprint|pin' ||
+    grep -v -E '^(send|reply|connect|tls|debug): ' "$IT_ERR" | grep -iE 'certificate|verif|fingerprint|pin' > /dev/null ||
         it_fail "no error message about the certificate on stderr: $(grep '^smtpc' "$IT_ERR" | head -n 3 | paste -sd'|')"
 }
 
@@ -377,7 +377,7 @@ NO_DELIVERY_IDS+=("$ID")
 msg "$D/m-wrong.eml" "$ID" "wrong password"
 it_smtpc wrong-pw --server "$SUB" "${STARTTLS[@]}" --user alice --password-env IT_PW_WRONG --from "$FROM" --to "$RCPT" "$D/m-wrong.eml"
 it_expect_exit 77
-grep -v -E '^(send|reply|connect|tls|debug): ' "$IT_ERR" | cat - "$IT_OUT" | grep -qE '535[ -]5\.7\.8' ||
+grep -v -E '^(send|reply|connect|tls|debug): ' "$IT_ERR" | cat - "$IT_OUT" | grep -E '535[ -]5\.7\.8' > /dev/null ||
     it_fail "neither stdout nor the error message (outside the transcript) shows the server's '535 5.7.8'"
 n=$(grep -cE '^send: AUTH( |\\r)' "$IT_ERR")
 [ "$n" = 2 ] || it_fail "expected two AUTH commands in the transcript, found $n"
@@ -390,7 +390,7 @@ it_case_end
 it_case "submission: wrong password with --auth PLAIN: exit 77, 535 5.7.8, not retried with another mechanism"
 it_smtpc wrong-pw-plain --server "$SUB" "${STARTTLS[@]}" --user alice --password-env IT_PW_WRONG --auth PLAIN --from "$FROM" --to "$RCPT" "$D/m-wrong.eml"
 it_expect_exit 77
-grep -v -E '^(send|reply|connect|tls|debug): ' "$IT_ERR" | cat - "$IT_OUT" | grep -qE '535[ -]5\.7\.8' ||
+grep -v -E '^(send|reply|connect|tls|debug): ' "$IT_ERR" | cat - "$IT_OUT" | grep -E '535[ -]5\.7\.8' > /dev/null ||
     it_fail "neither stdout nor the error message (outside the transcript) shows the server's '535 5.7.8'"
 check_auth_sent PLAIN
 no_secrets "$IT_PW_WRONG"
@@ -524,7 +524,7 @@ msg "$D/m-insecure2.eml" "$ID" "insecure allowed"
 it_smtpc insecure-allowed --server "$SUB" --starttls required --insecure --allow-plaintext-auth "${ALICE[@]}" --from "$FROM" --to "$RCPT" "$D/m-insecure2.eml"
 it_expect_exit 0
 it_expect_result accepted "$RCPT" 250
-grep -v -E '^(send|reply|connect|tls|debug): ' "$IT_ERR" | grep -qiE 'warning.*(insecure|verif)' ||
+grep -v -E '^(send|reply|connect|tls|debug): ' "$IT_ERR" | grep -iE 'warning.*(insecure|verif)' > /dev/null ||
     it_fail "no warning on stderr that verification is off"
 no_secrets "$IT_PW_ALICE"
 check_delivery "$ID" "$D/m-insecure2.eml"
@@ -537,7 +537,7 @@ NO_DELIVERY_IDS+=("$ID")
 msg "$D/m-noauth.eml" "$ID" "no auth"
 it_smtpc no-auth --server "$SUB" "${STARTTLS[@]}" --from "$FROM" --to "$RCPT" "$D/m-noauth.eml"
 it_expect_exit 69
-grep -v -E '^(send|reply|connect|tls|debug): ' "$IT_ERR" | cat - "$IT_OUT" | grep -qE '530[ -]5\.7\.0' ||
+grep -v -E '^(send|reply|connect|tls|debug): ' "$IT_ERR" | cat - "$IT_OUT" | grep -E '530[ -]5\.7\.0' > /dev/null ||
     it_fail "the server's '530 5.7.0' is not reported"
 ! grep -qE '^send: AUTH' "$IT_ERR" || it_fail "AUTH sent without credentials"
 it_case_end
