@@ -10,6 +10,7 @@
 #include "identity.h"
 #include "text.h"
 
+#include <arpa/inet.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -50,6 +51,7 @@ enum opt_id {
 	OPT_NO_PIPELINING,
 	OPT_NO_CHUNKING,
 	OPT_PROGRESS,
+	OPT_SOURCE_IP,
 };
 
 #define FOR_SEND  1u
@@ -98,6 +100,7 @@ static const struct opt_spec OPTIONS[] = {
     {"no-pipelining", 0, OPT_NO_PIPELINING, 0, FOR_SEND},
     {"no-chunking", 0, OPT_NO_CHUNKING, 0, FOR_SEND},
     {"progress", 0, OPT_PROGRESS, 0, FOR_SEND},
+    {"source-ip", 0, OPT_SOURCE_IP, 1, FOR_ALL},
 };
 
 /* The mechanisms of smtpc_auth(), canonical spelling. */
@@ -157,6 +160,7 @@ void cli_print_help(FILE *f)
 	    "                   --from; Bcc removed; --to replaces the header recipients\n"
 	    "  --helo NAME      name sent with EHLO/HELO/LHLO (default: this host's name)\n"
 	    "  --timeout SEC    timeout of each step in seconds, fractions allowed (default 60)\n"
+	    "  --source-ip ADDR bind this local address (IPv4 or IPv6) before connecting\n"
 	    "  --timeout-final SEC\n"
 	    "                   timeout of the reply to the end of data (default: --timeout)\n"
 	    "  --debug          write the SMTP transcript to standard error (AUTH redacted)\n"
@@ -539,6 +543,18 @@ static int parse_8bit(struct parser *ps, const char *value)
 	return 0;
 }
 
+/* --source-ip: a numeric IPv4 or IPv6 address (a name would be resolved, possibly to an
+ * address of another family than the server's). */
+static int parse_source_ip(struct cli_options *o, const char *value)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	if (inet_pton(AF_INET, value, buf) != 1 && inet_pton(AF_INET6, value, buf) != 1)
+		return value_error("invalid --source-ip", value,
+		                   "expected a numeric IPv4 or IPv6 address");
+	return set_once(&o->source_ip, value, "source-ip");
+}
+
 static int apply_option(struct parser *ps, const struct opt_spec *spec, const char *value)
 {
 	struct cli_options *o = ps->o;
@@ -649,6 +665,8 @@ static int apply_option(struct parser *ps, const struct opt_spec *spec, const ch
 	case OPT_PROGRESS:
 		o->progress = 1;
 		return 0;
+	case OPT_SOURCE_IP:
+		return parse_source_ip(o, value);
 	default:
 		return usage_error("internal error: unhandled option", spec->name);
 	}

@@ -36,7 +36,7 @@ static const char *const CONFIG_KEYS[] = {
     "server",      "from",   "helo",          "timeout",      "starttls",
     "ca-file",     "ca-dir", "cert",          "key",          "tls-name",
     "fingerprint", "user",   "password-file", "password-cmd", "auth",
-    "domain",      "tls-verify", "timeout-final",
+    "domain",      "tls-verify", "timeout-final", "source-ip",
 };
 /* clang-format on */
 #define NKEYS (sizeof(CONFIG_KEYS) / sizeof(CONFIG_KEYS[0]))
