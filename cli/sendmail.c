@@ -9,7 +9,8 @@
  * else /etc/smtpc.conf) of "key value" lines, each a long option of smtpc
  * send. The message is copied to a temporary file first when it comes from
  * a pipe (the connection never waits on a slow writer), then sent with
- * smtpc_send_message() (Bcc removed); quiet on success (docs/CLI.md).
+ * smtpc_send_message() (Bcc removed; Date, Message-ID and From added when
+ * missing, send.c); quiet on success (docs/CLI.md).
  */
 #include "commands.h"
 #include "config.h"

@@ -1,7 +1,8 @@
 #!/bin/sh
 # test-cli-msmtp.sh - what msmtp users expect of smtpc (issue 13, item 5): --source-ip
 # (and the source-ip key), against smtpc-sink on loopback, whose --log names the
-# address each connection comes from.
+# address each connection comes from; the Date, Message-ID and From fields that the
+# sendmail mode adds to a message without them.
 #
 # usage: tests/cli/test-cli-msmtp.sh PATH/TO/smtpc PATH/TO/smtpc-sink
 # Needs python3. Exit status: 0 all passed, 1 a test failed, 77 skipped.
@@ -90,6 +91,100 @@ printf 'server %s\nsource-ip nowhere\n' "$U" >"$TMP/bad.conf"
 SMTPC_CONFIG=$TMP/bad.conf expect 78 "source-ip key not an address" -- send --from a@x.test \
 	--to b@ok.test
 has err "invalid value for 'source-ip'" "source-ip key: file and line"
+STDIN=/dev/null
+
+# ---------------------------------------------------------------- sendmail: Date, Message-ID, From
+# sm WANT DESC -- ARGS...: the sendmail link, $STDIN through a pipe.
+sm() {
+	want=$1
+	desc=$2
+	shift 3
+	cat "${STDIN:-/dev/null}" | "$SM" "$@" >"$TMP/out" 2>"$TMP/err"
+	RC=$?
+	if [ "$RC" -ne "$want" ]; then
+		fail "$desc: exit $RC, expected $want"
+	elif grep -q Sanitizer "$TMP/err"; then
+		fail "$desc: sanitizer report"
+	else
+		pass
+	fi
+}
+
+# delivered EXPR DESC: the last line of deliveries.jsonl is d, the stored bytes m, the
+# header block hdr (a list of unfolded fields), EXPR holds; re, email.utils and the
+# input file (sys.argv[3], bytes in i) are at hand.
+delivered() {
+	if "$PYTHON" -c 'import json, re, sys, email.utils, datetime
+d = json.loads(open(sys.argv[1], encoding="utf-8").read().splitlines()[-1])
+m = open(d["file"], "rb").read()
+i = open(sys.argv[3], "rb").read() if len(sys.argv) > 3 else b""
+hdr = m.split(b"\r\n\r\n", 1)[0].decode("ascii").split("\r\n")
+def field(name):
+    return [h.split(":", 1)[1].strip() for h in hdr if h.split(":", 1)[0].lower() == name.lower()]
+assert eval(sys.argv[2]), (sys.argv[2], m[:600])' "$TMP/sink.maildir/deliveries.jsonl" "$1" \
+		${3:+"$3"} 2>"$TMP/pyerr"; then
+		pass
+	else
+		fail "$2: $(tail -1 "$TMP/pyerr")"
+	fi
+}
+
+HOST=$("$PYTHON" -c 'import socket
+h = socket.gethostname()
+try:
+    c = socket.getaddrinfo(h, None, 0, socket.SOCK_STREAM, 0, socket.AI_CANONNAME)[0][3]
+except OSError:
+    c = ""
+print(c if "." in c else h)')
+ME=$(id -un)@$HOST
+printf 'To: b@ok.test\nSubject: bare\nBcc: hidden@ok.test\n\nbody\n' >"$TMP/bare.txt"
+STDIN=$TMP/bare.txt
+export SMTPC_SERVER="$U"
+TZ=XYZ-5:30 sm 0 "a message without Date, Message-ID, From" -- b@ok.test
+delivered 'len(field("Date")) == 1 and len(field("Message-ID")) == 1 and len(field("From")) == 1' "exactly one Date, Message-ID and From"
+delivered 'hdr[:3] == [h for h in hdr if h.split(":")[0] in ("Date", "Message-ID", "From")] and hdr[3:] == ["To: b@ok.test", "Subject: bare"] and m.endswith(b"\r\n\r\nbody\r\n")' "added at the top of the header block, Bcc removed, the rest unchanged"
+delivered 're.fullmatch(r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d \+0530", field("Date")[0]) and abs((email.utils.parsedate_to_datetime(field("Date")[0]) - datetime.datetime.now(datetime.timezone.utc)).total_seconds()) < 120' "Date: RFC 5322, local time (TZ +0530), now"
+delivered "re.fullmatch(r'<[0-9a-f]{32}\.[0-9a-f]+@' + re.escape('$HOST') + r'>', field('Message-ID')[0])" "Message-ID: <128 random bits.time@$HOST>"
+delivered "field('From') == ['$ME']" "From: the default sender"
+delivered 'True' "remember the first Message-ID" && first=$("$PYTHON" -c 'import json, sys
+d = json.loads(open(sys.argv[1]).read().splitlines()[-1])
+for l in open(d["file"], "rb").read().split(b"\r\n"):
+    if l.startswith(b"Message-ID: "):
+        print(l.decode())' "$TMP/sink.maildir/deliveries.jsonl")
+TZ=UTC sm 0 "a second message" -- b@ok.test
+delivered "field('Message-ID')[0] != '${first#Message-ID: }' and field('Date')[0].endswith(' +0000')" "a new Message-ID each time; TZ=UTC: +0000"
+sm 0 "-f and -F" -- -f 'al.ice@x.test' -F 'Alice "A" Smith' b@ok.test
+delivered "field('From') == ['\"Alice \\\\\"A\\\\\" Smith\" <al.ice@x.test>'] and m.count(b'From:') == 1" "-F: one From with the name quoted"
+printf 'server %s\ndomain example.test\n' "$U" >"$TMP/domain.conf"
+SMTPC_CONFIG=$TMP/domain.conf sm 0 "with a domain" -- b@ok.test
+delivered "field('Message-ID')[0].endswith('@example.test>') and field('From') == ['$(id -un)@example.test']" "with a domain: Message-ID and From at the domain"
+sm 0 "the null sender: no From" -- -f '' b@ok.test
+delivered "field('From') == [] and len(field('Date')) == 1 and len(field('Message-ID')) == 1" "-f '': Date and Message-ID, no From"
+
+# A message that has them arrives with its own, byte for byte (any case of the names).
+printf 'From: Alice <alice@x.test>\r\nTo: b@ok.test\r\nDATE: Thu, 01 Jan 2026 00:00:00 -0100\r\nmessage-id: <own@x.test>\r\nSubject: own\r\n\r\nbody\r\n' >"$TMP/own.txt"
+STDIN=$TMP/own.txt
+sm 0 "a message with Date, Message-ID, From" -- b@ok.test
+delivered 'm == i' "its own fields, unchanged byte for byte" "$TMP/own.txt"
+printf 'From: Alice <alice@x.test>\nSubject: partial\n\nbody\n' >"$TMP/partial.txt"
+STDIN=$TMP/partial.txt
+sm 0 "a message with From only" -- b@ok.test
+delivered 'len(field("Date")) == 1 and len(field("Message-ID")) == 1 and field("From") == ["Alice <alice@x.test>"] and hdr[2:] == ["From: Alice <alice@x.test>", "Subject: partial"]' "From kept, Date and Message-ID added"
+# No header block: the fields, then an empty line, then the text.
+printf 'just text, no header\n' >"$TMP/text.txt"
+STDIN=$TMP/text.txt
+sm 0 "a message without a header block" -- b@ok.test
+delivered 'len(hdr) == 3 and m.endswith(b"\r\n\r\njust text, no header\r\n") and len(field("From")) == 1' "no header block: the fields and an empty line before the text"
+# Nothing of an argument reaches a header raw.
+STDIN=$TMP/bare.txt
+n=$(wc -l <"$TMP/sink.maildir/deliveries.jsonl")
+sm 65 "-f with CR LF" -- -f "$(printf 'a@x.test\r\nBcc: evil@ok.test')" b@ok.test
+sm 64 "-F with CR LF" -- -F "$(printf 'Name\r\nBcc: evil@ok.test')" b@ok.test
+if [ "$(wc -l <"$TMP/sink.maildir/deliveries.jsonl")" -eq "$n" ]; then pass; else fail "CR LF in -f or -F: delivered"; fi
+# smtpc send changes nothing.
+"$SMTPC" send --from a@x.test --to b@ok.test "$TMP/bare.txt" >"$TMP/out" 2>"$TMP/err" || fail "smtpc send: exit $?"
+delivered 'm == i.replace(b"\n", b"\r\n")' "smtpc send adds nothing" "$TMP/bare.txt"
+unset SMTPC_SERVER
 STDIN=/dev/null
 
 echo "test-cli-msmtp: $PASSED passed, $FAILED failed"
