@@ -52,6 +52,8 @@ enum opt_id {
 	OPT_NO_CHUNKING,
 	OPT_PROGRESS,
 	OPT_SOURCE_IP,
+	OPT_LOG,
+	OPT_SYSLOG,
 };
 
 #define FOR_SEND  1u
@@ -101,6 +103,8 @@ static const struct opt_spec OPTIONS[] = {
     {"no-chunking", 0, OPT_NO_CHUNKING, 0, FOR_SEND},
     {"progress", 0, OPT_PROGRESS, 0, FOR_SEND},
     {"source-ip", 0, OPT_SOURCE_IP, 1, FOR_ALL},
+    {"log", 0, OPT_LOG, 1, FOR_SEND},
+    {"syslog", 0, OPT_SYSLOG, 0, FOR_SEND},
 };
 
 /* The mechanisms of smtpc_auth(), canonical spelling. */
@@ -165,6 +169,8 @@ void cli_print_help(FILE *f)
 	    "                   timeout of the reply to the end of data (default: --timeout)\n"
 	    "  --debug          write the SMTP transcript to standard error (AUTH redacted)\n"
 	    "  --json           write one JSON object to standard output instead of text\n"
+	    "  --log FILE       append one line per message to FILE (send)\n"
+	    "  --syslog         log each message with syslog(3), facility mail (send)\n"
 	    "  --progress       a progress bar on standard error (a terminal) for messages\n"
 	    "                   over 1 MiB\n"
 	    "  -h, --help       this help\n"
@@ -667,6 +673,11 @@ static int apply_option(struct parser *ps, const struct opt_spec *spec, const ch
 		return 0;
 	case OPT_SOURCE_IP:
 		return parse_source_ip(o, value);
+	case OPT_LOG:
+		return set_nonempty(&o->log_file, value, spec->name);
+	case OPT_SYSLOG:
+		o->syslog = 1;
+		return 0;
 	default:
 		return usage_error("internal error: unhandled option", spec->name);
 	}

@@ -59,6 +59,8 @@ struct cli_options {
 	int read_recipients;   /* -t: the envelope from the headers (smtpc_send_message) */
 	int progress;          /* --progress */
 	const char *source_ip; /* --source-ip: numeric address to bind, or NULL */
+	const char *log_file;  /* --log FILE (log.h), or NULL */
+	int syslog;            /* --syslog */
 
 	/* DSN (RFC 3461) and transfer */
 	smtpc_dsn_ret dsn_ret;

@@ -14,6 +14,7 @@
 #include "identity.h"
 #include "input.h"
 #include "json.h"
+#include "log.h"
 #include "progress.h"
 #include "secret.h"
 #include "text.h"
@@ -27,6 +28,8 @@ struct send_run {
 	const struct cli_options *o;
 	struct cli_input in;
 	struct cli_progress progress;
+	struct cli_log log;
+	uint64_t sent;    /* bytes of the message sent (the library's progress), for the log */
 	char **orcpt;     /* ORCPT per recipient with a DSN option (o->nto entries, may be NULL) */
 	const char *from; /* the envelope sender: o->from, from_owned, or NULL (the headers') */
 	char *from_owned;
@@ -413,6 +416,16 @@ static void hint_bare_names(const struct send_run *run)
 		      stderr);
 }
 
+/* The library's progress: the bytes sent for the log, and the bar when there is one. */
+static void on_progress(uint64_t sent, uint64_t total, void *user)
+{
+	struct send_run *run = user;
+
+	run->sent = sent;
+	if (run->progress.enabled)
+		cli_progress_update(sent, total, &run->progress);
+}
+
 static int transact(struct send_run *run)
 {
 	const struct cli_options *o = run->o;
@@ -439,10 +452,8 @@ static int transact(struct send_run *run)
 		opts.nmail_options = 1;
 	}
 	cli_progress_init(&run->progress, o);
-	if (run->progress.enabled) {
-		opts.progress = cli_progress_update;
-		opts.progress_user = &run->progress;
-	}
+	opts.progress = on_progress; /* the bar, and the size of the log */
+	opts.progress_user = run;
 	ex = open_session(run);
 	if (ex != 0) {
 		cli_quit(run->s);
@@ -710,6 +721,11 @@ int cli_send(const struct cli_options *o)
 
 	memset(&run, 0, sizeof(run));
 	run.o = o;
+	run.log.fd = -1;
+	/* A log that cannot be opened stops the run before anything is read or sent. */
+	ex = cli_log_open(&run.log, o);
+	if (ex != 0)
+		return ex;
 	/* No password source: say so before waiting for a message on standard input. */
 	if (cli_needs_password(o))
 		ex = cli_password_check(o);
@@ -733,6 +749,9 @@ int cli_send(const struct cli_options *o)
 			print_text(&run);
 		ex = run.exit;
 	}
+	cli_log_message(&run.log, o, run.from != NULL ? run.from : o->from, run.result, &run.err,
+	                run.sent, ex);
+	cli_log_close(&run.log);
 	if (run.result)
 		smtpc_send_result_free(run.result);
 	cli_error_free(&run.err);

@@ -6,7 +6,7 @@
 __smtpc_takes_value()
 {
 	case $1 in
-	--server | -f | --from | --to | --helo | --timeout | --timeout-final | --source-ip | --starttls | --ca-file | --ca-dir | \
+	--server | -f | --from | --to | --helo | --timeout | --timeout-final | --source-ip | --log | --starttls | --ca-file | --ca-dir | \
 		--cert | --key | --tls-name | --fingerprint | --user | --password-file | \
 		--password-env | --password-cmd | --oauth-token-cmd | --auth | --dsn-notify | \
 		--dsn-ret | --envid | --8bit)
@@ -39,7 +39,7 @@ _smtpc()
 		--starttls --ca-file --ca-dir --cert --key --tls-name --fingerprint --insecure
 		--user --password-file --password-env --password-cmd --oauth-token-cmd --auth
 		--allow-plaintext-auth'
-	local send_only='--from --to --read-recipients --dsn-notify --dsn-ret --envid --8bit --timeout-final
+	local send_only='--log --syslog --from --to --read-recipients --dsn-notify --dsn-ret --envid --8bit --timeout-final
 		--no-pipelining --no-chunking --progress'
 
 	# The value of an option.
@@ -78,7 +78,7 @@ _smtpc()
 		compopt -o nospace 2> /dev/null
 		return
 		;;
-	--ca-file | --cert | --key | --password-file)
+	--ca-file | --cert | --key | --password-file | --log)
 		compopt -o filenames 2> /dev/null
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return

@@ -2,7 +2,7 @@
 # test-cli-msmtp.sh - what msmtp users expect of smtpc (issue 13, item 5): --source-ip
 # (and the source-ip key), against smtpc-sink on loopback, whose --log names the
 # address each connection comes from; the Date, Message-ID and From fields that the
-# sendmail mode adds to a message without them.
+# sendmail mode adds to a message without them; the log (--log, --syslog).
 #
 # usage: tests/cli/test-cli-msmtp.sh PATH/TO/smtpc PATH/TO/smtpc-sink
 # Needs python3. Exit status: 0 all passed, 1 a test failed, 77 skipped.
@@ -185,6 +185,93 @@ if [ "$(wc -l <"$TMP/sink.maildir/deliveries.jsonl")" -eq "$n" ]; then pass; els
 "$SMTPC" send --from a@x.test --to b@ok.test "$TMP/bare.txt" >"$TMP/out" 2>"$TMP/err" || fail "smtpc send: exit $?"
 delivered 'm == i.replace(b"\n", b"\r\n")' "smtpc send adds nothing" "$TMP/bare.txt"
 unset SMTPC_SERVER
+STDIN=/dev/null
+
+# ---------------------------------------------------------------- --log, --syslog
+# logline EXPR DESC: the last line of $TMP/smtpc.log, parsed into f (key=value; a quoted
+# value is kept as written, quotes and escapes included), its raw bytes in b; EXPR holds.
+logline() {
+	if "$PYTHON" -c 'import re, sys, datetime
+b = open(sys.argv[1], "rb").read().split(b"\n")[-2]
+line = b.decode("ascii")
+ts, rest = line.split(" ", 1)
+f = {"time": ts}
+for k, v in re.findall(r"([a-z-]+)=(\"(?:[^\"\\]|\\.)*\"|\S+)", rest):
+    f[k] = v
+now = datetime.datetime.now(datetime.timezone.utc)
+t = datetime.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
+assert abs((now - t).total_seconds()) < 120, ts
+assert eval(sys.argv[2]), (sys.argv[2], line)' "$TMP/smtpc.log" "$1" 2>"$TMP/pyerr"; then
+		pass
+	else
+		fail "$2: $(tail -1 "$TMP/pyerr")"
+	fi
+}
+STDIN=$TMP/msg.txt
+P=${U##*:}
+expect 0 "--log: a delivery" -- send --server "$U" --from a@x.test --to b@ok.test \
+	--log "$TMP/smtpc.log"
+logline 'f["server"] == "smtp://127.0.0.1:'$P'" and f["from"] == "<a@x.test>" and f["to"] == "<b@ok.test>" and "not-accepted" not in f and f["size"] == str(len(open("'$TMP/msg.txt'", "rb").read())) and re.fullmatch(r"\"250 2\.0\.0 Ok: queued as [0-9A-F]+\"", f["reply"]) and f["outcome"] == "accepted" and f["exit"] == "0"' "--log: the fields of a delivery"
+lines_before=$(wc -l <"$TMP/smtpc.log")
+expect 69 "--log: a refused recipient" -- send --server "$U" --from a@x.test --to c@reject.test \
+	--log "$TMP/smtpc.log"
+logline 'f["to"] == "<c@reject.test>" and f["not-accepted"] == "<c@reject.test>" and f["reply"].startswith("\"550 5.1.1 ") and f["size"] == "0" and f["outcome"] == "refused" and f["exit"] == "69"' "--log: a refused recipient"
+expect 69 "--log: one of two refused" -- send --server "$U" --from a@x.test \
+	--to b@ok.test,c@reject.test --log "$TMP/smtpc.log"
+logline 'f["to"] == "<b@ok.test>,<c@reject.test>" and f["not-accepted"] == "<c@reject.test>" and f["reply"].startswith("\"250 ") and f["outcome"] == "partial" and f["exit"] == "69"' "--log: partial"
+expect 75 "--log: nobody listening" -- send --server smtp://127.0.0.1:1 --from a@x.test \
+	--to b@ok.test --log "$TMP/smtpc.log"
+logline 'f["server"] == "smtp://127.0.0.1:1" and f["reply"] == "-" and "Connection refused" in f["error"] and f["outcome"] == "failed" and f["exit"] == "75"' "--log: a failed connection"
+if [ "$(wc -l <"$TMP/smtpc.log")" -eq $((lines_before + 3)) ]; then pass; else fail "--log: one line per message"; fi
+# Never credentials (the URL takes none: the server field is scheme, host and port).
+if [ -n "$PYTHON" ]; then
+	"$PYTHON" "$HERE/fake-server.py" auth "$TMP/auth.port" 2>"$TMP/auth.log" &
+	PIDS="$PIDS $!"
+	wait_file "$TMP/auth.port" || fail "fake-server.py did not start"
+	PW=$(printf 'p\303\244ssw\303\266rd 1') expect 0 "--log with AUTH" -- send \
+		--server "smtp://127.0.0.1:$(cat "$TMP/auth.port")" --user alice --password-env PW \
+		--starttls never --allow-plaintext-auth --from a@x.test --to b@ok.test \
+		--log "$TMP/smtpc.log"
+	logline 'f["outcome"] == "accepted" and b"ssw" not in b and b"alice" not in b and b"AUTH" not in b' "--log: no credentials"
+fi
+expect 73 "--log: a log that cannot be opened" -- send --server "$U" --from a@x.test \
+	--to b@ok.test --log "$TMP/no/such/dir/log"
+has err "cannot open the log" "--log: the message"
+n=$(grep -c '\*: connect from ' "$TMP/sink.log")
+if [ "$(grep -c '\*: connect from ' "$TMP/sink.log")" -eq "$n" ]; then pass; else fail "--log unopenable: connected"; fi
+expect 64 "--log is not an option of probe" -- probe --server "$U" --log "$TMP/smtpc.log"
+expect 64 "--syslog is not an option of probe" -- probe --server "$U" --syslog
+expect 64 "--log ''" -- send --server "$U" --from a@x.test --to b@ok.test --log ''
+# the file is created 0600 and appended to (O_APPEND)
+rm -f "$TMP/new.log"
+expect 0 "--log: a new file" -- send --server "$U" --from a@x.test --to b@ok.test --log "$TMP/new.log"
+if [ "$(stat -c %a "$TMP/new.log")" = 600 ]; then pass; else fail "--log: mode $(stat -c %a "$TMP/new.log")"; fi
+expect 0 "--log: again" -- send --server "$U" --from a@x.test --to b@ok.test --log "$TMP/new.log"
+lines new.log 2 "--log appends"
+# The server's text is untrusted: no raw control or non-ASCII byte in the log.
+if [ -n "$PYTHON" ]; then
+	"$PYTHON" "$HERE/fake-server.py" dot-esc "$TMP/fake.port" 2>"$TMP/fake.log" &
+	PIDS="$PIDS $!"
+	wait_file "$TMP/fake.port" || fail "fake-server.py did not start"
+	expect 0 "--log: a reply with ESC" -- send --server "smtp://127.0.0.1:$(cat "$TMP/fake.port")" \
+		--from a@x.test --to b@ok.test --log "$TMP/smtpc.log"
+	cat >"$TMP/esc.expected" <<'EOT'
+"250 2.0.0 queued \x1b[31mred\x1b[0m \"q\" \\ caf\xc3\xa9 \xff"
+EOT
+	logline 'f["reply"] == open("'"$TMP/esc.expected"'").read().strip() and all(0x20 <= c <= 0x7e for c in b)' "--log: ESC, quote, backslash and 8-bit bytes escaped"
+fi
+# the sendmail mode: the log and syslog keys
+printf 'server %s\nlog %s\nsyslog yes\n' "$U" "$TMP/smtpc.log" >"$TMP/log.conf"
+STDIN=$TMP/bare.txt
+SMTPC_CONFIG=$TMP/log.conf sm 0 "sendmail mode: the log key" -- -f a@x.test b@ok.test
+logline 'f["from"] == "<a@x.test>" and f["to"] == "<b@ok.test>" and f["outcome"] == "accepted" and int(f["size"]) > len(open("'$TMP/bare.txt'", "rb").read())' "sendmail mode: logged (size with the added fields)"
+SMTPC_CONFIG=$TMP/log.conf expect 0 "smtpc send: the log key" -- send --from a@x.test \
+	--to b@ok.test "$TMP/msg.txt"
+logline 'f["outcome"] == "accepted" and f["size"] == str(len(open("'$TMP/msg.txt'", "rb").read()))' "smtpc send: the log key"
+printf 'server %s\nsyslog maybe\n' "$U" >"$TMP/badsys.conf"
+SMTPC_CONFIG=$TMP/badsys.conf sm 78 "syslog maybe" -- b@ok.test
+printf 'server %s\nlog %s\n' "$U" "$TMP/no/such/dir/log" >"$TMP/badlog.conf"
+SMTPC_CONFIG=$TMP/badlog.conf sm 73 "sendmail mode: a log that cannot be opened" -- b@ok.test
 STDIN=/dev/null
 
 echo "test-cli-msmtp: $PASSED passed, $FAILED failed"
