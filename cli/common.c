@@ -199,14 +199,14 @@ int cli_connect(smtpc *s, const struct cli_options *o, smtpc_reply *greeting, st
 	if (rc == 0)
 		return 0;
 	cli_error_capture(e, s, rc);
+	cli_error_report(e, "cannot connect to", o->server);
+	cli_tls_hint(e);
 	/* bind(): the --source-ip is not an address of this host. Retrying would not help
 	 * (75): this is an unknown local address, as an unknown host name is (68). */
 	if (o->source_ip != NULL && rc == SMTPC_ECONNECT &&
 	    smtpc_last_error(s)->os_error == EADDRNOTAVAIL)
-		e->kind = SMTPC_ERESOLVE;
-	cli_error_report(e, "cannot connect to", o->server);
-	cli_tls_hint(e);
-	return -1;
+		return EX_NOHOST;
+	return cli_exit_for_error(e);
 }
 
 int cli_greet(smtpc *s, const struct cli_options *o, struct cli_error *e)

@@ -302,8 +302,9 @@ static int open_session(struct send_run *run)
 	const struct cli_options *o = run->o;
 	int ex;
 
-	if (cli_connect(run->s, o, NULL, &run->err) != 0)
-		return cli_exit_for_error(&run->err);
+	ex = cli_connect(run->s, o, NULL, &run->err);
+	if (ex != 0)
+		return ex;
 	cli_tls_capture(run->s, &run->tls); /* smtps:// */
 	ex = cli_greet(run->s, o, &run->err);
 	cli_tls_capture(run->s, &run->tls); /* STARTTLS */

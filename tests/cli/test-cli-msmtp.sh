@@ -87,6 +87,8 @@ fi
 expect 68 "--source-ip 192.0.2.1 (not this host's)" -- send --server "$U" --from a@x.test \
 	--to b@ok.test --source-ip 192.0.2.1
 has err "Cannot assign requested address" "--source-ip 192.0.2.1: the reason"
+expect 68 "probe --source-ip 192.0.2.1 --json" -- probe --server "$U" --source-ip 192.0.2.1 --json
+json_check 'd["exit"] == 68 and "Cannot assign requested address" in d["error"]["message"]' "probe --source-ip 192.0.2.1: the JSON error"
 printf 'server %s\nsource-ip nowhere\n' "$U" >"$TMP/bad.conf"
 SMTPC_CONFIG=$TMP/bad.conf expect 78 "source-ip key not an address" -- send --from a@x.test \
 	--to b@ok.test
