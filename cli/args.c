@@ -10,6 +10,7 @@
 #include "identity.h"
 #include "text.h"
 
+#include <arpa/inet.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -50,6 +51,9 @@ enum opt_id {
 	OPT_NO_PIPELINING,
 	OPT_NO_CHUNKING,
 	OPT_PROGRESS,
+	OPT_SOURCE_IP,
+	OPT_LOG,
+	OPT_SYSLOG,
 };
 
 #define FOR_SEND  1u
@@ -98,6 +102,9 @@ static const struct opt_spec OPTIONS[] = {
     {"no-pipelining", 0, OPT_NO_PIPELINING, 0, FOR_SEND},
     {"no-chunking", 0, OPT_NO_CHUNKING, 0, FOR_SEND},
     {"progress", 0, OPT_PROGRESS, 0, FOR_SEND},
+    {"source-ip", 0, OPT_SOURCE_IP, 1, FOR_ALL},
+    {"log", 0, OPT_LOG, 1, FOR_SEND},
+    {"syslog", 0, OPT_SYSLOG, 0, FOR_SEND},
 };
 
 /* The mechanisms of smtpc_auth(), canonical spelling. */
@@ -157,10 +164,13 @@ void cli_print_help(FILE *f)
 	    "                   --from; Bcc removed; --to replaces the header recipients\n"
 	    "  --helo NAME      name sent with EHLO/HELO/LHLO (default: this host's name)\n"
 	    "  --timeout SEC    timeout of each step in seconds, fractions allowed (default 60)\n"
+	    "  --source-ip ADDR bind this local address (IPv4 or IPv6) before connecting\n"
 	    "  --timeout-final SEC\n"
 	    "                   timeout of the reply to the end of data (default: --timeout)\n"
 	    "  --debug          write the SMTP transcript to standard error (AUTH redacted)\n"
 	    "  --json           write one JSON object to standard output instead of text\n"
+	    "  --log FILE       append one line per message to FILE (send)\n"
+	    "  --syslog         log each message with syslog(3), facility mail (send)\n"
 	    "  --progress       a progress bar on standard error (a terminal) for messages\n"
 	    "                   over 1 MiB\n"
 	    "  -h, --help       this help\n"
@@ -539,6 +549,18 @@ static int parse_8bit(struct parser *ps, const char *value)
 	return 0;
 }
 
+/* --source-ip: a numeric IPv4 or IPv6 address (a name would be resolved, possibly to an
+ * address of another family than the server's). */
+static int parse_source_ip(struct cli_options *o, const char *value)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	if (inet_pton(AF_INET, value, buf) != 1 && inet_pton(AF_INET6, value, buf) != 1)
+		return value_error("invalid --source-ip", value,
+		                   "expected a numeric IPv4 or IPv6 address");
+	return set_once(&o->source_ip, value, "source-ip");
+}
+
 static int apply_option(struct parser *ps, const struct opt_spec *spec, const char *value)
 {
 	struct cli_options *o = ps->o;
@@ -648,6 +670,13 @@ static int apply_option(struct parser *ps, const struct opt_spec *spec, const ch
 		return 0;
 	case OPT_PROGRESS:
 		o->progress = 1;
+		return 0;
+	case OPT_SOURCE_IP:
+		return parse_source_ip(o, value);
+	case OPT_LOG:
+		return set_nonempty(&o->log_file, value, spec->name);
+	case OPT_SYSLOG:
+		o->syslog = 1;
 		return 0;
 	default:
 		return usage_error("internal error: unhandled option", spec->name);

@@ -55,9 +55,12 @@ struct cli_options {
 	int timeout_final_ms; /* --timeout-final (SMTPC_PHASE_FINAL), 0: as timeout_ms */
 	int debug;
 	int json;
-	const char *file;    /* NULL or "-": standard input */
-	int read_recipients; /* -t: the envelope from the headers (smtpc_send_message) */
-	int progress;        /* --progress */
+	const char *file;      /* NULL or "-": standard input */
+	int read_recipients;   /* -t: the envelope from the headers (smtpc_send_message) */
+	int progress;          /* --progress */
+	const char *source_ip; /* --source-ip: numeric address to bind, or NULL */
+	const char *log_file;  /* --log FILE (log.h), or NULL */
+	int syslog;            /* --syslog */
 
 	/* DSN (RFC 3461) and transfer */
 	smtpc_dsn_ret dsn_ret;

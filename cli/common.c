@@ -160,6 +160,11 @@ static int setup(smtpc *s, const struct cli_options *o)
 		if (rc != 0)
 			return setup_failed(s, rc, "invalid --helo", o->helo);
 	}
+	if (o->source_ip) {
+		rc = smtpc_set_source_address(s, o->source_ip, 0);
+		if (rc != 0)
+			return setup_failed(s, rc, "invalid --source-ip", o->source_ip);
+	}
 	ex = setup_tls(s, o);
 	if (ex != 0)
 		return ex;
@@ -196,7 +201,12 @@ int cli_connect(smtpc *s, const struct cli_options *o, smtpc_reply *greeting, st
 	cli_error_capture(e, s, rc);
 	cli_error_report(e, "cannot connect to", o->server);
 	cli_tls_hint(e);
-	return -1;
+	/* bind(): the --source-ip is not an address of this host. Retrying would not help
+	 * (75): this is an unknown local address, as an unknown host name is (68). */
+	if (o->source_ip != NULL && rc == SMTPC_ECONNECT &&
+	    smtpc_last_error(s)->os_error == EADDRNOTAVAIL)
+		return EX_NOHOST;
+	return cli_exit_for_error(e);
 }
 
 int cli_greet(smtpc *s, const struct cli_options *o, struct cli_error *e)

@@ -34,7 +34,8 @@ int cli_session_open(const struct cli_options *o, smtpc **out);
 /**
  * Connects to the server of the options; the greeting goes to *greeting
  * (may be NULL). On failure the error is captured in *e and reported.
- * Returns 0 or -1.
+ * Returns 0 or the exit status (cli_exit_for_error(), but 68 when the
+ * --source-ip is not an address of this host).
  */
 int cli_connect(smtpc *s, const struct cli_options *o, smtpc_reply *greeting, struct cli_error *e);
 

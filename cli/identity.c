@@ -106,6 +106,16 @@ static char *join(const char *local, size_t len, const char *domain)
 	return out;
 }
 
+int cli_default_host(const char *domain, char *buf)
+{
+	if (domain == NULL)
+		return host_name(buf);
+	if (!host_ok(domain))
+		return -1;
+	snprintf(buf, HOST_MAX + 1, "%s", domain);
+	return 0;
+}
+
 int cli_default_sender(const char *domain, char **out)
 {
 	const char *login = login_name();

@@ -16,6 +16,13 @@
 int cli_default_sender(const char *domain, char **out);
 
 /**
+ * The host of the default sender into buf (256 bytes): domain when it is
+ * not NULL, else this host's name as cli_default_sender() takes it.
+ * Returns 0, or -1 (no usable host name; nothing reported).
+ */
+int cli_default_host(const char *domain, char *buf);
+
+/**
  * addr ("root", "Bob <root>") without a domain: *out = "root@domain"
  * (malloc'd). *out is NULL when addr needs nothing: domain NULL, the null
  * sender, an address with a domain. Returns 0 or EX_OSERR.

@@ -222,6 +222,10 @@ static void note_field(struct cli_headers *h, const char *p, size_t name_len, co
 
 	if (name_len >= 7 && strncasecmp(p, "Resent-", 7) == 0) {
 		h->has_resent = 1;
+	} else if (name_len == 4 && strncasecmp(p, "Date", 4) == 0) {
+		h->has_date = 1;
+	} else if (name_len == 10 && strncasecmp(p, "Message-ID", 10) == 0) {
+		h->has_message_id = 1;
 	} else if (name_len == 4 && strncasecmp(p, "From", 4) == 0 && h->from == NULL) {
 		h->from = value;
 		h->from_len = (size_t)(end - value);

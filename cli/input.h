@@ -2,7 +2,7 @@
  * input.h - the message to send, streamed from FILE or standard input in
  * bounded memory: a smtpc_source whose callback reads the file descriptor
  * (so that a read error is told apart from a network error), after a prefix
- * of smtpc's own (the From: line of sendmail -F) and the bytes read ahead.
+ * of smtpc's own (the fields the sendmail mode adds) and the bytes read ahead.
  */
 #ifndef SMTPC_CLI_INPUT_H
 #define SMTPC_CLI_INPUT_H
@@ -15,11 +15,12 @@
 
 /** What cli_input_scan_headers() finds in the header block. */
 struct cli_headers {
-	int has_headers;           /* the message starts with a header field */
-	int crlf;                  /* its first line ends with CRLF */
-	int has_resent;            /* a Resent- field */
-	const char *from, *sender; /* the value of the first From / Sender field (folded
-	                              lines kept; in the bytes read ahead), NULL: none */
+	int has_headers;              /* the message starts with a header field */
+	int crlf;                     /* its first line ends with CRLF */
+	int has_resent;               /* a Resent- field */
+	int has_date, has_message_id; /* a Date field, a Message-ID field */
+	const char *from, *sender;    /* the value of the first From / Sender field (folded
+	                                 lines kept; in the bytes read ahead), NULL: none */
 	size_t from_len, sender_len;
 };
 

@@ -148,7 +148,7 @@ static int greet(struct probe_run *run)
 	if (cli_reply_copy(&run->greeting, &reply) != 0)
 		return out_of_memory(run);
 	if (rc != 0)
-		return cli_exit_for_error(&run->err);
+		return rc;
 	cli_tls_capture(run->s, &run->tls); /* smtps:// */
 	memset(&reply, 0, sizeof(reply));
 	rc = smtpc_ehlo(run->s, NULL, &reply);

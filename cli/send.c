@@ -10,9 +10,11 @@
 #include "auth.h"
 #include "common.h"
 #include "exitcodes.h"
+#include "fields.h"
 #include "identity.h"
 #include "input.h"
 #include "json.h"
+#include "log.h"
 #include "progress.h"
 #include "secret.h"
 #include "text.h"
@@ -20,11 +22,14 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct send_run {
 	const struct cli_options *o;
 	struct cli_input in;
 	struct cli_progress progress;
+	struct cli_log log;
+	uint64_t sent;    /* bytes of the message sent (the library's progress), for the log */
 	char **orcpt;     /* ORCPT per recipient with a DSN option (o->nto entries, may be NULL) */
 	const char *from; /* the envelope sender: o->from, from_owned, or NULL (the headers') */
 	char *from_owned;
@@ -67,57 +72,105 @@ static int append_phrase(char *out, size_t *n, const char *name)
 	return 0;
 }
 
-/*
- * sendmail -F NAME: a message without a From: field gets "From: NAME
- * <sender>" in front (with an empty line after it when the message has no
- * header block at all). Nothing without a sender.
- */
-static int add_from_field(struct send_run *run)
+/* 1 when the text holds a control byte (CR, LF, NUL ...): never copied into a header. */
+static int has_control(const char *p)
 {
-	const struct cli_options *o = run->o;
-	struct cli_headers h;
-	char *addr, *line;
-	size_t n = 0;
-	int ex;
+	for (; *p; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return 1;
+	}
+	return 0;
+}
 
-	if (run->from == NULL)
-		return 0;
-	ex = cli_input_scan_headers(&run->in, &h);
-	if (ex != 0 || h.from != NULL)
-		return ex;
-	addr = smtpc_quoteaddr(run->from);
-	if (addr == NULL)
-		return 0; /* not one address (or out of memory): the library refuses the sender */
-	if (strcmp(addr, "<>") == 0) { /* the null sender has no address to show */
-		free(addr);
+/*
+ * The From: line for a message that has none, without its line end (malloc'd in
+ * *line): "From: NAME <sender>" with sendmail -F, else "From: sender". *line is
+ * NULL for the null sender and what is not one address (the library refuses it).
+ * Returns 0, EX_USAGE (a name that is not printable ASCII) or EX_OSERR.
+ */
+static int from_line(const struct cli_options *o, const char *sender, char **line)
+{
+	char *addr = o->full_name ? smtpc_quoteaddr(sender) : cli_envelope_address(sender);
+	size_t n = 6, len;
+
+	*line = NULL;
+	if (addr == NULL || addr[0] == '\0' || strcmp(addr, "<>") == 0 || has_control(addr)) {
+		free(addr); /* the null sender has no address to show */
 		return 0;
 	}
-	/* "From: " + the name, every byte escaped and quoted + " " + addr + 2 line ends */
-	line = malloc(16 + 2 * strlen(o->full_name) + strlen(addr));
-	if (line == NULL) {
+	len = strlen(addr);
+	/* "From: " + the name, every byte escaped, quoted + " " + addr + NUL */
+	*line = malloc(6 + (o->full_name ? 2 * strlen(o->full_name) + 3 : 0) + len + 1);
+	if (*line == NULL) {
 		free(addr);
 		fputs("smtpc: out of memory\n", stderr);
 		return EX_OSERR;
 	}
-	memcpy(line, "From: ", 6);
-	n = 6;
-	if (append_phrase(line, &n, o->full_name) != 0) {
-		fputs("smtpc: -F: the full name must be printable ASCII\n", stderr);
-		free(addr);
-		free(line);
-		return EX_USAGE;
+	memcpy(*line, "From: ", 6);
+	if (o->full_name != NULL) {
+		if (append_phrase(*line, &n, o->full_name) != 0) {
+			free(addr);
+			free(*line);
+			*line = NULL;
+			fputs("smtpc: -F: the full name must be printable ASCII\n", stderr);
+			return EX_USAGE;
+		}
+		(*line)[n++] = ' ';
 	}
-	line[n++] = ' ';
-	memcpy(line + n, addr, strlen(addr));
-	n += strlen(addr);
-	for (int k = h.has_headers ? 1 : 2; k > 0; k--) {
-		if (h.crlf)
-			line[n++] = '\r';
-		line[n++] = '\n';
-	}
-	ex = cli_input_set_prefix(&run->in, line, n);
+	memcpy(*line + n, addr, len + 1);
 	free(addr);
-	free(line);
+	return 0;
+}
+
+/*
+ * The sendmail mode, as sendmail(8): a message without Date, Message-ID or
+ * From gets them at the top of its header block (RFC 5322 3.6: both Date and
+ * From are required), Date in local time, Message-ID at the default sender's
+ * host, From with the envelope sender (and the -F name). A message without a
+ * header block gets an empty line after them. Nothing of the message is
+ * copied into them.
+ */
+static int add_fields(struct send_run *run)
+{
+	const struct cli_options *o = run->o;
+	struct cli_headers h;
+	char *block, *from = NULL, host[256];
+	size_t n = 0, eol;
+	time_t now = time(NULL);
+	int ex;
+
+	ex = cli_input_scan_headers(&run->in, &h);
+	if (ex == 0 && h.from == NULL && run->from != NULL)
+		ex = from_line(o, run->from, &from);
+	if (ex != 0)
+		return ex;
+	eol = h.crlf ? 2 : 1;
+	/* Date, Message-ID (each with its line end), From and its line end, an empty line */
+	block = malloc(2 * CLI_FIELD_MAX + (from ? strlen(from) : 0) + 2 * eol);
+	if (block == NULL) {
+		free(from);
+		fputs("smtpc: out of memory\n", stderr);
+		return EX_OSERR;
+	}
+	if (!h.has_date)
+		n += cli_date_field(block + n, now, h.crlf);
+	if (!h.has_message_id)
+		n += cli_message_id_field(
+		    block + n, cli_default_host(o->domain, host) == 0 ? host : "localhost", now,
+		    h.crlf);
+	if (from != NULL) {
+		memcpy(block + n, from, strlen(from));
+		n += strlen(from);
+		memcpy(block + n, "\r\n" + 2 - eol, eol);
+		n += eol;
+	}
+	if (n > 0 && !h.has_headers) {
+		memcpy(block + n, "\r\n" + 2 - eol, eol);
+		n += eol;
+	}
+	ex = n > 0 ? cli_input_set_prefix(&run->in, block, n) : 0;
+	free(block);
+	free(from);
 	return ex;
 }
 
@@ -190,8 +243,8 @@ static int open_input(struct send_run *run)
 		ex = cli_input_spool(&run->in);
 	if (ex == 0)
 		ex = choose_sender(run);
-	if (ex == 0 && o->full_name != NULL)
-		ex = add_from_field(run);
+	if (ex == 0 && o->sendmail)
+		ex = add_fields(run);
 	/* A regular file is read again from its start by the library: exact SIZE= and BODY=. */
 	if (ex == 0)
 		ex = cli_input_rewind(&run->in);
@@ -249,8 +302,9 @@ static int open_session(struct send_run *run)
 	const struct cli_options *o = run->o;
 	int ex;
 
-	if (cli_connect(run->s, o, NULL, &run->err) != 0)
-		return cli_exit_for_error(&run->err);
+	ex = cli_connect(run->s, o, NULL, &run->err);
+	if (ex != 0)
+		return ex;
 	cli_tls_capture(run->s, &run->tls); /* smtps:// */
 	ex = cli_greet(run->s, o, &run->err);
 	cli_tls_capture(run->s, &run->tls); /* STARTTLS */
@@ -363,6 +417,16 @@ static void hint_bare_names(const struct send_run *run)
 		      stderr);
 }
 
+/* The library's progress: the bytes sent for the log, and the bar when there is one. */
+static void on_progress(uint64_t sent, uint64_t total, void *user)
+{
+	struct send_run *run = user;
+
+	run->sent = sent;
+	if (run->progress.enabled)
+		cli_progress_update(sent, total, &run->progress);
+}
+
 static int transact(struct send_run *run)
 {
 	const struct cli_options *o = run->o;
@@ -389,10 +453,8 @@ static int transact(struct send_run *run)
 		opts.nmail_options = 1;
 	}
 	cli_progress_init(&run->progress, o);
-	if (run->progress.enabled) {
-		opts.progress = cli_progress_update;
-		opts.progress_user = &run->progress;
-	}
+	opts.progress = on_progress; /* the bar, and the size of the log */
+	opts.progress_user = run;
 	ex = open_session(run);
 	if (ex != 0) {
 		cli_quit(run->s);
@@ -660,6 +722,11 @@ int cli_send(const struct cli_options *o)
 
 	memset(&run, 0, sizeof(run));
 	run.o = o;
+	run.log.fd = -1;
+	/* A log that cannot be opened stops the run before anything is read or sent. */
+	ex = cli_log_open(&run.log, o);
+	if (ex != 0)
+		return ex;
 	/* No password source: say so before waiting for a message on standard input. */
 	if (cli_needs_password(o))
 		ex = cli_password_check(o);
@@ -683,6 +750,9 @@ int cli_send(const struct cli_options *o)
 			print_text(&run);
 		ex = run.exit;
 	}
+	cli_log_message(&run.log, o, run.from != NULL ? run.from : o->from, run.result, &run.err,
+	                run.sent, ex);
+	cli_log_close(&run.log);
 	if (run.result)
 		smtpc_send_result_free(run.result);
 	cli_error_free(&run.err);

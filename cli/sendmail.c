@@ -9,7 +9,8 @@
  * else /etc/smtpc.conf) of "key value" lines, each a long option of smtpc
  * send. The message is copied to a temporary file first when it comes from
  * a pipe (the connection never waits on a slow writer), then sent with
- * smtpc_send_message() (Bcc removed); quiet on success (docs/CLI.md).
+ * smtpc_send_message() (Bcc removed; Date, Message-ID and From added when
+ * missing, send.c); quiet on success (docs/CLI.md).
  */
 #include "commands.h"
 #include "config.h"
@@ -30,13 +31,14 @@
 #define CONFIG_MAX     (64 * 1024)
 
 /* The keys of the configuration file: long options of smtpc send that take a value,
- * "domain" (config.h) and "tls-verify" (yes, or no: --insecure). */
+ * "domain" (config.h), "tls-verify" (yes, or no: --insecure) and "syslog" (yes: --syslog,
+ * or no). */
 /* clang-format off */
 static const char *const CONFIG_KEYS[] = {
     "server",      "from",   "helo",          "timeout",      "starttls",
     "ca-file",     "ca-dir", "cert",          "key",          "tls-name",
     "fingerprint", "user",   "password-file", "password-cmd", "auth",
-    "domain",      "tls-verify", "timeout-final",
+    "domain",      "tls-verify", "timeout-final", "source-ip", "log", "syslog",
 };
 /* clang-format on */
 #define NKEYS (sizeof(CONFIG_KEYS) / sizeof(CONFIG_KEYS[0]))
@@ -431,6 +433,14 @@ int cli_config_apply(struct cli_options *o)
 			if (strcmp(value, "no") == 0 && same_server &&
 			    !cli_option_given(o, "insecure") &&
 			    cli_option_set(o, "insecure", NULL) != 0)
+				return cli_config_error(c, c->line[k], "invalid value for", key);
+			continue;
+		}
+		if (strcmp(key, "syslog") == 0) { /* yes: --syslog, no: the default */
+			if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0)
+				return cli_config_error(c, c->line[k], "invalid value for", key);
+			if (strcmp(value, "yes") == 0 && cli_option_for_command(o, key) &&
+			    !cli_option_given(o, key) && cli_option_set(o, key, NULL) != 0)
 				return cli_config_error(c, c->line[k], "invalid value for", key);
 			continue;
 		}

@@ -6,7 +6,7 @@
 __smtpc_takes_value()
 {
 	case $1 in
-	--server | -f | --from | --to | --helo | --timeout | --timeout-final | --starttls | --ca-file | --ca-dir | \
+	--server | -f | --from | --to | --helo | --timeout | --timeout-final | --source-ip | --log | --starttls | --ca-file | --ca-dir | \
 		--cert | --key | --tls-name | --fingerprint | --user | --password-file | \
 		--password-env | --password-cmd | --oauth-token-cmd | --auth | --dsn-notify | \
 		--dsn-ret | --envid | --8bit)
@@ -35,11 +35,11 @@ _smtpc()
 		cur=${cur#*=}
 	fi
 
-	local common='--server --helo --timeout --debug --json --help --version
+	local common='--server --helo --timeout --source-ip --debug --json --help --version
 		--starttls --ca-file --ca-dir --cert --key --tls-name --fingerprint --insecure
 		--user --password-file --password-env --password-cmd --oauth-token-cmd --auth
 		--allow-plaintext-auth'
-	local send_only='--from --to --read-recipients --dsn-notify --dsn-ret --envid --8bit --timeout-final
+	local send_only='--log --syslog --from --to --read-recipients --dsn-notify --dsn-ret --envid --8bit --timeout-final
 		--no-pipelining --no-chunking --progress'
 
 	# The value of an option.
@@ -78,7 +78,7 @@ _smtpc()
 		compopt -o nospace 2> /dev/null
 		return
 		;;
-	--ca-file | --cert | --key | --password-file)
+	--ca-file | --cert | --key | --password-file | --log)
 		compopt -o filenames 2> /dev/null
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return
@@ -96,7 +96,7 @@ _smtpc()
 		COMPREPLY=($(compgen -c -- "$cur"))
 		return
 		;;
-	--from | --to | --helo | --timeout | --timeout-final | --tls-name | --fingerprint | --user | --envid | -f)
+	--from | --to | --helo | --timeout | --timeout-final | --source-ip | --tls-name | --fingerprint | --user | --envid | -f)
 		COMPREPLY=()
 		return
 		;;

@@ -57,6 +57,8 @@ SCENARIOS = {
         "ehlo": b"250-fake\r\n250-SIZE 10485760\r\n250-X-\x1b[2J\r\n250 PIPELINING\r\n",
         "dot": b"250-2.0.0 queued \x00 nul\r\n250 2.0.0 second \"q\" \\ line\r\n",
     },
+    # the final reply with an escape sequence, a quote, a backslash and bytes over 0x7e
+    "dot-esc": {"dot": b"250 2.0.0 queued \x1b[31mred\x1b[0m \"q\" \\ caf\xc3\xa9 \xff\r\n"},
     # valid UTF-8 that must not reach a terminal raw: C1 CSI (U+009B), RLO (U+202E), LRI
     # (U+2066), LINE SEPARATOR (U+2028); e-acute passes
     "unicode": {

@@ -82,6 +82,21 @@ same_bytes() {
 	fi
 }
 
+# sm_bytes EXPECTED DESC: $TMP/last.eml is a Date: and a Message-ID: line (which the
+# sendmail mode adds to a message without them) and then exactly the bytes of EXPECTED.
+sm_bytes() {
+	if "$PYTHON" -c 'import re, sys
+m = open(sys.argv[1], "rb").read()
+want = open(sys.argv[2], "rb").read()
+added = re.match(rb"Date: [^\r\n]+\r\nMessage-ID: <[0-9a-f]{32}\.[0-9a-f]+@[^\r\n>]+>\r\n", m)
+assert added, m[:200]
+assert m[added.end():] == want, (m[:300], want[:300])' "$TMP/last.eml" "$1" 2>"$TMP/pyerr"; then
+		pass
+	else
+		fail "$2: $(tail -1 "$TMP/pyerr")"
+	fi
+}
+
 # crlf IN OUT: OUT is IN with every LF made CRLF (IN has LF line endings only).
 crlf() {
 	sed 's/$/\r/' "$1" >"$2"
@@ -336,7 +351,7 @@ smx 0 "sendmail -t -i -oi -f" -- -t -i -oi -f bounce@x.test
 lines out 0 "sendmail: quiet on success"
 lines err 0 "sendmail: quiet on success"
 delivered main 'd["mail_from"] == "bounce@x.test" and d["rcpt_to"] == ["bob@ok.test", "carol@ok.test", "eve@ok.test", "frank@ok.test", "grace@ok.test", "dave@ok.test"]' "sendmail -t"
-same_bytes "$TMP/t.want.crlf" "sendmail -t: Bcc removed"
+sm_bytes "$TMP/t.want.crlf" "sendmail -t: Bcc removed"
 n=$(deliveries main)
 STDIN=$TMP/comma.txt
 smx 65 "sendmail -t: Cc with a missing comma (issue 9)" -- -t -i
@@ -345,7 +360,7 @@ has err 'Cc: "alice@ok.test bob@ok.test" is not an address' "sendmail -t: the el
 STDIN=$TMP/t.txt
 smx 0 "sendmail RECIPIENT..." -- -oi zed@ok.test 'Yan <yan@ok.test>'
 delivered main 'd["mail_from"] == "alice@x.test" and d["rcpt_to"] == ["zed@ok.test", "yan@ok.test"]' "sendmail RECIPIENT..."
-same_bytes "$TMP/t.want.crlf" "sendmail RECIPIENT...: Bcc removed"
+sm_bytes "$TMP/t.want.crlf" "sendmail RECIPIENT...: Bcc removed"
 smx 0 "sendmail -ti -fSENDER -- RECIPIENT" -- -ti -fbounce@x.test -bm -- only@ok.test
 delivered main 'd["mail_from"] == "bounce@x.test" and d["rcpt_to"] == ["only@ok.test"]' "sendmail -t with arguments: they replace the headers'"
 smx 69 "sendmail, a refused recipient" -- -f s@x.test a@ok.test r@reject.test
@@ -369,15 +384,15 @@ printf 'Subject: no From\n\nbody\n' >"$TMP/nofrom.txt"
 printf 'From: "Jo \\"J\\" Q. Public" <jo@x.test>\r\nSubject: no From\r\n\r\nbody\r\n' >"$TMP/nofrom.want"
 STDIN=$TMP/nofrom.txt smx 0 "sendmail -F, no From" -- -F 'Jo "J" Q. Public' -f jo@x.test a@ok.test
 delivered main 'd["mail_from"] == "jo@x.test"' "sendmail -F"
-same_bytes "$TMP/nofrom.want" "sendmail -F: From added"
+sm_bytes "$TMP/nofrom.want" "sendmail -F: From added"
 printf 'line one\nline two\n' >"$TMP/nohdr.txt"
 printf 'From: Jo <jo@x.test>\r\n\r\nline one\r\nline two\r\n' >"$TMP/nohdr.want"
 STDIN=$TMP/nohdr.txt smx 0 "sendmail -F, no header block" -- -F Jo -f jo@x.test a@ok.test
 delivered main 'd["rcpt_to"] == ["a@ok.test"]' "sendmail -F, no header block"
-same_bytes "$TMP/nohdr.want" "sendmail -F: a header block made"
+sm_bytes "$TMP/nohdr.want" "sendmail -F: a header block made"
 STDIN=$TMP/t.txt smx 0 "sendmail -F with a From" -- -F Other -f jo@x.test a@ok.test
 delivered main 'd["rcpt_to"] == ["a@ok.test"]' "sendmail -F with a From"
-same_bytes "$TMP/t.want.crlf" "sendmail -F with a From: unchanged"
+sm_bytes "$TMP/t.want.crlf" "sendmail -F with a From: unchanged (Date and Message-ID added)"
 STDIN=$TMP/nofrom.txt smx 64 "sendmail -F non-ASCII" -- -F "$(printf 'J\303\266')" -f jo@x.test a@ok.test
 has err "printable ASCII" "sendmail -F non-ASCII"
 # no -f, no from, no From: the login name at this host (test-cli-sendmail.sh checks the name)
