@@ -161,11 +161,11 @@ static int add_fields(struct send_run *run)
 	if (from != NULL) {
 		memcpy(block + n, from, strlen(from));
 		n += strlen(from);
-		memcpy(block + n, "\r\n" + 2 - eol, eol);
+		memcpy(block + n, &"\r\n"[2 - eol], eol);
 		n += eol;
 	}
 	if (n > 0 && !h.has_headers) {
-		memcpy(block + n, "\r\n" + 2 - eol, eol);
+		memcpy(block + n, &"\r\n"[2 - eol], eol);
 		n += eol;
 	}
 	ex = n > 0 ? cli_input_set_prefix(&run->in, block, n) : 0;
