@@ -163,10 +163,9 @@ static int end_never_arrived(const smtpc *s, size_t after)
 /* The error of a failed wait after the end of data, when the end never arrived. */
 static int not_delivered(smtpc *s, int kind, const char *verb)
 {
-	char why[256];
+	char why[sizeof(s->err_message)];
 
-	memcpy(why, s->err_message, sizeof(why));
-	why[sizeof(why) - 1] = '\0';
+	snprintf(why, sizeof(why), "%s", s->err_message); /* err_set overwrites it */
 	return smtpc__err_set(s, kind, verb, NULL,
 	                      "not delivered: the end of the message never reached the server "
 	                      "(%ld bytes were still unsent): %s",
@@ -205,10 +204,9 @@ static int read_final(smtpc *s, const char *verb, size_t after, smtpc_reply *fir
 			return not_delivered(s, rc, verb);
 		if (rc != 0) {
 			/* L2: the dot went out; we cannot know what the server did. */
-			char why[256];
+			char why[sizeof(s->err_message)];
 
-			memcpy(why, s->err_message, sizeof(why));
-			why[sizeof(why) - 1] = '\0';
+			snprintf(why, sizeof(why), "%s", s->err_message);
 			return smtpc__err_set(s, SMTPC_EUNKNOWN, verb, NULL,
 			                      "outcome unknown: %s after the end of data (%zu of "
 			                      "%zu replies read)",
