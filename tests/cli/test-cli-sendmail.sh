@@ -9,25 +9,9 @@
 # Needs python3 (deliveries.jsonl). Exit status: 0 all passed, 1 a test failed, 77 skipped.
 set -u
 
-SMTPC=${1:?usage: test-cli-sendmail.sh SMTPC SMTPC-SINK}
-SINK=${2:?usage: test-cli-sendmail.sh SMTPC SMTPC-SINK}
-HERE=$(cd "$(dirname "$0")" && pwd)
-if [ -x /usr/bin/python3 ]; then
-	PYTHON=/usr/bin/python3
-else
-	PYTHON=$(command -v python3 || true)
-fi
-[ -x "$SMTPC" ] || { echo "skip: $SMTPC not built"; exit 77; }
-[ -x "$SINK" ] || { echo "skip: $SINK not built"; exit 77; }
-[ -n "$PYTHON" ] || { echo "skip: no python3"; exit 77; }
-SMTPC=$(cd "$(dirname "$SMTPC")" && pwd)/$(basename "$SMTPC")
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/smtpc-sendmail.XXXXXX") || exit 1
-PIDS=""
-FAILED=0
-PASSED=0
-# shellcheck source=lib.sh
-. "$HERE/lib.sh"
+CLI_TEST=sendmail
+# shellcheck source=init.sh
+. "$(dirname "$0")/init.sh"
 
 mkdir -p "$TMP/sink.maildir" "$TMP/bin"
 "$SINK" --port-file "$TMP/sink.port" --maildir "$TMP/sink.maildir" --quiet 2>"$TMP/sink.log" &
