@@ -102,25 +102,6 @@ int smtpc__body_next(smtpc__body *b, const char **p, size_t *n)
 	}
 }
 
-uint64_t smtpc__wire_size(const char *p, size_t len)
-{
-	const char *end = p + len, *q;
-	uint64_t size = len;
-
-	if (len == 0)
-		return 2; /* an empty message is sent as one CRLF */
-	/* Each bare LF and each bare CR becomes CRLF: one byte more. */
-	for (q = p; (q = memchr(q, '\n', (size_t)(end - q))) != NULL; q++)
-		if (q == p || q[-1] != '\r')
-			size++;
-	for (q = p; (q = memchr(q, '\r', (size_t)(end - q))) != NULL; q++)
-		if (q + 1 == end || q[1] != '\n')
-			size++;
-	if (p[len - 1] != '\n' && p[len - 1] != '\r')
-		size += 2;
-	return size;
-}
-
 void smtpc__wire_init(smtpc__wire *w)
 {
 	w->size = 0;
@@ -129,16 +110,33 @@ void smtpc__wire_init(smtpc__wire *w)
 
 void smtpc__wire_add(smtpc__wire *w, const void *data, size_t n)
 {
-	const unsigned char *p = data;
+	const char *p = data, *end = p + n, *q;
 
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] == '\n' && w->last != '\r')
-			w->size++; /* bare LF */
-		if (w->last == '\r' && p[i] != '\n')
-			w->size++; /* bare CR, seen at the byte after it */
-		w->last = p[i];
-	}
+	if (n == 0)
+		return;
+	/* A CR that ended the previous piece was bare unless this one starts with LF. */
+	if (w->last == '\r' && p[0] != '\n')
+		w->size++;
+	/* Each bare LF and each bare CR becomes CRLF: one byte more. memchr, not a byte loop:
+	 * a file is scanned whole before it is sent (SIZE=), at memory speed. */
+	for (q = p; (q = memchr(q, '\n', (size_t)(end - q))) != NULL; q++)
+		if ((q == p ? w->last : q[-1]) != '\r')
+			w->size++;
+	/* A CR in the last byte is judged with the next piece (or by smtpc__wire_total). */
+	for (q = p; (q = memchr(q, '\r', (size_t)(end - 1 - q))) != NULL; q++)
+		if (q[1] != '\n')
+			w->size++;
+	w->last = (unsigned char)end[-1];
 	w->size += n;
+}
+
+uint64_t smtpc__wire_size(const char *p, size_t len)
+{
+	smtpc__wire w;
+
+	smtpc__wire_init(&w);
+	smtpc__wire_add(&w, p, len);
+	return smtpc__wire_total(&w);
 }
 
 uint64_t smtpc__wire_total(const smtpc__wire *w)
