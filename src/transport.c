@@ -84,6 +84,7 @@ void smtpc__tr_init(smtpc__transport *t)
 	t->what = "";
 	t->unsent_at_close = -1;
 	t->guard_end = 0;
+	t->awaiting = 0;
 	t->rpos = t->rlen = 0;
 }
 
@@ -159,6 +160,7 @@ void smtpc__tr_close(smtpc__transport *t)
 	if (t->fd >= 0)
 		close(t->fd);
 	t->fd = -1;
+	t->awaiting = 0;
 	t->rpos = t->rlen = 0;
 }
 
@@ -360,19 +362,41 @@ static int tls_write(smtpc__transport *t, const char *p, size_t len, int64_t dea
 	return 0;
 }
 
-int smtpc__tr_writev(smtpc__transport *t, struct iovec *iov, int iovcnt, int64_t deadline)
+/*
+ * Under TLS the pieces are gathered into records of up to 16 KiB: one SSL_write per piece made
+ * a record (and a TCP segment) of each, 102 for an envelope of 100 recipients. A record holding
+ * the end of data and the next commands is no risk to smtpc__tr_wire_max's accounting: the
+ * server cannot read a record that did not arrive whole.
+ */
+static int tls_writev(smtpc__transport *t, const struct iovec *iov, int iovcnt, int64_t deadline)
+{
+	char rec[16384];
+	size_t used = 0;
+	int rc = 0;
+
+	for (int i = 0; rc == 0 && i < iovcnt; i++) {
+		const char *p = iov[i].iov_base;
+		size_t len = iov[i].iov_len;
+
+		if (used > 0 && used + len > sizeof(rec)) {
+			rc = tls_write(t, rec, used, deadline);
+			used = 0;
+		}
+		if (rc == 0 && len >= sizeof(rec)) {
+			rc = tls_write(t, p, len, deadline); /* big enough for records of its own */
+		} else if (rc == 0) {
+			memcpy(rec + used, p, len);
+			used += len;
+		}
+	}
+	if (rc == 0 && used > 0)
+		rc = tls_write(t, rec, used, deadline);
+	return rc;
+}
+
+static int plain_writev(smtpc__transport *t, struct iovec *iov, int iovcnt, int64_t deadline)
 {
 	struct msghdr msg = {0};
-
-	if (t->ssl != NULL) {
-		for (int i = 0; i < iovcnt; i++) {
-			int rc = tls_write(t, iov[i].iov_base, iov[i].iov_len, deadline);
-
-			if (rc != 0)
-				return rc;
-		}
-		return 0;
-	}
 
 	msg.msg_iov = iov;
 	msg.msg_iovlen = (size_t)iovcnt;
@@ -423,6 +447,15 @@ int smtpc__tr_writev(smtpc__transport *t, struct iovec *iov, int iovcnt, int64_t
 	return 0;
 }
 
+int smtpc__tr_writev(smtpc__transport *t, struct iovec *iov, int iovcnt, int64_t deadline)
+{
+	int rc = t->ssl != NULL ? tls_writev(t, iov, iovcnt, deadline)
+	                        : plain_writev(t, iov, iovcnt, deadline);
+
+	t->awaiting = rc == 0;
+	return rc;
+}
+
 int smtpc__tr_write(smtpc__transport *t, const void *buf, size_t len, int64_t deadline)
 {
 	struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
@@ -439,6 +472,19 @@ long smtpc__tr_fill(smtpc__transport *t, int64_t deadline)
 	}
 	if (t->rlen == sizeof(t->rbuf))
 		return 0; /* cannot happen: the parser consumes what it is given */
+	if (t->awaiting && (t->ssl == NULL || SSL_pending(t->ssl) == 0)) {
+		/* Right after a write the answer is still on its way: wait for it first, not
+		 * after a read that would fail with EAGAIN (one system call less per reply). */
+		int r = wait_fd(t->fd, POLLIN, deadline);
+
+		if (r == 0) {
+			errno = ETIMEDOUT;
+			return fail(t, t->ssl != NULL ? "SSL_read" : "recv", SMTPC_ETIMEOUT);
+		}
+		if (r < 0)
+			return fail(t, "poll", SMTPC_EIO);
+	}
+	t->awaiting = 0;
 	while (t->ssl != NULL) {
 		int n, w;
 

@@ -41,6 +41,7 @@ typedef struct smtpc__transport {
 	const char *what;                 /* the failing system call, for messages */
 	long unsent_at_close; /* smtpc__tr_unsent() as the connection was last closed, -1 */
 	int guard_end;        /* the end of data is written: a close with bytes unsent aborts */
+	int awaiting;         /* written since the last read: the answer cannot be there yet */
 	size_t rpos, rlen;    /* unread bytes are rbuf[rpos..rlen) */
 	char rbuf[SMTPC__RBUF_SIZE];
 } smtpc__transport;
