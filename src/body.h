@@ -10,10 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "flow.h"
 #include "smtpc.h"
 
-/** Bytes of input encoded per write (the output buffer is about twice this). */
-#define SMTPC__BODY_CHUNK 65536
 
 typedef struct smtpc__body {
 	const char *seg[2]; /* memory segments sent first */

@@ -20,14 +20,13 @@
 #include "body.h"
 #include "command.h"
 #include "dataenc.h"
+#include "flow.h"
 #include "message.h"
 #include "session.h"
 
 /* The `bdat` argument of stream_body: DATA, BDAT with CRLF line endings, BINARYMIME. */
 enum { BDAT_NO = 0, BDAT_TEXT = 1, BDAT_BINARY = 2 };
 
-/* Commands of the next transaction that may ride with the end of a message. */
-#define SMTPC__MAX_TRAILER 100
 
 /*
  * Streams the message: every piece of the body is encoded (CRLF line endings;
@@ -368,14 +367,6 @@ static void settle_pending(smtpc *s, result_impl *ri, smtpc_rcpt_status st, cons
 
 /* ---------------------------------------------------------------- the transaction */
 
-/* Commands written before their replies are read, with PIPELINING (RFC 2920 3.1). */
-#define MAX_INFLIGHT 100
-/*
- * Unanswered BDAT chunks allowed before the client reads their replies: 4 MiB
- * of data in flight keeps the link busy, and 64 short replies can never fill
- * the server's socket buffer (no deadlock).
- */
-#define BDAT_WINDOW 64
 
 typedef struct txn {
 	smtpc *s;
@@ -722,7 +713,7 @@ static const char *verb_of(const txn *t, size_t k)
 /* Writes lines [from, to) in one write (each shown in the transcript). */
 static int write_lines(txn *t, size_t from, size_t to)
 {
-	struct iovec iov[MAX_INFLIGHT];
+	struct iovec iov[SMTPC__MAX_INFLIGHT];
 	int n = 0, rc;
 
 	for (size_t i = from; i < to; i++) {
@@ -783,7 +774,7 @@ static void abandon_data(txn *t)
 
 /*
  * MAIL, RCPT..., DATA: lock-step, or with PIPELINING in flights of at most
- * MAX_INFLIGHT commands (the first `present` lines were already written, with
+ * SMTPC__MAX_INFLIGHT commands (the first `present` lines were already written, with
  * the end of the previous message). The replies are handled the same way in both modes,
  * so the results are the same; only the number of round trips differs.
  */
@@ -800,8 +791,8 @@ static int envelope(txn *t, size_t present)
 		if (k == sent) {
 			size_t upto = t->pipelined ? t->nlines : k + 1;
 
-			if (upto - k > MAX_INFLIGHT)
-				upto = k + MAX_INFLIGHT;
+			if (upto - k > SMTPC__MAX_INFLIGHT)
+				upto = k + SMTPC__MAX_INFLIGHT;
 			/* Lock-step: no DATA when the sender or every recipient was refused. */
 			if (!t->pipelined && k > 0 &&
 			    (mail_code != 250 || (k > t->nto && !accepted)))
@@ -922,7 +913,7 @@ static int data_phase(txn *t, txn *next, size_t *next_sent)
 	                t->o->binarymime ? BDAT_BINARY
 	                : t->bdat        ? BDAT_TEXT
 	                                 : BDAT_NO,
-	                t->pipelined ? BDAT_WINDOW : 0, &inflight, t->o, t->raw, trailer, ntrailer);
+	                t->pipelined ? SMTPC__BDAT_WINDOW : 0, &inflight, t->o, t->raw, trailer, ntrailer);
 	if (rc == 0)
 		*next_sent = (size_t)ntrailer;
 	if (rc == SMTPC_EDATA && s->tr.fd >= 0) {

@@ -141,7 +141,7 @@ size_t smtpc__tr_wire_max(const smtpc__transport *t, size_t len)
 	 * IV, MAC, tag and padding (SSL3_RT_MAX_ENCRYPTED_OVERHEAD). */
 	if (t->ssl == NULL || len == 0)
 		return len;
-	return len + (len / 16384 + 1) * (5 + 320);
+	return len + (len / SMTPC__TLS_RECORD + 1) * (5 + 320);
 }
 
 void smtpc__tr_close(smtpc__transport *t)
@@ -370,7 +370,7 @@ static int tls_write(smtpc__transport *t, const char *p, size_t len, int64_t dea
  */
 static int tls_writev(smtpc__transport *t, const struct iovec *iov, int iovcnt, int64_t deadline)
 {
-	char rec[16384];
+	char rec[SMTPC__TLS_RECORD];
 	size_t used = 0;
 	int rc = 0;
 

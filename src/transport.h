@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#define SMTPC__RBUF_SIZE 16384
+#include "flow.h"
 
 struct ssl_st;
 struct ssl_ctx_st;
