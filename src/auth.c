@@ -83,23 +83,12 @@ static int send_b64(smtpc *s, const char *prefix, const unsigned char *data, siz
 static void cancel(smtpc *s)
 {
 	smtpc_reply r = {0};
-	smtpc_error saved = s->err;
-	char msg[sizeof(s->err_message)];
-	char command[sizeof(s->err_command)];
-	char *text = s->err_text;
+	smtpc__err_saved why = {0};
 
-	memcpy(msg, s->err_message, sizeof(msg));
-	memcpy(command, s->err_command, sizeof(command));
-	s->err_text = NULL;
+	smtpc__err_take(s, &why); /* the failure that made us cancel is the one reported */
 	if (smtpc__send_line(s, "AUTH", "*\r\n", 3) == 0)
 		smtpc__read_reply(s, "AUTH", 0, &r);
-	smtpc__err_clear(s);
-	s->err = saved;
-	s->err_text = text;
-	memcpy(s->err_message, msg, sizeof(msg));
-	memcpy(s->err_command, command, sizeof(command));
-	s->err.message = s->err_message;
-	s->err.command = s->err_command;
+	smtpc__err_put(s, &why);
 }
 
 /*

@@ -120,6 +120,67 @@ int smtpc__err_set(smtpc *s, int kind, const char *command, const smtpc_reply *r
 	return kind;
 }
 
+void smtpc__err_take(smtpc *s, smtpc__err_saved *e)
+{
+	e->err = s->err;
+	memcpy(e->command, s->err_command, sizeof(e->command));
+	memcpy(e->message, s->err_message, sizeof(e->message));
+	e->text = s->err_text;
+	s->err_text = NULL;
+	smtpc__err_clear(s);
+}
+
+int smtpc__err_copy(const smtpc *s, smtpc__err_saved *e)
+{
+	smtpc__err_saved_free(e);
+	e->err = s->err;
+	memcpy(e->command, s->err_command, sizeof(e->command));
+	memcpy(e->message, s->err_message, sizeof(e->message));
+	if (s->err_text == NULL)
+		return 0;
+	e->text = malloc(s->err.text_len + 1);
+	if (e->text == NULL) {
+		e->err.text_len = 0;
+		return SMTPC_ENOMEM;
+	}
+	memcpy(e->text, s->err_text, s->err.text_len + 1);
+	return 0;
+}
+
+void smtpc__err_put(smtpc *s, smtpc__err_saved *e)
+{
+	smtpc__err_clear(s);
+	s->err = e->err;
+	memcpy(s->err_command, e->command, sizeof(e->command));
+	memcpy(s->err_message, e->message, sizeof(e->message));
+	s->err.command = s->err_command;
+	s->err.message = s->err_message;
+	s->err_text = e->text;
+	s->err.text = e->text != NULL ? e->text : "";
+	e->text = NULL;
+	memset(&e->err, 0, sizeof(e->err));
+}
+
+void smtpc__err_saved_free(smtpc__err_saved *e)
+{
+	free(e->text);
+	e->text = NULL;
+}
+
+int smtpc__err_reword(smtpc *s, int kind, const char *command, const char *fmt, ...)
+{
+	char msg[sizeof(s->err_message)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap); /* first: the arguments may be the old message */
+	va_end(ap);
+	memcpy(s->err_message, msg, sizeof(msg));
+	snprintf(s->err_command, sizeof(s->err_command), "%s", command ? command : "");
+	s->err.kind = kind;
+	return kind;
+}
+
 int smtpc__err_io(smtpc *s, int kind, const char *command, const char *doing)
 {
 	int os_error = s->tr.os_error;

@@ -162,13 +162,10 @@ static int end_never_arrived(const smtpc *s, size_t after)
 /* The error of a failed wait after the end of data, when the end never arrived. */
 static int not_delivered(smtpc *s, int kind, const char *verb)
 {
-	char why[sizeof(s->err_message)];
-
-	snprintf(why, sizeof(why), "%s", s->err_message); /* err_set overwrites it */
-	return smtpc__err_set(s, kind, verb, NULL,
-	                      "not delivered: the end of the message never reached the server "
-	                      "(%ld bytes were still unsent): %s",
-	                      s->tr.unsent_at_close, why);
+	return smtpc__err_reword(s, kind, verb,
+	                         "not delivered: the end of the message never reached the server "
+	                         "(%ld bytes were still unsent): %s",
+	                         s->tr.unsent_at_close, s->err_message);
 }
 
 /*
@@ -203,13 +200,10 @@ static int read_final(smtpc *s, const char *verb, size_t after, smtpc_reply *fir
 			return not_delivered(s, rc, verb);
 		if (rc != 0) {
 			/* L2: the dot went out; we cannot know what the server did. */
-			char why[sizeof(s->err_message)];
-
-			snprintf(why, sizeof(why), "%s", s->err_message);
-			return smtpc__err_set(s, SMTPC_EUNKNOWN, verb, NULL,
-			                      "outcome unknown: %s after the end of data (%zu of "
-			                      "%zu replies read)",
-			                      why, s->nlmtp, want);
+			return smtpc__err_reword(s, SMTPC_EUNKNOWN, verb,
+			                         "outcome unknown: %s after the end of data (%zu of "
+			                         "%zu replies read)",
+			                         s->err_message, s->nlmtp, want);
 		}
 	}
 	return 0;
@@ -864,25 +858,25 @@ static int envelope(txn *t, size_t present)
 static int bdat_refused(txn *t, size_t unread, size_t next_sent)
 {
 	smtpc *s = t->s;
-	smtpc_reply why = {0};
-	char *text = s->err.text_len ? strdup(s->err.text) : NULL;
-	int kind = s->err.kind;
+	smtpc__err_saved why = {0};
+	smtpc_reply refusal = {0};
 
-	why.code = s->err.code;
-	memcpy(why.enhanced, s->err.enhanced, sizeof(why.enhanced));
-	why.text = text ? text : "";
-	why.text_len = text ? strlen(text) : 0;
-	why.nlines = 1;
-	keep(s, &t->ri->final, &t->ri->pub.final_reply, &why);
-	settle_pending(s, t->ri, SMTPC_RCPT_FAILED, &why);
+	/* The refusal is the message's final reply, and every pending recipient's. */
+	smtpc__err_take(s, &why);
+	refusal.code = why.err.code;
+	memcpy(refusal.enhanced, why.err.enhanced, sizeof(refusal.enhanced));
+	refusal.text = why.text != NULL ? why.text : "";
+	refusal.text_len = why.err.text_len;
+	refusal.nlines = 1;
+	keep(s, &t->ri->final, &t->ri->pub.final_reply, &refusal);
+	settle_pending(s, t->ri, SMTPC_RCPT_FAILED, &refusal);
 	for (; unread > 0 && s->tr.fd >= 0; unread--) {
 		smtpc_reply r = {0};
 
 		smtpc__read_reply(s, "BDAT", 1, &r);
 	}
 	smtpc__tr_guard_end(&s->tr, 0);
-	smtpc__err_set(s, kind, "BDAT", &why, "BDAT refused: %d", why.code);
-	free(text);
+	smtpc__err_put(s, &why);
 	if (next_sent == 0)
 		smtpc__safe_rset(s);
 	return SMTPC_EDATA;
@@ -1287,38 +1281,6 @@ SMTPC_API int smtpc_send_message(smtpc *s, const smtpc_source *msg, const char *
 
 /* ---------------------------------------------------------------- batches */
 
-/* A copy of a session's error, to report the first failure of a batch at its end. */
-typedef struct saved_error {
-	int kind, code, os_error;
-	char enhanced[16], command[16], message[512];
-	char *text;
-} saved_error;
-
-static void save_error(const smtpc *s, saved_error *e)
-{
-	e->kind = s->err.kind;
-	e->code = s->err.code;
-	e->os_error = s->err.os_error;
-	memcpy(e->enhanced, s->err.enhanced, sizeof(e->enhanced));
-	snprintf(e->command, sizeof(e->command), "%s", s->err.command);
-	snprintf(e->message, sizeof(e->message), "%s", s->err.message);
-	free(e->text);
-	e->text = strdup(s->err.text);
-}
-
-static void restore_error(smtpc *s, const saved_error *e)
-{
-	smtpc_reply r = {0};
-
-	r.code = e->code;
-	memcpy(r.enhanced, e->enhanced, sizeof(r.enhanced));
-	r.text = e->text ? e->text : "";
-	r.text_len = strlen(r.text);
-	r.nlines = 1;
-	smtpc__err_set(s, e->kind, e->command, &r, "%s", e->message);
-	s->err.os_error = e->os_error;
-}
-
 /* Prepares (without sending) the transaction of one batch message. */
 static int prepare_txn(smtpc *s, const smtpc_message *m, txn *t)
 {
@@ -1331,7 +1293,7 @@ SMTPC_API int smtpc_send_batch(smtpc *s, const smtpc_message *msgs, size_t n,
                                smtpc_send_result **results)
 {
 	txn cur = {0}, next = {0};
-	saved_error first_err = {0};
+	smtpc__err_saved first_err = {0}; /* the first failure, reported at the end */
 	size_t present = 0;
 	int first_rc = 0, rc;
 
@@ -1389,7 +1351,7 @@ SMTPC_API int smtpc_send_batch(smtpc *s, const smtpc_message *msgs, size_t n,
 		cur.ri = NULL;
 		if (rc != 0 && first_rc == 0) {
 			first_rc = rc;
-			save_error(s, &first_err);
+			smtpc__err_copy(s, &first_err);
 		}
 		if (s->tr.fd < 0) {
 			/* Connection lost: the messages after this one are not attempted. */
@@ -1404,7 +1366,7 @@ SMTPC_API int smtpc_send_batch(smtpc *s, const smtpc_message *msgs, size_t n,
 	txn_free(&next);
 	smtpc__err_clear(s);
 	if (first_rc != 0)
-		restore_error(s, &first_err); /* the error returned is the one the session tells */
-	free(first_err.text);
+		smtpc__err_put(s, &first_err); /* the error returned is the one the session tells */
+	smtpc__err_saved_free(&first_err);
 	return first_rc;
 }

@@ -660,14 +660,10 @@ int smtpc__command(smtpc *s, const char *verb, const char *const *args, size_t n
 
 void smtpc__safe_rset(smtpc *s)
 {
-	smtpc_error saved = s->err;
-	char *text = s->err_text;
-	char cmd[sizeof(s->err_command)], msg[sizeof(s->err_message)];
+	smtpc__err_saved why = {0};
 
 	/* Keep the error that made us reset: RSET's own outcome does not matter. */
-	memcpy(cmd, s->err_command, sizeof(cmd));
-	memcpy(msg, s->err_message, sizeof(msg));
-	s->err_text = NULL;
+	smtpc__err_take(s, &why);
 	if (s->tr.fd >= 0) {
 		const char *const none[1] = {NULL};
 
@@ -676,13 +672,7 @@ void smtpc__safe_rset(smtpc *s)
 	}
 	s->utf8 = 0;
 	s->rcpt_accepted = 0;
-	smtpc__err_clear(s);
-	s->err = saved;
-	s->err_text = text;
-	memcpy(s->err_command, cmd, sizeof(cmd));
-	memcpy(s->err_message, msg, sizeof(msg));
-	s->err.command = s->err_command;
-	s->err.message = s->err_message;
+	smtpc__err_put(s, &why);
 }
 
 /* ---------------------------------------------------------------- saved replies */
@@ -821,19 +811,10 @@ int smtpc__greet(smtpc *s)
 /* Fails closed: QUIT (the only command sent after a STARTTLS failure), close, SMTPC_ETLS. */
 static int tls_required_failed(smtpc *s)
 {
-	char why[sizeof(s->err_message)];
-	smtpc_reply cause = {0};
-	char *text = NULL;
+	smtpc__err_saved why = {0};
 
 	/* Keep the server's reply that made it fail (454 is temporary, 5xx is not). */
-	memcpy(why, s->err_message, sizeof(why));
-	if (s->err.code != 0 && (text = strdup(s->err.text)) != NULL) {
-		cause.code = s->err.code;
-		memcpy(cause.enhanced, s->err.enhanced, sizeof(cause.enhanced));
-		cause.text = text;
-		cause.text_len = strlen(text);
-		cause.nlines = 1;
-	}
+	smtpc__err_take(s, &why);
 	if (s->tr.fd >= 0) {
 		int level = s->debuglevel;
 
@@ -841,10 +822,9 @@ static int tls_required_failed(smtpc *s)
 		s->debuglevel = level;
 		smtpc_close(s);
 	}
-	smtpc__err_set(s, SMTPC_ETLS, "STARTTLS", text ? &cause : NULL, "STARTTLS is required: %s",
-	               why);
-	free(text);
-	return SMTPC_ETLS;
+	smtpc__err_put(s, &why);
+	return smtpc__err_reword(s, SMTPC_ETLS, "STARTTLS", "STARTTLS is required: %s",
+	                         s->err_message);
 }
 
 SMTPC_API int smtpc_ehlo_or_helo_if_needed(smtpc *s)

@@ -80,7 +80,33 @@ enum smtpc__data_stage {
 };
 
 /* error.c */
+/**
+ * A session's error record taken out of it, whole: the server's text is kept
+ * by its length (NUL bytes and all), never through strlen or a made-up reply.
+ */
+typedef struct smtpc__err_saved {
+	smtpc_error err; /* its pointers are not valid: command, message, text below */
+	char command[16];
+	char message[512];
+	char *text; /* malloc'd, err.text_len bytes and a NUL, or NULL */
+} smtpc__err_saved;
+
 void smtpc__err_clear(smtpc *s);
+/** Moves the error out of the session (left cleared) into *e. */
+void smtpc__err_take(smtpc *s, smtpc__err_saved *e);
+/** Copies the error into *e (freeing what *e held). SMTPC_ENOMEM when the text cannot be. */
+int smtpc__err_copy(const smtpc *s, smtpc__err_saved *e);
+/** Moves *e back into the session, replacing its error; *e is left empty. */
+void smtpc__err_put(smtpc *s, smtpc__err_saved *e);
+void smtpc__err_saved_free(smtpc__err_saved *e);
+/**
+ * Gives the recorded error another kind, command and message, keeping the
+ * reply (code, enhanced code, text) and errno that caused it. The arguments
+ * may point into the old message (e.g. "not delivered: %s", s->err_message).
+ * Returns kind.
+ */
+int smtpc__err_reword(smtpc *s, int kind, const char *command, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /** Records an error (reply may be NULL) and returns kind. */
 int smtpc__err_set(smtpc *s, int kind, const char *command, const smtpc_reply *reply,
                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
