@@ -824,7 +824,7 @@ static int check_auth(const struct cli_options *o)
 
 /*
  * TLS: the STARTTLS policy in force, and the combinations that would send
- * credentials where they can be read (security-cases.md A1, T5).
+ * credentials where they can be read (docs/RULES.md A1, T5).
  */
 static int check_tls(struct cli_options *o)
 {

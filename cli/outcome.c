@@ -1,5 +1,5 @@
 /*
- * outcome.c - errors and exit statuses of smtpc (security-cases.md L9:
+ * outcome.c - errors and exit statuses of smtpc (docs/RULES.md L9:
  * distinct exit codes for temporary, permanent and unknown outcomes).
  */
 #include "outcome.h"

@@ -1,6 +1,6 @@
 /*
  * secret.c - passwords and tokens: from a file, the environment, a command
- * or a prompt with echo off; wiped after use (security-cases.md A5).
+ * or a prompt with echo off; wiped after use (docs/RULES.md A5).
  *
  * Secrets are read with read(2) into buffers of our own (no stdio buffer
  * keeps a copy), and every buffer that held one is wiped before it is freed.

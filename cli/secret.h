@@ -1,5 +1,5 @@
 /*
- * secret.h - passwords and tokens for AUTH (security-cases.md A5: never on
+ * secret.h - passwords and tokens for AUTH (docs/RULES.md A5: never on
  * argv; from a file, the environment, a command or a prompt; wiped after use).
  *
  * Every secret is a malloc'd NUL-terminated string: release it with

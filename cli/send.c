@@ -503,7 +503,7 @@ static int transact(struct send_run *run)
 	ex = cli_exit_for_send(run->result, &run->err);
 	if (ex != EX_OK)
 		hint_bare_names(run);
-	/* The outcome is known: QUIT cannot change it (security-cases.md L8). */
+	/* The outcome is known: QUIT cannot change it (docs/RULES.md L8). */
 	cli_quit(run->s);
 	return ex;
 }

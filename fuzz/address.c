@@ -5,7 +5,7 @@
  * Input: an address string (a NUL-terminated copy; an embedded NUL ends
  * it, as for any C string argument). Invariants: smtpc__addr_extract()
  * returns -1, 0 or 1; on 1 the address is no longer than the input and
- * holds no control character but TAB (security-cases.md I1/I3: "bob@x\r\n
+ * holds no control character but TAB (docs/RULES.md I1/I3: "bob@x\r\n
  * RCPT TO:<evil>" must not yield "bob@x"), and extracting it again gives
  * it back. smtpc__addr_path() (what MAIL and RCPT send, issue 9): at most
  * one path, never the input kept: no control character, no '<' or '>', no

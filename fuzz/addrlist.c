@@ -6,7 +6,7 @@
  * exactly that size (no terminating NUL to lean on). Invariants: 0 or
  * SMTPC_ENOMEM; every name and address is a string without CR, LF or
  * other C0 control bytes that could end a command line (folds are
- * unfolded; CR/LF/NUL never reach an output string: security-cases.md I5);
+ * unfolded; CR/LF/NUL never reach an output string: docs/RULES.md I5);
  * group names likewise; the skipped count is bounded by the input.
  */
 #include <string.h>

@@ -4,7 +4,7 @@
  *
  * Input: byte 0 picks the mode (bit 0: BDAT), bytes 1..8 the sizes of the
  * pieces the body is cut into (used in turn; 0 is an empty update), the
- * rest is the message body. Properties (security-cases.md M1-M5):
+ * rest is the message body. Properties (docs/RULES.md M1-M5):
  * - DATA: the output ends with CRLF "." CRLF, which occurs nowhere else
  *   (no line before the last one is a lone "."); no bare CR or LF; every
  *   line that starts with "." has it doubled; removing the doubled dots and

@@ -11,7 +11,7 @@
  * - smtpc__msg_envelope() on the block (the whole input when there is no
  *   block): 0, SMTPC_EINVAL or SMTPC_ENOMEM; the headers it keeps are
  *   NUL-terminated, no longer than the block, and have no Bcc or
- *   Resent-Bcc field left (security-cases.md I5: Bcc is never
+ *   Resent-Bcc field left (docs/RULES.md I5: Bcc is never
  *   transmitted) as the server reads them: the kept block is run through
  *   the DATA encoder and its CRLF lines are scanned (a bare CR or LF is a
  *   line break there, issue 9); every address is a non-empty string

@@ -6,7 +6,7 @@
  * in chunks, replies are pulled out one after the other (reset after each
  * DONE) until the input ends or the parser reports an error. The same bytes
  * fed in one piece must give the same sequence of replies and the same end
- * (security-cases.md R8). Invariants of every reply: code 200..599, at
+ * (docs/RULES.md R8). Invariants of every reply: code 200..599, at
  * least one line and at most SMTPC_MAX_REPLY_LINES, text NUL-terminated at
  * text_len <= SMTPC_MAX_REPLY_BYTES, one '\n' between lines and none
  * inside them, enhanced code of the reply's class; consumed never exceeds

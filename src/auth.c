@@ -8,7 +8,7 @@
  * caller allows plaintext); every AUTH line and answer is redacted in the
  * debug transcript; every copy of a secret is wiped; challenges are bounded
  * (one reply, SMTPC__AUTH_MAX_ROUNDS rounds); a bad challenge is cancelled
- * with "*" (RFC 4954 4).
+ * with "*" (RFC 4954 4). Labels: docs/RULES.md A1, T5, A4, R12.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
  * command.c - the command writer (RFC 5321 4.1): the only place where a
  * command line is assembled and CRLF appended. Every argument is checked
  * here, so a CR, LF, NUL or other control character in caller input can
- * never reach the wire (security-cases.md I1-I3).
+ * never reach the wire (docs/RULES.md I1-I3).
  */
 #include "command.h"
 

@@ -1,6 +1,7 @@
 /*
- * error.c - error kinds and the per-session last error (DESIGN.md: one error
- * type with a kind, the reply that caused it and a one-line message).
+ * error.c - error kinds and the per-session last error (docs/ARCHITECTURE.md,
+ * "Errors"; docs/RULES.md P16.17: one error type with a kind, the reply that
+ * caused it and a one-line message).
  */
 #include <errno.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /*
  * helpers.c - smtplib's module functions quoteaddr, quotedata and
- * encode_base64 (smtplib-behaviour.md sections 7, 8 and 14), built on the
+ * encode_base64 (docs/RULES.md P7, P8 and P14), built on the
  * address, DATA encoder and base64 modules.
  */
 #include "smtpc.h"

@@ -12,7 +12,7 @@
  * per-byte state machine; the text is found with memchr() and copied with
  * memcpy(). Every decision depends only on the bytes seen so far, never on
  * how they were split into calls, so one byte per call and one reply per
- * call give identical results (security-cases.md R8).
+ * call give identical results (docs/RULES.md R8).
  */
 #include <string.h>
 

@@ -2,7 +2,7 @@
  * sendmail.c - DATA and the sendmail algorithm (smtplib's data() and
  * sendmail(); RFC 5321 3.3, 4.1.1.4; RFC 1870 SIZE; RFC 2033 4.2 LMTP).
  *
- * The rules we keep (security-cases.md "Never lose a message"): every
+ * The rules we keep (docs/RULES.md L1-L9, "never lose a message"): every
  * argument is checked before the first byte of the transaction; a failed
  * transaction is reset so the connection stays usable; once the final dot
  * is out, a lost connection is "outcome unknown", never success, unless the

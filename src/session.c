@@ -5,6 +5,7 @@
  * Commands go down through the command writer (command.c) to the transport;
  * replies come up through the reply parser (reply.c). Every state change of
  * the session happens in this file or in sendmail.c.
+ * Rule labels (L6, S1...) refer to docs/RULES.md.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -870,7 +871,7 @@ SMTPC_API int smtpc_starttls(smtpc *s, smtpc_reply *reply)
 	if (!smtpc_has_extn(s, "STARTTLS"))
 		return smtpc__err_set(s, SMTPC_ENOTSUPPORTED, "STARTTLS", NULL,
 		                      "STARTTLS extension not supported by the server");
-	/* Sent alone, nothing behind it (security-cases.md S4); a reply with bytes after it
+	/* Sent alone, nothing behind it (S4); a reply with bytes after it
 	 * fails in smtpc__read_reply (S1, S2). */
 	rc = smtpc__command(s, "STARTTLS", none, 0, 0, &r);
 	smtpc__free_reply(&s->kept);

@@ -734,7 +734,7 @@ int smtpc__tr_start_tls(smtpc__transport *t, smtpc__tls_config *cfg, const char 
 	int rc;
 
 	if (t->rpos < t->rlen) {
-		/* security-cases.md S1/S2: plaintext injected before the handshake. */
+		/* docs/RULES.md S1/S2: plaintext injected before the handshake. */
 		snprintf(err, errsize, "the server sent %zu bytes before the TLS handshake",
 		         t->rlen - t->rpos);
 		return SMTPC_EPROTO;

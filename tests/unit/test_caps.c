@@ -1,6 +1,6 @@
 /*
  * test_caps.c - EHLO capabilities (src/caps.c): keyword syntax, AUTH as a
- * set, SIZE (security-cases.md R13, R14), bounds.
+ * set, SIZE (docs/RULES.md R13, R14), bounds.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -43,7 +43,7 @@ static void at(const smtpc__caps *c, size_t i, const char *kw, const char *param
 	assert_string_equal(c->cap[i].params, params);
 }
 
-/* smtplib-behaviour.md 5.2, with our stricter results. */
+/* docs/RULES.md P5, with our stricter results. */
 static void test_smtplib_example(void **state)
 {
 	smtpc__caps c;

@@ -159,7 +159,7 @@ static void check_q(const char *in, const char *exp)
 static void test_smtplib_examples(void **state)
 {
 	(void)state;
-	/* smtplib-behaviour.md section 8 */
+	/* docs/RULES.md P8 */
 	check(".first\r\n.\r\n..two\r\nx.y\r\n.last",
 	      "..first\r\n..\r\n...two\r\nx.y\r\n..last\r\n.\r\n");
 	check("a\nb\rc\r\n.d\n", "a\r\nb\r\nc\r\n..d\r\n.\r\n");
@@ -209,7 +209,7 @@ static void test_dots(void **state)
 	check_q(".a\n.b\r.c\r\n.d", "..a\r\n..b\r\n..c\r\n..d");
 }
 
-/* security-cases.md, "Message data (SMTP smuggling)" M1-M5 */
+/* docs/RULES.md, "M: message data (SMTP smuggling)", M1-M5 */
 static void test_smuggling_m1(void **state)
 {
 	(void)state;

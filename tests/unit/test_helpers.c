@@ -1,7 +1,7 @@
 /*
  * test_helpers.c - the public helpers smtpc_quoteaddr(), smtpc_quotedata()
- * and smtpc_base64_encode() (src/helpers.c), against smtplib-behaviour.md
- * sections 7, 8 and 14.
+ * and smtpc_base64_encode() (src/helpers.c), against docs/RULES.md
+ * P7, P8 and P14.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,7 +23,7 @@ struct qa_case {
 };
 
 static const struct qa_case qa_cases[] = {
-    /* smtplib-behaviour.md section 7 */
+    /* docs/RULES.md P7 */
     {"bob@example.com", "<bob@example.com>"},
     {"<bob@example.com>", "<bob@example.com>"},
     {"Bob Example <bob@example.com>", "<bob@example.com>"},
@@ -106,7 +106,7 @@ static void test_quotedata(void **state)
 	static const char nul_in[] = "a\0\n.\0";
 
 	(void)state;
-	/* smtplib-behaviour.md section 8 */
+	/* docs/RULES.md P8 */
 	CHECK_QD("abc\n.jkl\rfoo\r\n..blue", "abc\r\n..jkl\r\nfoo\r\n...blue");
 	CHECK_QD("", "");
 	check_quotedata(NULL, 0, "", 0);
@@ -135,7 +135,7 @@ static void test_base64_smtplib(void **state)
 	char x60[60];
 
 	(void)state;
-	/* smtplib-behaviour.md section 14 */
+	/* docs/RULES.md P14 */
 	r = smtpc_base64_encode("\0tim\0tanstaaftanstaaf", 21, 76, NULL);
 	assert_non_null(r);
 	assert_string_equal(r, "AHRpbQB0YW5zdGFhZnRhbnN0YWFm\n");

@@ -1,7 +1,7 @@
 /*
  * test_message.c - header scanning for send_message (src/message.c):
  * smtpc__msg_header_end() fed whole and at every split point, and
- * smtpc__msg_envelope() with smtplib's rules (docs: smtplib-behaviour.md 10).
+ * smtpc__msg_envelope() with smtplib's rules (docs/RULES.md P10).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -169,7 +169,7 @@ static int envelope(const char *hdr, smtpc__envelope *env)
 	return rc;
 }
 
-/* smtplib-behaviour.md 10, the example: To, Bcc, Cc order; no Bcc sent. */
+/* P10, the example: To, Bcc, Cc order; no Bcc sent. */
 static const char smtplib_example[] = "From: foo@bar.com\r\n"
                                       "To: John <john@example.com>\r\n"
                                       "CC: Sally <sally@example.com>, fred@example.com\r\n"

@@ -2,7 +2,7 @@
  * test_reply.c - the incremental reply parser (src/reply.c).
  *
  * Every input is fed three ways (whole, one byte per call, split in two at
- * every point) and the three must agree (security-cases.md R8). Covers the
+ * every point) and the three must agree (docs/RULES.md R8). Covers the
  * hostile replies R1-R6.
  */
 #include <setjmp.h>

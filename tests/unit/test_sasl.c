@@ -6,7 +6,7 @@
  * the decoded size (ASan sees any read beyond it), and every response is
  * checked either byte for byte or as the base64 line the session would send.
  *
- * Vectors: smtplib-behaviour.md 11.3 (tim / tanstaaftanstaaf for PLAIN,
+ * Vectors: docs/RULES.md P11 (tim / tanstaaftanstaaf for PLAIN,
  * LOGIN and CRAM-MD5, the latter from RFC 2195 2), RFC 5802 5 (SCRAM-SHA-1),
  * RFC 7677 3 (SCRAM-SHA-256), Google's XOAUTH2 protocol page, RFC 7628 4.1
  * and 4.3 (OAUTHBEARER). The SCRAM vector with an authzid, escaped user name
@@ -461,7 +461,7 @@ static void test_cram_md5(void **state)
 	size_t outlen = 0;
 
 	(void)state;
-	/* RFC 2195 2 and smtplib-behaviour.md 11.3 */
+	/* RFC 2195 2 and P11 */
 	no_initial(x);
 	assert_int_equal(smtpc__sasl_finish(x), SMTPC_EAUTH);
 	assert_int_equal(round_b64(x, "PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+",
