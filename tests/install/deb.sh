@@ -58,6 +58,7 @@ check "debian/changelog's upstream version ${DEBVERSION%-*} is CMakeLists.txt's 
 
 # The tracked and the new (not ignored) files only: no build-* tree, no log, and the
 # debian/ build directories stay out of the source tree.
+git -C "$SRC" rev-parse --git-dir >/dev/null 2>&1 || { echo "FAIL: $SRC is not a git checkout"; exit 1; }
 mkdir "$TMP/src"
 git -C "$SRC" ls-files -z --cached --others --exclude-standard |
 	(cd "$SRC" && tar --null --ignore-failed-read -cf - -T -) | tar -xf - -C "$TMP/src"
