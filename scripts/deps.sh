@@ -2,7 +2,8 @@
 # Installs what smtpc needs on Debian 12, only what is missing.
 #   scripts/deps.sh build   the compiler, CMake, OpenSSL, cmocka (enough for the demo)
 #   scripts/deps.sh test    the above, plus the real servers of the interop tests and what
-#                           scripts/man-check.sh needs (scdoc, man, zsh)
+#                           scripts/man-check.sh needs (scdoc, man, zsh) and tests/install/deb.sh
+#                           (dpkg-dev, debhelper, lintian)
 # (The build makes the man pages only when scdoc is found: `build` does not need it.)
 set -euo pipefail
 
@@ -15,6 +16,8 @@ if [ "${1:-build}" = test ]; then
 	# the libraries of exim4-daemon-light, which tests/interop/exim.sh runs unpacked
 	want+=(libidn12 libgnutls-dane0 libgnutls30 libdb5.3 libnsl2 libpcre2-8-0 libcrypt1)
 	want+=(scdoc man-db groff-base zsh)
+	# tests/install/deb.sh: dpkg-buildpackage (Rules-Requires-Root: no, so no fakeroot), lintian
+	want+=(dpkg-dev debhelper lintian)
 fi
 
 missing=()

@@ -3,8 +3,9 @@
 # transcripts, lock-step and pipelined, and the fault-injection matrix), fuzz corpus replay,
 # the CLI, the bundled sink, and interop against real Postfix, Dovecot, aiosmtpd and Exim
 # started on loopback, all built with AddressSanitizer + UBSan; then the Release builds with
-# GCC and Clang, installed and built against (tests/install/consumer.sh), valgrind over the
-# unit and scenario tests, and every fuzzer for SMTPC_FUZZ_SECONDS (default 20) seconds.
+# GCC and Clang, installed and built against (tests/install/consumer.sh), the Debian packages
+# (tests/install/deb.sh), valgrind over the unit and scenario tests, and every fuzzer for
+# SMTPC_FUZZ_SECONDS (default 20) seconds.
 #   scripts/test.sh [ctest arguments...]     e.g. scripts/test.sh -L unit
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +32,8 @@ if [ $# -eq 0 ]; then
 		echo "== the $cc install: SONAME, CMake package, pkg-config, the README's example"
 		CC=$cc bash tests/install/consumer.sh "build-release-$cc-prefix" "build-release-$cc"
 	done
+	echo "== the Debian packages: build, lintian, contents, the extracted files against the sink"
+	bash tests/install/deb.sh
 	echo "== man pages and shell completion"
 	bash scripts/man-check.sh
 	echo "== valgrind (unit and scenario tests)"
