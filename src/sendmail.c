@@ -22,6 +22,7 @@
 #include "dataenc.h"
 #include "flow.h"
 #include "message.h"
+#include "plan.h"
 #include "session.h"
 
 /* The `bdat` argument of stream_body: DATA, BDAT with CRLF line endings, BINARYMIME. */
@@ -374,47 +375,13 @@ typedef struct txn {
 	int64_t raw;   /* bytes the body will hand out (progress total), -1 unknown */
 	int has_8bit;  /* 1, 0, or -1 when unknown (streamed sources) */
 	int want_utf8; /* SMTPUTF8 needed: non-ASCII envelope or headers */
-	int pipelined;
-	int bdat;
-	char **lines; /* MAIL, RCPT..., then DATA unless BDAT */
-	size_t *lens;
-	size_t nlines;
+	smtpc__plan plan; /* its commands, once the server's capabilities are known */
 } txn;
 
 static void txn_free(txn *t)
 {
-	for (size_t i = 0; i < t->nlines; i++)
-		free(t->lines[i]);
-	free(t->lines);
-	free(t->lens);
+	smtpc__plan_free(&t->plan);
 	smtpc__body_free(&t->body);
-}
-
-/* 1 when one of the n options has this keyword ("SIZE" matches "SIZE" and "size=75"). */
-static int has_keyword(const char *const *opts, size_t n, const char *keyword)
-{
-	size_t len = strlen(keyword);
-
-	for (size_t i = 0; i < n; i++)
-		if (opts[i] != NULL && strncasecmp(opts[i], keyword, len) == 0 &&
-		    (opts[i][len] == '\0' || opts[i][len] == '='))
-			return 1;
-	return 0;
-}
-
-static int has_option(const smtpc_send_options *o, const char *keyword)
-{
-	return has_keyword(o->mail_options, o->nmail_options, keyword);
-}
-
-static int has_rcpt_option(const smtpc_send_options *o, const char *keyword)
-{
-	return has_keyword(o->rcpt_options, o->nrcpt_options, keyword);
-}
-
-static int wants_utf8_option(const smtpc_send_options *o)
-{
-	return has_option(o, "SMTPUTF8");
 }
 
 /* 1 when addr is exactly one RFC 5321 path (see smtpc__addr_path), 0 if not, -1 ENOMEM. */
@@ -461,13 +428,13 @@ static int check_envelope(smtpc *s, const char *from, const char *const *to, siz
 	    smtpc__check_options(s, o->rcpt_options, o->nrcpt_options, utf8) != 0)
 		return s->err.kind;
 	/* A parameter the library adds must not come from the caller too (no keyword twice). */
-	if ((o->dsn_ret && has_option(o, "RET")) || (o->dsn_envid && has_option(o, "ENVID")) ||
-	    (o->binarymime && has_option(o, "BODY")))
+	if ((o->dsn_ret && smtpc__has_mail_option(o, "RET")) || (o->dsn_envid && smtpc__has_mail_option(o, "ENVID")) ||
+	    (o->binarymime && smtpc__has_mail_option(o, "BODY")))
 		return smtpc__err_set(s, SMTPC_EINVAL, "MAIL", NULL,
 		                      "RET, ENVID or BODY given both as an option field and in "
 		                      "mail_options");
-	if (((o->dsn_notify || o->dsn_notify_rcpt) && has_rcpt_option(o, "NOTIFY")) ||
-	    (o->dsn_orcpt && has_rcpt_option(o, "ORCPT")))
+	if (((o->dsn_notify || o->dsn_notify_rcpt) && smtpc__has_rcpt_option(o, "NOTIFY")) ||
+	    (o->dsn_orcpt && smtpc__has_rcpt_option(o, "ORCPT")))
 		return smtpc__err_set(s, SMTPC_EINVAL, "RCPT", NULL,
 		                      "NOTIFY or ORCPT given both as an option field and in "
 		                      "rcpt_options");
@@ -482,219 +449,42 @@ static int check_envelope(smtpc *s, const char *from, const char *const *to, siz
 	return 0;
 }
 
-/* xtext (RFC 3461 4): '+', '=' and bytes outside 33..126 become "+HH". */
-static char *xtext(const char *prefix, const char *value)
+/* What the server offers, as the plan needs it. */
+static void offer_of(const smtpc *s, smtpc__offer *f)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	size_t plen = strlen(prefix), vlen = strlen(value);
-	char *out = malloc(plen + 3 * vlen + 1), *o;
+	int esmtp = s->does_esmtp;
+	uint64_t limit = 0;
 
-	if (out == NULL)
-		return NULL;
-	memcpy(out, prefix, plen);
-	o = out + plen;
-	for (const unsigned char *p = (const unsigned char *)value; *p != '\0'; p++) {
-		if (*p < 33 || *p > 126 || *p == '+' || *p == '=') {
-			*o++ = '+';
-			*o++ = hex[*p >> 4];
-			*o++ = hex[*p & 15];
-		} else {
-			*o++ = (char)*p;
-		}
-	}
-	*o = '\0';
-	return out;
+	memset(f, 0, sizeof(*f));
+	f->esmtp = esmtp;
+	f->pipelining = esmtp && smtpc_has_extn(s, "PIPELINING");
+	f->chunking = esmtp && smtpc_has_extn(s, "CHUNKING");
+	f->binarymime = esmtp && smtpc_has_extn(s, "BINARYMIME");
+	f->eightbitmime = esmtp && smtpc_has_extn(s, "8BITMIME");
+	f->smtputf8 = esmtp && smtpc_has_extn(s, "SMTPUTF8");
+	f->dsn = esmtp && smtpc_has_extn(s, "DSN");
+	f->size = esmtp && smtpc_has_extn(s, "SIZE");
+	if (smtpc_size_limit(s, &limit))
+		f->size_limit = limit;
 }
 
-static char *notify_option(unsigned bits)
-{
-	static const struct {
-		unsigned bit;
-		const char *name;
-	} names[] = {{SMTPC_DSN_SUCCESS, "SUCCESS"},
-	             {SMTPC_DSN_FAILURE, "FAILURE"},
-	             {SMTPC_DSN_DELAY, "DELAY"}};
-	char buf[64];
-	int len = snprintf(buf, sizeof(buf), "NOTIFY=");
-
-	if (bits & SMTPC_DSN_NEVER)
-		return strdup("NOTIFY=NEVER"); /* NEVER stands alone (RFC 3461 4.1) */
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (bits & names[i].bit)
-			len += snprintf(buf + len, sizeof(buf) - (size_t)len, "%s%s",
-			                len > 7 ? "," : "", names[i].name);
-	return strdup(buf);
-}
-
-/* A list of strings to free together. */
-typedef struct strlist {
-	char *item[8];
-	size_t n;
-} strlist;
-
-static const char *own(strlist *l, char *str)
-{
-	if (str == NULL || l->n == sizeof(l->item) / sizeof(l->item[0])) {
-		free(str);
-		return NULL;
-	}
-	l->item[l->n++] = str;
-	return str;
-}
-
-static void strlist_free(strlist *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->item[i]);
-	l->n = 0;
-}
-
-/* "FROM:<a>" / "TO:<a>" (smtplib's quoteaddr; the address was checked by check_envelope). */
-static char *path_arg(const char *prefix, const char *addr)
-{
-	char *q = smtpc_quoteaddr(addr), *out;
-	size_t plen = strlen(prefix), qlen;
-
-	if (q == NULL)
-		return NULL;
-	qlen = strlen(q);
-	out = malloc(plen + qlen + 1);
-	if (out != NULL) {
-		memcpy(out, prefix, plen);
-		memcpy(out + plen, q, qlen + 1);
-	}
-	free(q);
-	return out;
-}
-
-/* Adds one command line (built and checked by the command writer). */
-static int add_line(txn *t, const char *verb, const char *const *args, size_t nargs, int utf8)
-{
-	int rc =
-	    smtpc__cmd_build(&t->lines[t->nlines], &t->lens[t->nlines], verb, args, nargs, utf8);
-
-	if (rc == SMTPC_ENOMEM)
-		return smtpc__err_set(t->s, rc, verb, NULL, "out of memory");
-	if (rc != 0)
-		return smtpc__err_set(t->s, rc, verb, NULL,
-		                      "refused to send %s: a control character, a non-ASCII byte "
-		                      "without SMTPUTF8, or a line too long",
-		                      verb);
-	t->nlines++;
-	return 0;
-}
-
-/*
- * Decides the parameters from the server's capabilities and builds every
- * command line of the envelope. Nothing is sent here.
- */
+/* Plans the transaction (plan.c); a failure becomes the session's error. Nothing is sent. */
 static int plan(txn *t)
 {
-	smtpc *s = t->s;
-	const smtpc_send_options *o = t->o;
-	int esmtp = s->does_esmtp, utf8 = 0, rc = 0;
-	const char *margs[16];
-	size_t nm = 0;
-	strlist owned = {{0}, 0};
-	char size_opt[32];
-	uint64_t limit;
-	/* Decided here, before MAIL, but permanent as the server's 552 would be (RFC 1870). */
 	static const smtpc_reply too_big = {552, "5.3.4", "message size exceeds the server's limit",
 	                                    39, 1};
+	smtpc__plan_in in = {t->from, t->to, t->nto, t->o, t->size, t->raw, t->has_8bit,
+	                     t->want_utf8};
+	smtpc__offer offer;
+	int rc;
 
-	if (t->want_utf8 || wants_utf8_option(o)) {
-		if (!esmtp || !smtpc_has_extn(s, "SMTPUTF8"))
-			return smtpc__err_set(
-			    s, SMTPC_ENOTSUPPORTED, "MAIL", NULL,
-			    "non-ASCII addresses or headers need SMTPUTF8, which the "
-			    "server does not offer");
-		utf8 = 1;
-	}
-	if ((o->dsn_ret || o->dsn_envid || o->dsn_notify || o->dsn_notify_rcpt || o->dsn_orcpt) &&
-	    (!esmtp || !smtpc_has_extn(s, "DSN")))
-		return smtpc__err_set(s, SMTPC_ENOTSUPPORTED, "MAIL", NULL,
-		                      "DSN options given, but the server does not offer DSN");
-	if (o->binarymime &&
-	    (!esmtp || !smtpc_has_extn(s, "CHUNKING") || !smtpc_has_extn(s, "BINARYMIME")))
-		return smtpc__err_set(s, SMTPC_ENOTSUPPORTED, "MAIL", NULL,
-		                      "BINARYMIME needs the server's CHUNKING and BINARYMIME");
-	if (t->size >= 0 && smtpc_size_limit(s, &limit) && limit > 0 && (uint64_t)t->size > limit)
-		return smtpc__err_set(s, SMTPC_EDATA, "MAIL", &too_big,
-		                      "the message (%lld bytes) is larger than the server's SIZE "
-		                      "limit (%llu bytes): not sent",
-		                      (long long)t->size, (unsigned long long)limit);
-	t->pipelined = esmtp && smtpc_has_extn(s, "PIPELINING") && !o->no_pipelining;
-	t->bdat = esmtp && smtpc_has_extn(s, "CHUNKING") && (!o->no_chunking || o->binarymime);
-
-	/* RFC 6152: 8-bit bodies need 8BITMIME; a caller's BODY= wins. */
-	if (o->binarymime) {
-		margs[nm++] = "BODY=BINARYMIME";
-	} else if (esmtp && smtpc_has_extn(s, "8BITMIME") && !has_option(o, "BODY") &&
-	           (t->has_8bit != 0 || utf8)) {
-		margs[nm++] = "BODY=8BITMIME";
-	} else if (!(esmtp && smtpc_has_extn(s, "8BITMIME")) && o->eight_bit == SMTPC_8BIT_REFUSE) {
-		if (t->has_8bit == 1)
-			return smtpc__err_set(s, SMTPC_ENOTSUPPORTED, "MAIL", NULL,
-			                      "the message has 8-bit bytes and the server does not "
-			                      "offer 8BITMIME");
-		t->body.refuse_8bit = t->has_8bit < 0;
-	}
-	if (utf8 && !wants_utf8_option(o)) /* the caller's own SMTPUTF8 is not sent twice */
-		margs[nm++] = "SMTPUTF8";
-	if (o->dsn_ret)
-		margs[nm++] = o->dsn_ret == SMTPC_DSN_RET_HDRS ? "RET=HDRS" : "RET=FULL";
-	if (o->dsn_envid && (margs[nm] = own(&owned, xtext("ENVID=", o->dsn_envid))) != NULL)
-		nm++;
-
-	/* Lines: MAIL, one RCPT per recipient, DATA. */
-	t->lines = calloc(t->nto + 2, sizeof(*t->lines));
-	t->lens = calloc(t->nto + 2, sizeof(*t->lens));
-	if (t->lines == NULL || t->lens == NULL)
-		return smtpc__err_set(s, SMTPC_ENOMEM, "MAIL", NULL, "out of memory");
-
-	const char **args = calloc(o->nmail_options + o->nrcpt_options + nm + 8, sizeof(*args));
-	size_t na = 0;
-
-	if (args == NULL)
-		return smtpc__err_set(s, SMTPC_ENOMEM, "MAIL", NULL, "out of memory");
-	args[na++] = own(&owned, path_arg("FROM:", t->from));
-	if (o->binarymime)
-		t->size = t->raw; /* sent as it is: no CRLF conversion to count */
-	if (esmtp && smtpc_has_extn(s, "SIZE") && t->size >= 0 && !has_option(o, "SIZE")) {
-		snprintf(size_opt, sizeof(size_opt), "SIZE=%lld", (long long)t->size);
-		args[na++] = size_opt;
-	}
-	for (size_t i = 0; esmtp && i < o->nmail_options; i++)
-		args[na++] = o->mail_options[i];
-	for (size_t i = 0; esmtp && i < nm; i++)
-		args[na++] = margs[i];
-	rc = args[0] == NULL ? smtpc__err_set(s, SMTPC_ENOMEM, "MAIL", NULL, "out of memory")
-	                     : add_line(t, "MAIL", args, na, utf8);
-	strlist_free(&owned);
-
-	for (size_t i = 0; rc == 0 && i < t->nto; i++) {
-		unsigned notify = o->dsn_notify_rcpt && o->dsn_notify_rcpt[i]
-		                      ? o->dsn_notify_rcpt[i]
-		                      : o->dsn_notify;
-
-		na = 0;
-		args[na++] = own(&owned, path_arg("TO:", t->to[i]));
-		for (size_t j = 0; esmtp && j < o->nrcpt_options; j++)
-			args[na++] = o->rcpt_options[j];
-		if (notify && (args[na] = own(&owned, notify_option(notify))) != NULL)
-			na++;
-		if (o->dsn_orcpt && o->dsn_orcpt[i] &&
-		    (args[na] = own(&owned, xtext("ORCPT=rfc822;", o->dsn_orcpt[i]))) != NULL)
-			na++;
-		rc = args[0] == NULL
-		         ? smtpc__err_set(s, SMTPC_ENOMEM, "RCPT", NULL, "out of memory")
-		         : add_line(t, "RCPT", args, na, utf8);
-		strlist_free(&owned);
-	}
-	free(args);
-	if (rc == 0 && !t->bdat)
-		rc = add_line(t, "DATA", NULL, 0, 0);
-	return rc;
+	offer_of(t->s, &offer);
+	rc = smtpc__plan_make(&offer, &in, &t->plan);
+	if (rc != 0)
+		return smtpc__err_set(t->s, rc, t->plan.command, t->plan.too_big ? &too_big : NULL,
+		                      "%s", t->plan.why);
+	t->body.refuse_8bit = t->plan.refuse_8bit;
+	return 0;
 }
 
 static const char *verb_of(const txn *t, size_t k)
@@ -711,9 +501,9 @@ static int write_lines(txn *t, size_t from, size_t to)
 	int n = 0, rc;
 
 	for (size_t i = from; i < to; i++) {
-		smtpc__debug(t->s, "send: ", t->lines[i], t->lens[i]);
-		iov[n].iov_base = t->lines[i];
-		iov[n++].iov_len = t->lens[i];
+		smtpc__debug(t->s, "send: ", t->plan.lines[i], t->plan.lens[i]);
+		iov[n].iov_base = t->plan.lines[i];
+		iov[n++].iov_len = t->plan.lens[i];
 	}
 	rc = smtpc__tr_writev(&t->s->tr, iov, n,
 	                      smtpc__phase_deadline(t->s, smtpc__phase_of(verb_of(t, from))));
@@ -779,16 +569,16 @@ static int envelope(txn *t, size_t present)
 	size_t sent = present, accepted = 0, last_refused = 0;
 	int mail_code = 0, data_code = 0, rc;
 
-	for (size_t k = 0; k < t->nlines; k++) {
+	for (size_t k = 0; k < t->plan.nlines; k++) {
 		smtpc_reply r = {0};
 
 		if (k == sent) {
-			size_t upto = t->pipelined ? t->nlines : k + 1;
+			size_t upto = t->plan.pipelined ? t->plan.nlines : k + 1;
 
 			if (upto - k > SMTPC__MAX_INFLIGHT)
 				upto = k + SMTPC__MAX_INFLIGHT;
 			/* Lock-step: no DATA when the sender or every recipient was refused. */
-			if (!t->pipelined && k > 0 &&
+			if (!t->plan.pipelined && k > 0 &&
 			    (mail_code != 250 || (k > t->nto && !accepted)))
 				break;
 			rc = write_lines(t, k, upto);
@@ -839,7 +629,7 @@ static int envelope(txn *t, size_t present)
 		smtpc__safe_rset(s);
 		return mail_code != 250 ? SMTPC_ESENDER : SMTPC_ERECIPIENTS;
 	}
-	if (!t->bdat && data_code != 354) {
+	if (!t->plan.bdat && data_code != 354) {
 		settle_pending(s, ri, SMTPC_RCPT_FAILED, &ri->pub.data_reply);
 		smtpc__err_set(s, SMTPC_EDATA, "DATA", &ri->pub.data_reply, "DATA refused: %d",
 		               data_code);
@@ -895,19 +685,19 @@ static int data_phase(txn *t, txn *next, size_t *next_sent)
 	int rc;
 
 	*next_sent = 0;
-	for (size_t i = 0; next != NULL && i < next->nlines && i < SMTPC__MAX_TRAILER; i++) {
-		trailer[i].iov_base = next->lines[i];
-		trailer[i].iov_len = next->lens[i];
-		after += smtpc__tr_wire_max(&s->tr, next->lens[i]);
+	for (size_t i = 0; next != NULL && i < next->plan.nlines && i < SMTPC__MAX_TRAILER; i++) {
+		trailer[i].iov_base = next->plan.lines[i];
+		trailer[i].iov_len = next->plan.lens[i];
+		after += smtpc__tr_wire_max(&s->tr, next->plan.lens[i]);
 		ntrailer++;
 	}
 	smtpc__lmtp_clear(s);
 	rc =
 	    stream_body(s, &t->body,
 	                t->o->binarymime ? BDAT_BINARY
-	                : t->bdat        ? BDAT_TEXT
+	                : t->plan.bdat        ? BDAT_TEXT
 	                                 : BDAT_NO,
-	                t->pipelined ? SMTPC__BDAT_WINDOW : 0, &inflight, t->o, t->raw, trailer, ntrailer);
+	                t->plan.pipelined ? SMTPC__BDAT_WINDOW : 0, &inflight, t->o, t->raw, trailer, ntrailer);
 	if (rc == 0)
 		*next_sent = (size_t)ntrailer;
 	if (rc == SMTPC_EDATA && s->tr.fd >= 0) {
@@ -949,7 +739,7 @@ static int data_phase(txn *t, txn *next, size_t *next_sent)
 	first.text = "";
 	/* The next transaction's replies follow these: more bytes may be buffered. */
 	s->more_expected = *next_sent > 0;
-	rc = read_final(s, t->bdat ? "BDAT" : "DATA", after, &first);
+	rc = read_final(s, t->plan.bdat ? "BDAT" : "DATA", after, &first);
 	smtpc__tr_guard_end(&s->tr, 0);
 	s->more_expected = 0;
 	/* Recipients without a reply: unknown, or failed when the end never arrived. */
@@ -986,7 +776,7 @@ static int data_phase(txn *t, txn *next, size_t *next_sent)
 	smtpc_reply r = {0};
 
 	smtpc__view_reply(&s->lmtp[s->nlmtp - 1], &r);
-	smtpc__err_set(s, SMTPC_EDATA, t->bdat ? "BDAT" : "DATA", &r, "message refused: %d",
+	smtpc__err_set(s, SMTPC_EDATA, t->plan.bdat ? "BDAT" : "DATA", &r, "message refused: %d",
 	               r.code);
 	if (rc == 0 && *next_sent == 0)
 		smtpc__safe_rset(s); /* never behind the next MAIL: it would reset that one */
@@ -1076,7 +866,7 @@ static int setup_txn(smtpc *s, const smtpc_message *m, txn *t)
 	t->nto = m->nto;
 	t->o = o;
 	smtpc__source_info(src, &t->size, &t->has_8bit, &t->raw);
-	rc = check_envelope(s, m->from, m->to, m->nto, o, wants_utf8_option(o));
+	rc = check_envelope(s, m->from, m->to, m->nto, o, smtpc__has_mail_option(o, "SMTPUTF8"));
 	if (rc == 0 && (rc = smtpc__body_init(&t->body, src)) != 0)
 		rc = smtpc__err_set(s, rc, "", NULL, "out of memory");
 	return rc;
@@ -1226,7 +1016,7 @@ SMTPC_API int smtpc_send_message(smtpc *s, const smtpc_source *msg, const char *
 		t.want_utf8 = smtpc__has_8bit(from, strlen(from));
 		for (size_t i = 0; i < nto; i++)
 			t.want_utf8 |= smtpc__has_8bit(to[i], strlen(to[i]));
-		rc = check_envelope(s, from, to, nto, opts, t.want_utf8 || wants_utf8_option(opts));
+		rc = check_envelope(s, from, to, nto, opts, t.want_utf8 || smtpc__has_mail_option(opts, "SMTPUTF8"));
 	}
 	if (rc == 0) {
 		smtpc_source rest = *msg;
@@ -1325,7 +1115,7 @@ SMTPC_API int smtpc_send_batch(smtpc *s, const smtpc_message *msgs, size_t n,
 		if (rc == 0) {
 			/* Prepare the next message so that its envelope rides with this one's end.
 			 */
-			if (i + 1 < n && cur.pipelined) {
+			if (i + 1 < n && cur.plan.pipelined) {
 				int nrc = prepare_txn(s, &msgs[i + 1], &next);
 
 				have_next = nrc == 0;
