@@ -6,7 +6,7 @@
 __smtpc_takes_value()
 {
 	case $1 in
-	--server | -f | --from | --to | --helo | --timeout | --timeout-final | --source-ip | --log | --starttls | --ca-file | --ca-dir | \
+	--server | --account | -f | --from | --to | --helo | --timeout | --timeout-final | --source-ip | --log | --starttls | --ca-file | --ca-dir | \
 		--cert | --key | --tls-name | --fingerprint | --user | --password-file | \
 		--password-env | --password-cmd | --oauth-token-cmd | --auth | --dsn-notify | \
 		--dsn-ret | --envid | --8bit)
@@ -35,7 +35,7 @@ _smtpc()
 		cur=${cur#*=}
 	fi
 
-	local common='--server --helo --timeout --source-ip --debug --json --help --version
+	local common='--server --account --helo --timeout --source-ip --debug --json --help --version
 		--starttls --ca-file --ca-dir --cert --key --tls-name --fingerprint --insecure
 		--user --password-file --password-env --password-cmd --oauth-token-cmd --auth
 		--allow-plaintext-auth'
@@ -96,7 +96,7 @@ _smtpc()
 		COMPREPLY=($(compgen -c -- "$cur"))
 		return
 		;;
-	--from | --to | --helo | --timeout | --timeout-final | --source-ip | --tls-name | --fingerprint | --user | --envid | -f)
+	--account | --from | --to | --helo | --timeout | --timeout-final | --source-ip | --tls-name | --fingerprint | --user | --envid | -f)
 		COMPREPLY=()
 		return
 		;;
