@@ -16,6 +16,30 @@ __smtpc_takes_value()
 	return 1
 }
 
+# The account names of the configuration that smtpc reads (docs/CLI.md, "Accounts"):
+# $SMTPC_CONFIG alone, else /etc/smtpc.conf and the user's file, smtpc's or else msmtp's.
+__smtpc_accounts()
+{
+	local files=() base=$HOME/.config f
+	if [[ -n ${SMTPC_CONFIG-} ]]; then
+		files=("$SMTPC_CONFIG")
+	else
+		files=(/etc/smtpc.conf)
+		[[ ${XDG_CONFIG_HOME-} == /* ]] && base=$XDG_CONFIG_HOME
+		for f in "$base/smtpc/config" "$HOME/.msmtprc" "$base/msmtp/config"; do
+			if [[ -f $f ]]; then
+				files+=("$f")
+				break
+			fi
+		done
+	fi
+	for f in "${files[@]}"; do
+		[[ -r $f ]] || continue
+		# "account NAME", "account NAME : PARENT", "account NAME:PARENT"
+		awk '$1 == "account" { n = $2; sub(/:.*/, "", n); if (n != "") print n }' "$f" 2> /dev/null
+	done
+}
+
 _smtpc()
 {
 	local cur prev words cword
@@ -73,6 +97,10 @@ _smtpc()
 		fi
 		return
 		;;
+	--account)
+		COMPREPLY=($(compgen -W "$(__smtpc_accounts)" -- "$cur"))
+		return
+		;;
 	--server)
 		COMPREPLY=($(compgen -W 'smtp:// smtps:// lmtp:// lmtp:/' -- "$cur"))
 		compopt -o nospace 2> /dev/null
@@ -96,7 +124,7 @@ _smtpc()
 		COMPREPLY=($(compgen -c -- "$cur"))
 		return
 		;;
-	--account | --from | --to | --helo | --timeout | --timeout-final | --source-ip | --tls-name | --fingerprint | --user | --envid | -f)
+	--from | --to | --helo | --timeout | --timeout-final | --source-ip | --tls-name | --fingerprint | --user | --envid | -f)
 		COMPREPLY=()
 		return
 		;;

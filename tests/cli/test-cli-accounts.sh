@@ -4,8 +4,8 @@
 # deliveries.jsonl): the default account, --account, the account of the envelope sender,
 # an unknown account (78), ~/.msmtprc read when there is no smtpc file (and ignored when
 # there is one; what it cannot carry over refused), passwords from commands and private
-# files only, aliases in the sendmail mode, probe --account. With aiosmtpd and openssl: an
-# msmtprc account with STARTTLS and passwordeval.
+# files only, aliases in the sendmail mode, probe --account, the bash completion of account
+# names. With aiosmtpd and openssl: an msmtprc account with STARTTLS and passwordeval.
 #
 # usage: tests/cli/test-cli-accounts.sh PATH/TO/smtpc PATH/TO/smtpc-sink
 # Needs python3. Exit status: 0 all passed, 1 a test failed, 77 skipped.
@@ -378,6 +378,30 @@ EOF
 else
 	echo "note: no aiosmtpd or openssl: the msmtprc STARTTLS test is skipped"
 fi
+
+# ---------------------------------------------------------------- completion
+mv "$TMP/smtpc.conf.saved" "$CONF"
+# complete SHELL-WORDS...: what the bash completion offers for the last word.
+complete_bash() {
+	bash --norc --noprofile -c '
+		source "$1"
+		shift
+		COMP_WORDS=("$@")
+		COMP_CWORD=$(($# - 1))
+		COMPREPLY=()
+		_smtpc
+		printf "%s\n" "${COMPREPLY[@]}"' complete_bash "$HERE/../../completion/smtpc.bash" "$@"
+}
+got=$(complete_bash smtpc send --account '' | sort | tr '\n' ' ')
+want="home home2 lmtp-cmd lmtp-file work "
+if [ "$got" = "$want" ]; then pass; else fail "bash: --account offers '$got', not '$want'"; fi
+got=$(complete_bash smtpc probe --account = w | tr '\n' ' ')
+if [ "$got" = "work " ]; then pass; else fail "bash: --account=w offers '$got'"; fi
+mv "$CONF" "$TMP/smtpc.conf.saved"
+got=$(complete_bash smtpc send --account '' | sort | tr '\n' ' ')
+want="clear default nocheck other relay secret sha1 "
+[ -e "$TMP/tls.port" ] && want="clear default nocheck other relay secret sha1 tls "
+if [ "$got" = "$want" ]; then pass; else fail "bash: msmtprc accounts '$got', not '$want'"; fi
 
 echo "test-cli-accounts: $PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
