@@ -231,10 +231,9 @@ static int account_line(struct cli_config_file *f, char *value, int lineno)
 		q = p + strlen(p);
 		while (q > p && is_blank(q[-1]))
 			*--q = '\0';
-		parent = find_account(f, p);
+		parent = strcmp(p, name) != 0 ? find_account(f, p) : NULL;
 		if (parent == NULL)
 			return cli_config_error(f->path, lineno, "no such account (yet):", p);
-		s = &f->section[f->nsections - 1]; /* find_account() saw the array as it is now */
 		for (size_t k = 0; k < NKEYS; k++) {
 			if (parent->value[k] != NULL) {
 				s->value[k] = parent->value[k];

@@ -85,6 +85,7 @@ account work
 server $A
 from me@work.test
 helo work.example
+dsn-ret hdrs
 
 account home
 server $B
@@ -105,7 +106,8 @@ stored b 1 "the default account"
 last b 'd["mail_from"] == "me@home.test"' "the default account's from"
 expect 0 "--account work" -- send --account work --to x@ok.test "$M"
 stored a 1 "--account work"
-last a 'd["mail_from"] == "me@work.test" and d["helo"] == "work.example"' "--account work: its from and helo"
+last a 'd["mail_from"] == "me@work.test" and d["helo"] == "work.example" and "RET=HDRS" in d["mail_options"]' \
+	"--account work: its from, helo, dsn-ret"
 expect 0 "--account=home2 (inherits home)" -- send --account=home2 --to x@ok.test "$M"
 stored b 2 "--account=home2"
 last b 'd["mail_from"] == "other@home.test"' "--account=home2: its own from"
@@ -181,13 +183,19 @@ expect 78 "a user file writable by others" -- send --to x@ok.test "$M"
 has err "writable by group or others" "a user file writable by others"
 chmod 600 "$CONF"
 cp "$CONF" "$TMP/good.conf"
-for bad in 'default nope' 'account work' 'account x : nope' 'account a,b' 'frobnicate 1' \
+for bad in 'default home2' 'account work' 'account x : nope' 'account a,b' 'frobnicate 1' \
 	'from a@x.test
 from b@x.test'; do
 	{ cat "$TMP/good.conf"; printf '%s\n' "$bad"; } >"$CONF"
 	expect 78 "a bad line: $bad" -- send --to x@ok.test "$M"
 	has err "smtpc: $CONF:" "a bad line: $bad: the file and line"
 done
+printf 'default nope\naccount x : x\n' >"$CONF"
+expect 78 "an account its own parent" -- send --to x@ok.test "$M"
+has err "$CONF:2: no such account (yet): 'x'" "an account its own parent"
+printf 'default nope\naccount x\nserver %s\n' "$A" >"$CONF"
+expect 78 "default names no account" -- send --to x@ok.test "$M"
+has err "$CONF:1: no such account: 'nope'" "default names no account"
 cp "$TMP/good.conf" "$CONF"
 expect 0 "the file is whole again" -- send --to x@ok.test "$M"
 
@@ -288,6 +296,11 @@ host 127.0.0.1
 auth on
 user alice
 passwordeval cat '$TMP/pw'
+
+account crl : relay
+tls_crl_file /etc/ssl/revoked.crl
+dsn_notify failure,delay
+dsn_return headers
 EOF
 chmod 644 "$MSMTPRC"
 printf 'root: msmtp-admin@example.org\n' >"$HOME/msmtp-aliases"
@@ -307,6 +320,10 @@ expect 78 "msmtprc: tls_certcheck off refused" -- send --account nocheck --to x@
 has err "$MSMTPRC:28: tls_certcheck off" "msmtprc: tls_certcheck off"
 expect 78 "msmtprc: an SHA-1 fingerprint refused" -- send --account sha1 --to x@ok.test "$M"
 has err "$MSMTPRC:33: tls_fingerprint: an SHA-1 or MD5 fingerprint" "msmtprc: SHA-1 fingerprint"
+expect 0 "msmtprc: tls_crl_file, dsn_notify, dsn_return" -- send --account crl --to x@ok.test "$M"
+has err "smtpc: warning: $MSMTPRC:42: tls_crl_file ignored" "msmtprc: tls_crl_file: a warning"
+last b 'd["mail_options"][-1] == "RET=HDRS" and d["rcpt_options"][0][0] == "NOTIFY=FAILURE,DELAY"' \
+	"msmtprc: dsn_notify, dsn_return"
 expect 64 "msmtprc: credentials with tls off refused" -- send --account clear --from a@x.test \
 	--to x@ok.test "$M"
 has err "credentials need --starttls required" "msmtprc: credentials with tls off"
@@ -399,8 +416,8 @@ got=$(complete_bash smtpc probe --account = w | tr '\n' ' ')
 if [ "$got" = "work " ]; then pass; else fail "bash: --account=w offers '$got'"; fi
 mv "$CONF" "$TMP/smtpc.conf.saved"
 got=$(complete_bash smtpc send --account '' | sort | tr '\n' ' ')
-want="clear default nocheck other relay secret sha1 "
-[ -e "$TMP/tls.port" ] && want="clear default nocheck other relay secret sha1 tls "
+want="clear crl default nocheck other relay secret sha1 "
+[ -e "$TMP/tls.port" ] && want="clear crl default nocheck other relay secret sha1 tls "
 if [ "$got" = "$want" ]; then pass; else fail "bash: msmtprc accounts '$got', not '$want'"; fi
 
 echo "test-cli-accounts: $PASSED passed, $FAILED failed"
