@@ -306,7 +306,7 @@ static int map_server(struct cli_config *c, const struct raw *r, struct cli_conf
 		return 0;
 	if (port == NULL)
 		port = lmtp ? "24" : implicit ? "465" : "25"; /* msmtp's defaults */
-	v6 = strchr(host, ':') != NULL;
+	v6 = strchr(host, ':') != NULL && host[0] != '[';     /* an IPv6 address goes in brackets */
 	n = strlen(host) + strlen(port) + 16;
 	url = cli_config_keep(c, malloc(n));
 	if (url == NULL)
