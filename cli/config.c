@@ -615,40 +615,41 @@ static int account_usable(const struct layer *l)
 	return 0;
 }
 
-int cli_config_use(struct cli_options *o, struct cli_config *c, const char *account)
+/* The server: the command line, $SMTPC_SERVER, else the first file that names one. */
+static void choose_server(struct cli_options *o, struct cli_config *c, const struct layer *layer)
 {
-	struct layer layer[CLI_CONFIG_MAX_FILES];
 	const char *env = getenv("SMTPC_SERVER");
-	int server = cli_config_key("server"), auth_layer = -1, ex;
-	int auth_given = cli_wants_auth(o) || o->password_file != NULL || o->password_env != NULL ||
-	                 o->password_cmd != NULL;
+	int server = cli_config_key("server");
 
-	c->account = account;
 	c->server_path = NULL;
 	c->server_line = 0;
-	for (size_t f = 0; f < c->nfiles; f++) {
-		const struct cli_config_section *s =
-		    account ? find_account(&c->file[f], account) : NULL;
-
-		layer[f].file = &c->file[f];
-		layer[f].section = s ? s : &c->file[f].section[0];
-		ex = account_usable(&layer[f]);
-		if (ex != 0)
-			return ex;
+	if (cli_option_given(o, "server"))
+		return;
+	if (env != NULL && *env != '\0') {
+		o->server = env;
+		return;
 	}
-	/* The server: the command line, $SMTPC_SERVER, the first file that names one. */
-	for (size_t f = 0; f < c->nfiles && c->server_path == NULL; f++) {
+	for (size_t f = 0; f < c->nfiles; f++) {
 		const struct cli_config_section *s = layer[f].section;
 
-		if (s->value[server] != NULL && !cli_option_given(o, "server") &&
-		    (env == NULL || *env == '\0')) {
+		if (s->value[server] != NULL) {
 			o->server = s->value[server];
 			c->server_path = layer[f].file->path;
 			c->server_line = s->vline[server];
+			return;
 		}
 	}
-	if (!cli_option_given(o, "server") && env != NULL && *env != '\0')
-		o->server = env;
+}
+
+/*
+ * Which file's server keys apply (its server is the one used, or it names none), and
+ * the file that gives the AUTH keys: the first such file that has one; -1: none, or the
+ * command line gives credentials.
+ */
+static int server_keys(const struct cli_options *o, const struct cli_config *c, struct layer *layer)
+{
+	int server = cli_config_key("server"), auth_layer = -1;
+
 	for (size_t f = 0; f < c->nfiles; f++) {
 		const char *own = layer[f].section->value[server];
 
@@ -659,13 +660,36 @@ int cli_config_use(struct cli_options *o, struct cli_config *c, const char *acco
 				auth_layer = (int)f;
 		}
 	}
-	if (auth_given)
-		auth_layer = -1; /* the command line's credentials, whole */
+	if (cli_wants_auth(o) || o->password_file != NULL || o->password_env != NULL ||
+	    o->password_cmd != NULL)
+		return -1; /* the command line's credentials, whole */
+	return auth_layer;
+}
+
+int cli_config_use(struct cli_options *o, struct cli_config *c, const char *account)
+{
+	struct layer layer[CLI_CONFIG_MAX_FILES];
+	int auth_layer, ex;
+
+	c->account = account;
+	for (size_t f = 0; f < c->nfiles; f++) {
+		const struct cli_config_section *s =
+		    account ? find_account(&c->file[f], account) : NULL;
+
+		layer[f].file = &c->file[f];
+		layer[f].section = s ? s : &c->file[f].section[0];
+		ex = account_usable(&layer[f]);
+		if (ex != 0)
+			return ex;
+	}
+	choose_server(o, c, layer);
+	auth_layer = server_keys(o, c, layer);
+	/* Each other key from the first file that has it, the user's first. */
 	for (size_t k = 0; k < NKEYS; k++) {
 		const char *key = CONFIG_KEYS[k];
 		int is_auth = in_list(key, AUTH_KEYS, NELEMS(AUTH_KEYS));
 
-		if ((int)k == server || !for_command(o, key) || given(o, key))
+		if (strcmp(key, "server") == 0 || !for_command(o, key) || given(o, key))
 			continue;
 		for (size_t f = 0; f < c->nfiles; f++) {
 			if (layer[f].section->value[k] == NULL)
