@@ -54,6 +54,7 @@ enum opt_id {
 	OPT_SOURCE_IP,
 	OPT_LOG,
 	OPT_SYSLOG,
+	OPT_ACCOUNT,
 };
 
 #define FOR_SEND  1u
@@ -105,6 +106,7 @@ static const struct opt_spec OPTIONS[] = {
     {"source-ip", 0, OPT_SOURCE_IP, 1, FOR_ALL},
     {"log", 0, OPT_LOG, 1, FOR_SEND},
     {"syslog", 0, OPT_SYSLOG, 0, FOR_SEND},
+    {"account", 0, OPT_ACCOUNT, 1, FOR_ALL},
 };
 
 /* The mechanisms of smtpc_auth(), canonical spelling. */
@@ -155,6 +157,8 @@ void cli_print_help(FILE *f)
 	    "  --server URL     smtp://host[:port] (port 25), smtps://host[:port] (implicit TLS,\n"
 	    "                   port 465), lmtp://host[:port] (port 2003), lmtp:/socket/path or\n"
 	    "                   lmtp:///socket/path; IPv6: smtp://[::1]:2525\n"
+	    "  --account NAME   the settings of account NAME of the configuration (default: the\n"
+	    "                   account whose from is --from, else the default account)\n"
 	    "  -f, --from ADDR  envelope sender (required for send without -t; --from ''\n"
 	    "                   sends <>)\n"
 	    "  --to ADDR        envelope recipient; repeat it or give a comma-separated list\n"
@@ -678,6 +682,8 @@ static int apply_option(struct parser *ps, const struct opt_spec *spec, const ch
 	case OPT_SYSLOG:
 		o->syslog = 1;
 		return 0;
+	case OPT_ACCOUNT:
+		return set_nonempty(&o->account, value, spec->name);
 	default:
 		return usage_error("internal error: unhandled option", spec->name);
 	}
@@ -886,10 +892,12 @@ static int finish(struct parser *ps)
 	rc = cli_config_apply(o);
 	if (rc != 0)
 		return rc;
-	if (o->server == NULL)
+	if (o->server == NULL) {
+		cli_config_hint_account(o->config);
 		return usage_error("missing --server URL (or SMTPC_SERVER, or 'server URL' in the "
 		                   "configuration file)",
 		                   NULL);
+	}
 	/* With -t the headers give what the options do not. */
 	if (o->command == CLI_SEND && o->from == NULL && !o->read_recipients)
 		return usage_error("missing --from ADDR (the envelope sender; --from '' sends <>; "

@@ -1,10 +1,10 @@
 /*
  * args.h - the command line of smtpc.
  *
- *   smtpc send --server URL (--from ADDR --to ADDR[,ADDR...]... | -t [--from ADDR]
+ *   smtpc send [--account NAME] --server URL (--from ADDR --to ADDR[,ADDR...]... | -t [--from ADDR]
  *              [--to ADDR]...) [--helo NAME] [--timeout SEC] [DSN and transfer options]
  *              [TLS options] [AUTH options] [--progress] [--debug] [--json] [FILE]
- *   smtpc probe --server URL [--helo NAME] [--timeout SEC] [TLS options]
+ *   smtpc probe [--account NAME] --server URL [--helo NAME] [--timeout SEC] [TLS options]
  *              [AUTH options] [--debug] [--json]
  *   smtpc --help | --version
  *
@@ -71,8 +71,10 @@ struct cli_options {
 	int no_chunking;
 
 	uint64_t given;            /* bit of every option set (command line, configuration) */
-	struct cli_config *config; /* the configuration file read (config.h), or NULL */
+	const char *account;       /* --account NAME: the account of the configuration */
+	struct cli_config *config; /* the configuration read (config.h), or NULL */
 	const char *domain;        /* "domain" of the configuration: qualifies bare names */
+	const char *aliases;       /* "aliases" of the configuration (sendmail mode), or NULL */
 	char *from_owned;          /* o->from qualified with the domain */
 
 	/* sendmail mode (argv[0] is "sendmail"; sendmail.c) */
@@ -94,6 +96,7 @@ struct cli_options {
 	/* AUTH */
 	const char *user;
 	const char *password_file;
+	int password_file_private; /* named by the user's configuration: refused unless private */
 	const char *password_env;
 	const char *password_cmd;
 	const char *oauth_token_cmd;

@@ -161,7 +161,13 @@ static int take_line(struct first_line *fl, const char *what, const char *subjec
 
 /* ---------------------------------------------------------------- file */
 
-static int password_from_file(const char *path, char **password)
+/*
+ * A password file named by the user's own configuration must be private:
+ * owned by the user and of mode 0600 or less, or it is refused (the
+ * configuration is read on every run, where nobody would see a warning).
+ * Given on the command line, a file others can read gets a warning.
+ */
+static int password_from_file(const char *path, int private_only, char **password)
 {
 	struct first_line fl;
 	struct stat st;
@@ -170,7 +176,19 @@ static int password_from_file(const char *path, char **password)
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return config_error("cannot read --password-file", path, strerror(errno));
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & (S_IRGRP | S_IROTH))) {
+	if (fstat(fd, &st) != 0) {
+		rc = errno;
+		close(fd);
+		return config_error("cannot read --password-file", path, strerror(rc));
+	}
+	if (private_only && (st.st_uid != geteuid() || (st.st_mode & 077))) {
+		close(fd);
+		return config_error("refused password-file", path,
+		                    st.st_uid != geteuid()
+		                        ? "not owned by the user running smtpc"
+		                        : "readable or writable by group or others (chmod 600 it)");
+	}
+	if (S_ISREG(st.st_mode) && (st.st_mode & (S_IRGRP | S_IROTH))) {
 		fputs("smtpc: warning: --password-file '", stderr);
 		cli_put_str(stderr, path);
 		fputs("' is readable by group or others (chmod 600 it)\n", stderr);
@@ -442,7 +460,7 @@ int cli_password_get(const struct cli_options *o, char **password)
 
 	*password = NULL;
 	if (o->password_file)
-		return password_from_file(o->password_file, password);
+		return password_from_file(o->password_file, o->password_file_private, password);
 	if (o->password_env)
 		return password_from_env(o->password_env, password);
 	if (o->password_cmd)

@@ -3,15 +3,17 @@
  * /usr/sbin/sendmail for programs that pipe mail into it,
  *
  *   sendmail [-t] [-i] [-v] [-f|-r SENDER] [-F FULLNAME] [-N DSN] [-R RET] [-B TYPE]
- *            [-bm] [-oi] [-oem] [-oep] [-odi] [-odb] [--] [RECIPIENT...]
+ *            [-a|--account NAME] [-bm] [-oi] [-oem] [-oep] [-odi] [-odb] [--]
+ *            [RECIPIENT...]
  *
- * with the server from $SMTPC_SERVER or a configuration file ($SMTPC_CONFIG,
- * else /etc/smtpc.conf) of "key value" lines, each a long option of smtpc
- * send. The message is copied to a temporary file first when it comes from
- * a pipe (the connection never waits on a slow writer), then sent with
- * smtpc_send_message() (Bcc removed; Date, Message-ID and From added when
- * missing, send.c); quiet on success (docs/CLI.md).
+ * with the server from $SMTPC_SERVER or the configuration (config.h): its
+ * account named by -a, else the one whose sender is -f, else the default
+ * one; bare RECIPIENTs go through its aliases file (aliases.h). The message is copied to a
+ * temporary file first when it comes from a pipe (the connection never waits on a slow writer),
+ * then sent with smtpc_send_message() (Bcc removed; Date, Message-ID and From added when missing,
+ * send.c); quiet on success (docs/CLI.md).
  */
+#include "aliases.h"
 #include "commands.h"
 #include "config.h"
 
@@ -27,23 +29,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define DEFAULT_CONFIG "/etc/smtpc.conf"
-#define CONFIG_MAX     (64 * 1024)
-
-/* The keys of the configuration file: long options of smtpc send that take a value,
- * "domain" (config.h), "tls-verify" (yes, or no: --insecure) and "syslog" (yes: --syslog,
- * or no). */
-/* clang-format off */
-static const char *const CONFIG_KEYS[] = {
-    "server",      "from",   "helo",          "timeout",      "starttls",
-    "ca-file",     "ca-dir", "cert",          "key",          "tls-name",
-    "fingerprint", "user",   "password-file", "password-cmd", "auth",
-    "domain",      "tls-verify", "timeout-final", "source-ip", "log", "syslog",
-};
-/* clang-format on */
-#define NKEYS (sizeof(CONFIG_KEYS) / sizeof(CONFIG_KEYS[0]))
-_Static_assert(NKEYS <= CLI_CONFIG_MAX_KEYS, "struct cli_config holds CLI_CONFIG_MAX_KEYS");
-
 struct sendmail_args {
 	int read_recipients;
 	int verbose;           /* -v: the transcript on standard error (--debug) */
@@ -51,6 +36,7 @@ struct sendmail_args {
 	const char *full_name; /* -F */
 	const char *notify;    /* -N: --dsn-notify */
 	const char *ret;       /* -R: --dsn-ret */
+	const char *account;   /* -a NAME, --account NAME: the account (msmtp's flags) */
 	int first_rcpt;        /* argv index of the first recipient */
 };
 
@@ -63,7 +49,7 @@ static int usage(const char *msg, const char *arg)
 		putc('\'', stderr);
 	}
 	fputs("\nusage: sendmail [-t] [-i] [-v] [-f|-r SENDER] [-F FULLNAME] [-N DSN] [-R RET]\n"
-	      "                [-B TYPE] [-bm] [-oi] [-oem] [-oep] [-odi] [-odb] [--] "
+	      "                [-B TYPE] [-a NAME] [-bm] [-oi] [-oem] [-oep] [-odi] [-odb] [--] "
 	      "[RECIPIENT...]\n",
 	      stderr);
 	return EX_USAGE;
@@ -124,6 +110,11 @@ static int flag_takes(struct sendmail_args *a, char flag, const char *value)
 	case 'R': /* DSN RET: full or hdrs */
 		a->ret = value;
 		return 0;
+	case 'a': /* msmtp's -a: the account of the configuration */
+		if (a->account != NULL)
+			return usage("-a (or --account) given more than once", NULL);
+		a->account = value;
+		return 0;
 	case 'B': /* the body type: the library finds it in the message itself */
 		if (strcasecmp(value, "7BIT") != 0 && strcasecmp(value, "8BITMIME") != 0)
 			return flag_error("unsupported body type (7BIT or 8BITMIME):", flag, value);
@@ -158,6 +149,15 @@ static int parse_flags(int argc, char **argv, struct sendmail_args *a)
 		}
 		if (arg[0] != '-' || arg[1] == '\0')
 			break;
+		if (strcmp(arg, "--account") == 0 || strncmp(arg, "--account=", 10) == 0) {
+			/* msmtp's long form; "--account NAME" takes the next argument */
+			if (arg[9] == '\0' && i + 1 >= argc)
+				return usage("this option needs a value:", arg);
+			ex = flag_takes(a, 'a', arg[9] == '=' ? arg + 10 : argv[++i]);
+			if (ex != 0)
+				return ex;
+			continue;
+		}
 		if (arg[1] == '-')
 			return usage("unsupported sendmail option", arg);
 		for (p = arg + 1; *p; p++) {
@@ -179,6 +179,7 @@ static int parse_flags(int argc, char **argv, struct sendmail_args *a)
 			case 'B':
 			case 'o':
 			case 'b':
+			case 'a':
 				break;
 			default:
 				return usage("unsupported sendmail option", flag);
@@ -203,266 +204,11 @@ static int parse_flags(int argc, char **argv, struct sendmail_args *a)
 	return 0;
 }
 
-int cli_config_error(const struct cli_config *c, int line, const char *msg, const char *arg)
-{
-	fputs("smtpc: ", stderr);
-	cli_put_str(stderr, c->path);
-	if (line > 0)
-		fprintf(stderr, ":%d", line);
-	fprintf(stderr, ": %s", msg);
-	if (arg) {
-		fputs(" '", stderr);
-		cli_put_str(stderr, arg);
-		putc('\'', stderr);
-	}
-	putc('\n', stderr);
-	return EX_CONFIG;
-}
-
-/* Reads the whole file (at most CONFIG_MAX bytes). Returns 0, or an errno value. */
-static int read_file(const char *path, char **text)
-{
-	size_t len = 0;
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY), err = 0;
-
-	*text = NULL;
-	if (fd < 0)
-		return errno;
-	if (fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
-		err = S_ISDIR(st.st_mode) ? EISDIR : errno;
-		close(fd);
-		return err;
-	}
-	*text = malloc(CONFIG_MAX + 1);
-	if (*text == NULL) {
-		close(fd);
-		return ENOMEM;
-	}
-	for (;;) {
-		ssize_t n = read(fd, *text + len, CONFIG_MAX + 1 - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err = errno;
-			break;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len > CONFIG_MAX) {
-			err = EFBIG;
-			break;
-		}
-	}
-	close(fd);
-	if (err == 0 && memchr(*text, '\0', len) != NULL)
-		err = EINVAL;
-	if (err == 0)
-		(*text)[len] = '\0';
-	return err;
-}
-
-static int is_blank(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r';
-}
-
-/* One "key value" line (comments and blank lines already skipped). */
-static int config_line(struct cli_config *c, char *line, int lineno)
-{
-	char *key = line, *value = line, *end;
-	size_t k;
-
-	while (*value && !is_blank(*value))
-		value++;
-	if (*value)
-		*value++ = '\0';
-	while (is_blank(*value))
-		value++;
-	end = value + strlen(value);
-	while (end > value && is_blank(end[-1]))
-		*--end = '\0';
-	for (k = 0; k < NKEYS; k++) {
-		if (strcmp(key, CONFIG_KEYS[k]) == 0)
-			break;
-	}
-	if (k == NKEYS)
-		return cli_config_error(c, lineno, "unknown key", key);
-	if (c->value[k] != NULL)
-		return cli_config_error(c, lineno, "key given twice:", key);
-	if (*value == '\0' && strcmp(key, "from") != 0)
-		return cli_config_error(c, lineno, "no value for", key);
-	c->value[k] = value;
-	c->line[k] = lineno;
-	return 0;
-}
-
-int cli_config_load(struct cli_config *c)
-{
-	const char *env = getenv("SMTPC_CONFIG");
-	char *p, *next;
-	int err, lineno = 0;
-
-	c->path = env && *env ? env : DEFAULT_CONFIG;
-	err = read_file(c->path, &c->text);
-	if (err == ENOENT && !(env && *env))
-		return 0; /* no /etc/smtpc.conf: fine; a missing $SMTPC_CONFIG is not */
-	if (err == ENOMEM) {
-		fputs("smtpc: out of memory\n", stderr);
-		return EX_OSERR;
-	}
-	if (err != 0)
-		return cli_config_error(c, 0,
-		                        err == EFBIG    ? "larger than 64 KiB"
-		                        : err == EINVAL ? "holds a NUL byte"
-		                                        : strerror(err),
-		                        NULL);
-	for (p = c->text; p != NULL && *p; p = next) {
-		int ex;
-
-		next = strchr(p, '\n');
-		if (next)
-			*next++ = '\0';
-		lineno++;
-		while (is_blank(*p))
-			p++;
-		if (*p == '\0' || *p == '#')
-			continue;
-		ex = config_line(c, p, lineno);
-		if (ex != 0)
-			return ex;
-	}
-	return 0;
-}
-
-const char *cli_config_get(const struct cli_config *c, const char *key, int *line)
-{
-	for (size_t k = 0; k < NKEYS; k++) {
-		if (strcmp(key, CONFIG_KEYS[k]) == 0) {
-			*line = c->line[k];
-			return c->value[k];
-		}
-	}
-	*line = 0;
-	return NULL;
-}
-
-void cli_config_free(struct cli_config *c)
-{
-	if (c == NULL)
-		return;
-	free(c->text);
-	memset(c, 0, sizeof(*c));
-}
-
-/* The keys that belong to the configured server: its TLS settings and credentials. */
-static const char *const SERVER_KEYS[] = {
-    "starttls",    "ca-file", "ca-dir",        "cert",         "key",  "tls-name",
-    "fingerprint", "user",    "password-file", "password-cmd", "auth",
-};
-static const char *const AUTH_KEYS[] = {"user", "password-file", "password-cmd", "auth"};
-
-static int in_list(const char *key, const char *const *list, size_t n)
-{
-	for (size_t k = 0; k < n; k++) {
-		if (strcmp(key, list[k]) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-/* A domain name: dot-separated labels of letters, digits and hyphens (RFC 5321 4.1.2). */
-static int domain_ok(const char *d)
-{
-	size_t label = 0, len = strlen(d);
-
-	if (len == 0 || len > 253)
-		return 0;
-	for (const char *p = d;; p++) {
-		if (*p == '.' || *p == '\0') {
-			if (label == 0 || label > 63 || p[-1] == '-')
-				return 0;
-			if (*p == '\0')
-				return 1;
-			label = 0;
-			continue;
-		}
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || (*p == '-' && label > 0)))
-			return 0;
-		label++;
-	}
-}
-
-int cli_config_apply(struct cli_options *o)
-{
-	const char *env = getenv("SMTPC_SERVER"), *configured;
-	struct cli_config *c = calloc(1, sizeof(*c));
-	int line, ex, same_server,
-	    auth_given = cli_wants_auth(o) || o->password_file != NULL || o->password_env != NULL ||
-	                 o->password_cmd != NULL;
-
-	if (c == NULL) {
-		fputs("smtpc: out of memory\n", stderr);
-		return EX_OSERR;
-	}
-	o->config = c;
-	ex = cli_config_load(c);
-	if (ex != 0)
-		return ex;
-	configured = cli_config_get(c, "server", &line);
-	if (!cli_option_given(o, "server"))
-		o->server = env != NULL && *env != '\0' ? env : configured;
-	same_server = configured == NULL || (o->server && strcmp(o->server, configured) == 0);
-	for (size_t k = 0; k < NKEYS; k++) {
-		const char *key = CONFIG_KEYS[k], *value = c->value[k];
-
-		if (value == NULL || strcmp(key, "server") == 0)
-			continue;
-		if (strcmp(key, "domain") == 0) {
-			if (!domain_ok(value))
-				return cli_config_error(c, c->line[k], "invalid domain", value);
-			o->domain = value;
-			continue;
-		}
-		if (strcmp(key, "tls-verify") == 0) { /* "no" is --insecure, "yes" the default */
-			if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0)
-				return cli_config_error(c, c->line[k], "invalid value for", key);
-			if (strcmp(value, "no") == 0 && same_server &&
-			    !cli_option_given(o, "insecure") &&
-			    cli_option_set(o, "insecure", NULL) != 0)
-				return cli_config_error(c, c->line[k], "invalid value for", key);
-			continue;
-		}
-		if (strcmp(key, "syslog") == 0) { /* yes: --syslog, no: the default */
-			if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0)
-				return cli_config_error(c, c->line[k], "invalid value for", key);
-			if (strcmp(value, "yes") == 0 && cli_option_for_command(o, key) &&
-			    !cli_option_given(o, key) && cli_option_set(o, key, NULL) != 0)
-				return cli_config_error(c, c->line[k], "invalid value for", key);
-			continue;
-		}
-		if (!cli_option_for_command(o, key) || cli_option_given(o, key))
-			continue;
-		if (!same_server &&
-		    in_list(key, SERVER_KEYS, sizeof(SERVER_KEYS) / sizeof(*SERVER_KEYS)))
-			continue; /* never another server's credentials or pins */
-		if (auth_given && in_list(key, AUTH_KEYS, sizeof(AUTH_KEYS) / sizeof(*AUTH_KEYS)))
-			continue; /* the command line's credentials, whole */
-		if (cli_option_set(o, key, value) != 0)
-			return cli_config_error(c, c->line[k], "invalid value for", key);
-	}
-	return 0;
-}
-
 /* The options of smtpc send from the flags, the environment and the configuration. */
 static int build_options(struct cli_options *o, const struct sendmail_args *a, int argc,
                          char **argv)
 {
-	const char *env = getenv("SMTPC_SERVER");
-	int i, line = 0, ex;
+	int i, ex;
 
 	cli_options_init(o);
 	o->command = CLI_SEND;
@@ -477,10 +223,13 @@ static int build_options(struct cli_options *o, const struct sendmail_args *a, i
 		return ex;
 	if (a->ret != NULL && (ex = cli_option_set(o, "dsn-ret", a->ret)) != 0)
 		return ex;
+	if (a->account != NULL && (ex = cli_option_set(o, "account", a->account)) != 0)
+		return ex;
 	ex = cli_config_apply(o);
 	if (ex != 0)
 		return ex;
 	if (o->server == NULL) {
+		cli_config_hint_account(o->config);
 		fputs("smtpc: no server configured: set SMTPC_SERVER (smtp://host:port) or "
 		      "'server URL' in ",
 		      stderr);
@@ -488,8 +237,6 @@ static int build_options(struct cli_options *o, const struct sendmail_args *a, i
 		fputs(" (or the file named by SMTPC_CONFIG)\n", stderr);
 		return EX_CONFIG;
 	}
-	if (env == NULL || *env == '\0')
-		cli_config_get(o->config, "server", &line);
 	for (i = a->first_rcpt; i < argc; i++) {
 		ex = cli_option_set(o, "to", argv[i]);
 		if (ex != 0)
@@ -499,10 +246,13 @@ static int build_options(struct cli_options *o, const struct sendmail_args *a, i
 		return usage("no recipients: give them as arguments, or -t to read them from the "
 		             "headers",
 		             NULL);
+	ex = cli_aliases_expand(o);
+	if (ex != 0)
+		return ex;
 	ex = cli_options_check(o);
 	if (ex == EX_USAGE) {
-		if (line > 0)
-			return cli_config_error(o->config, line,
+		if (o->config->server_path != NULL)
+			return cli_config_error(o->config->server_path, o->config->server_line,
 			                        "check the server and TLS/AUTH settings", NULL);
 		fputs("smtpc: check SMTPC_SERVER and the TLS/AUTH settings of ", stderr);
 		cli_put_str(stderr, o->config->path);

@@ -6,7 +6,7 @@
 __smtpc_takes_value()
 {
 	case $1 in
-	--server | -f | --from | --to | --helo | --timeout | --timeout-final | --source-ip | --log | --starttls | --ca-file | --ca-dir | \
+	--server | --account | -f | --from | --to | --helo | --timeout | --timeout-final | --source-ip | --log | --starttls | --ca-file | --ca-dir | \
 		--cert | --key | --tls-name | --fingerprint | --user | --password-file | \
 		--password-env | --password-cmd | --oauth-token-cmd | --auth | --dsn-notify | \
 		--dsn-ret | --envid | --8bit)
@@ -14,6 +14,30 @@ __smtpc_takes_value()
 		;;
 	esac
 	return 1
+}
+
+# The account names of the configuration that smtpc reads (docs/CLI.md, "Accounts"):
+# $SMTPC_CONFIG alone, else /etc/smtpc.conf and the user's file, smtpc's or else msmtp's.
+__smtpc_accounts()
+{
+	local files=() base=$HOME/.config f
+	if [[ -n ${SMTPC_CONFIG-} ]]; then
+		files=("$SMTPC_CONFIG")
+	else
+		files=(/etc/smtpc.conf)
+		[[ ${XDG_CONFIG_HOME-} == /* ]] && base=$XDG_CONFIG_HOME
+		for f in "$base/smtpc/config" "$HOME/.msmtprc" "$base/msmtp/config"; do
+			if [[ -f $f ]]; then
+				files+=("$f")
+				break
+			fi
+		done
+	fi
+	for f in "${files[@]}"; do
+		[[ -r $f ]] || continue
+		# "account NAME", "account NAME : PARENT", "account NAME:PARENT"
+		awk '$1 == "account" { n = $2; sub(/:.*/, "", n); if (n != "") print n }' "$f" 2> /dev/null
+	done
 }
 
 _smtpc()
@@ -35,7 +59,7 @@ _smtpc()
 		cur=${cur#*=}
 	fi
 
-	local common='--server --helo --timeout --source-ip --debug --json --help --version
+	local common='--server --account --helo --timeout --source-ip --debug --json --help --version
 		--starttls --ca-file --ca-dir --cert --key --tls-name --fingerprint --insecure
 		--user --password-file --password-env --password-cmd --oauth-token-cmd --auth
 		--allow-plaintext-auth'
@@ -71,6 +95,10 @@ _smtpc()
 		else
 			COMPREPLY=($(compgen -W 'never success failure delay' -- "$cur"))
 		fi
+		return
+		;;
+	--account)
+		COMPREPLY=($(compgen -W "$(__smtpc_accounts)" -- "$cur"))
 		return
 		;;
 	--server)

@@ -7,7 +7,7 @@
 # - every SMTPC_API function of include/smtpc.h is named in a page and opens with
 #   `man 3 NAME` (its page, or a link page to the page of its group);
 # - every long option of the option table of cli/args.c (and its short option) is in
-#   smtpc(1), and every key of the configuration file (cli/sendmail.c); every option of
+#   smtpc(1), and every key of the configuration file (cli/config.c); every option of
 #   smtpc-sink (tools/sink/smtpc-sink.c) is in smtpc-sink(1);
 # - bash completion: `smtpc se<TAB>` gives send, `smtpc send --star<TAB>` --starttls, every
 #   long option is offered to the command it belongs to (and only to it), and the values of
@@ -94,7 +94,7 @@ cli_options() {
 		awk 'NF == 2 { print $1, "-", $2; next } { print }'
 }
 
-# The keys of the configuration file (CONFIG_KEYS of cli/sendmail.c).
+# The keys of the configuration file (CONFIG_KEYS of cli/config.c).
 config_keys() {
 	sed -n '/CONFIG_KEYS\[\] = {/,/^};/p' "$1" | grep -oE '"[a-z0-9-]+"' | tr -d '"'
 }
@@ -124,7 +124,7 @@ check_functions() { # header
 	done
 }
 
-check_options() { # args.c sendmail.c
+check_options() { # args.c config.c
 	local name short cmds n=0
 	while read -r name short cmds; do
 		n=$((n + 1))
@@ -210,7 +210,7 @@ check_zsh_completion() { # args.c
 
 echo "== man pages: every function of smtpc.h, every option and configuration key"
 check_functions include/smtpc.h || fail=1
-check_options cli/args.c cli/sendmail.c || fail=1
+check_options cli/args.c cli/config.c || fail=1
 check_sink_options tools/sink/smtpc-sink.c || fail=1
 
 echo "== man pages: every function opens with man 3 NAME"
@@ -234,13 +234,13 @@ cp include/smtpc.h "$tmp/smtpc.h"
 echo 'SMTPC_API int smtpc_man_check_missing(smtpc *s);' >> "$tmp/smtpc.h"
 sed 's/^    {"progress", 0, OPT_PROGRESS, 0, FOR_SEND},$/&\n    {"man-check-missing", 0, OPT_PROGRESS, 0, FOR_ALL},/' cli/args.c > "$tmp/args.c"
 grep -q man-check-missing "$tmp/args.c" || bad "self-test: cannot add an option to a copy of cli/args.c"
-sed 's/"domain",      "tls-verify",/& "man-check-missing",/' cli/sendmail.c > "$tmp/sendmail.c"
-grep -q man-check-missing "$tmp/sendmail.c" || bad "self-test: cannot add a key to a copy of cli/sendmail.c"
+sed 's/"domain",      "tls-verify",/& "man-check-missing",/' cli/config.c > "$tmp/config.c"
+grep -q man-check-missing "$tmp/config.c" || bad "self-test: cannot add a key to a copy of cli/config.c"
 sed 's/^\t    {"daemon", no_argument, NULL, OPT_DAEMON},$/&\n\t    {"man-check-missing", no_argument, NULL, OPT_DAEMON},/' \
 	tools/sink/smtpc-sink.c > "$tmp/smtpc-sink.c"
 grep -q man-check-missing "$tmp/smtpc-sink.c" || bad "self-test: cannot add an option to a copy of smtpc-sink.c"
-for t in "check_functions $tmp/smtpc.h" "check_options $tmp/args.c cli/sendmail.c" \
-	"check_options cli/args.c $tmp/sendmail.c" "check_sink_options $tmp/smtpc-sink.c" \
+for t in "check_functions $tmp/smtpc.h" "check_options $tmp/args.c cli/config.c" \
+	"check_options cli/args.c $tmp/config.c" "check_sink_options $tmp/smtpc-sink.c" \
 	"check_bash_completion $tmp/args.c" "check_zsh_completion $tmp/args.c"; do
 	if $t 2> "$tmp/err"; then
 		bad "self-test: '${t%% *}' passed with a name that is documented nowhere"
