@@ -99,21 +99,18 @@ static void strlist_free(strlist *l)
 	l->n = 0;
 }
 
-/* "FROM:<a>" / "TO:<a>" (smtplib's quoteaddr; the address was checked by check_envelope). */
-static char *path_arg(const char *prefix, const char *addr)
+/* "FROM:<path>" / "TO:<path>": the path as smtpc__addr_path found it ("" is the null path). */
+static char *path_arg(const char *prefix, const char *path)
 {
-	char *q = smtpc_quoteaddr(addr), *out;
-	size_t plen = strlen(prefix), qlen;
+	size_t plen = strlen(prefix), len = strlen(path);
+	char *out = malloc(plen + len + 3);
 
-	if (q == NULL)
-		return NULL;
-	qlen = strlen(q);
-	out = malloc(plen + qlen + 1);
 	if (out != NULL) {
 		memcpy(out, prefix, plen);
-		memcpy(out + plen, q, qlen + 1);
+		out[plen] = '<';
+		memcpy(out + plen + 1, path, len);
+		memcpy(out + plen + 1 + len, ">", 2);
 	}
-	free(q);
 	return out;
 }
 
@@ -164,9 +161,10 @@ int smtpc__plan_make(const smtpc__offer *offer, const smtpc__plan_in *in, smtpc_
 	memset(p, 0, sizeof(*p));
 	if (in->want_utf8 || smtpc__has_mail_option(o, "SMTPUTF8")) {
 		if (!offer->smtputf8)
-			return fail(p, SMTPC_ENOTSUPPORTED, "MAIL",
-			            "non-ASCII addresses or headers need SMTPUTF8, which the server "
-			            "does not offer");
+			return fail(
+			    p, SMTPC_ENOTSUPPORTED, "MAIL",
+			    "non-ASCII addresses or headers need SMTPUTF8, which the server "
+			    "does not offer");
 		utf8 = 1;
 	}
 	if ((o->dsn_ret || o->dsn_envid || o->dsn_notify || o->dsn_notify_rcpt || o->dsn_orcpt) &&
@@ -230,8 +228,9 @@ int smtpc__plan_make(const smtpc__offer *offer, const smtpc__plan_in *in, smtpc_
 	strlist_free(&owned);
 
 	for (size_t i = 0; rc == 0 && i < in->nto; i++) {
-		unsigned notify = o->dsn_notify_rcpt && o->dsn_notify_rcpt[i] ? o->dsn_notify_rcpt[i]
-		                                                               : o->dsn_notify;
+		unsigned notify = o->dsn_notify_rcpt && o->dsn_notify_rcpt[i]
+		                      ? o->dsn_notify_rcpt[i]
+		                      : o->dsn_notify;
 
 		na = 0;
 		args[na++] = own(&owned, path_arg("TO:", in->to[i]));

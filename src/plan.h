@@ -22,7 +22,7 @@ typedef struct smtpc__offer {
 
 /** One message, as the session knows it before the plan. */
 typedef struct smtpc__plan_in {
-	const char *from; /* checked already (one path each, no control) */
+	const char *from; /* the paths (smtpc__addr_path: one each, checked, no brackets) */
 	const char *const *to;
 	size_t nto;
 	const smtpc_send_options *o;

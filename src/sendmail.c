@@ -28,7 +28,6 @@
 /* The `bdat` argument of stream_body: DATA, BDAT with CRLF line endings, BINARYMIME. */
 enum { BDAT_NO = 0, BDAT_TEXT = 1, BDAT_BINARY = 2 };
 
-
 /*
  * Streams the message: every piece of the body is encoded (CRLF line endings;
  * for DATA also dot-stuffing and the terminator) and written. With BDAT each
@@ -201,10 +200,11 @@ static int read_final(smtpc *s, const char *verb, size_t after, smtpc_reply *fir
 			return not_delivered(s, rc, verb);
 		if (rc != 0) {
 			/* L2: the dot went out; we cannot know what the server did. */
-			return smtpc__err_reword(s, SMTPC_EUNKNOWN, verb,
-			                         "outcome unknown: %s after the end of data (%zu of "
-			                         "%zu replies read)",
-			                         s->err_message, s->nlmtp, want);
+			return smtpc__err_reword(
+			    s, SMTPC_EUNKNOWN, verb,
+			    "outcome unknown: %s after the end of data (%zu of "
+			    "%zu replies read)",
+			    s->err_message, s->nlmtp, want);
 		}
 	}
 	return 0;
@@ -362,7 +362,6 @@ static void settle_pending(smtpc *s, result_impl *ri, smtpc_rcpt_status st, cons
 
 /* ---------------------------------------------------------------- the transaction */
 
-
 typedef struct txn {
 	smtpc *s;
 	result_impl *ri;
@@ -371,40 +370,61 @@ typedef struct txn {
 	size_t nto;
 	const smtpc_send_options *o;
 	smtpc__body body;
-	int64_t size;  /* message size for SIZE=, -1 unknown */
-	int64_t raw;   /* bytes the body will hand out (progress total), -1 unknown */
-	int has_8bit;  /* 1, 0, or -1 when unknown (streamed sources) */
-	int want_utf8; /* SMTPUTF8 needed: non-ASCII envelope or headers */
+	int64_t size;     /* message size for SIZE=, -1 unknown */
+	int64_t raw;      /* bytes the body will hand out (progress total), -1 unknown */
+	int has_8bit;     /* 1, 0, or -1 when unknown (streamed sources) */
+	int want_utf8;    /* SMTPUTF8 needed: non-ASCII envelope or headers */
+	char **paths;     /* the sender's and each recipient's path, from check_envelope */
 	smtpc__plan plan; /* its commands, once the server's capabilities are known */
 } txn;
 
 static void txn_free(txn *t)
 {
+	for (size_t i = 0; t->paths != NULL && i <= t->nto; i++)
+		free(t->paths[i]);
+	free(t->paths);
+	t->paths = NULL;
 	smtpc__plan_free(&t->plan);
 	smtpc__body_free(&t->body);
 }
 
-/* 1 when addr is exactly one RFC 5321 path (see smtpc__addr_path), 0 if not, -1 ENOMEM. */
-static int is_one_path(const char *addr, int allow_null)
+/*
+ * 1 when addr is exactly one RFC 5321 path (see smtpc__addr_path), kept in *path for the
+ * commands (each address is parsed once); 0 if not, -1 ENOMEM.
+ */
+static int is_one_path(const char *addr, int allow_null, char **path)
 {
-	char *path;
-	int found = smtpc__addr_path(addr, allow_null, &path);
+	int found = smtpc__addr_path(addr, allow_null, path);
 
-	free(path);
+	if (found != 1) {
+		free(*path);
+		*path = NULL;
+	}
 	return found;
 }
 
-/* Everything the transaction will send is checked before its first byte. */
-static int check_envelope(smtpc *s, const char *from, const char *const *to, size_t nto,
-                          const smtpc_send_options *o, int utf8)
+/*
+ * Everything the transaction will send is checked before its first byte; the paths of the
+ * sender and recipients are kept in t->paths.
+ */
+static int check_envelope(txn *t, int utf8)
 {
+	smtpc *s = t->s;
+	const char *from = t->from;
+	const char *const *to = t->to;
+	size_t nto = t->nto;
+	const smtpc_send_options *o = t->o;
 	int found;
+
+	t->paths = calloc(nto + 1, sizeof(*t->paths));
+	if (t->paths == NULL)
+		return smtpc__err_set(s, SMTPC_ENOMEM, "MAIL", NULL, "out of memory");
 
 	if (smtpc__arg_check(from, strlen(from), utf8) != 0)
 		return smtpc__err_set(s, SMTPC_EINVAL, "MAIL", NULL,
 		                      "sender holds a control character%s",
 		                      utf8 ? "" : " or a non-ASCII byte (SMTPUTF8 not requested)");
-	if ((found = is_one_path(from, 1)) != 1)
+	if ((found = is_one_path(from, 1, &t->paths[0])) != 1)
 		return smtpc__err_set(s, found < 0 ? SMTPC_ENOMEM : SMTPC_EINVAL, "MAIL", NULL,
 		                      found < 0 ? "out of memory"
 		                                : "the sender is not exactly one address (RFC "
@@ -417,7 +437,7 @@ static int check_envelope(smtpc *s, const char *from, const char *const *to, siz
 			    "recipient %zu is empty or holds a control "
 			    "character%s",
 			    i + 1, utf8 ? "" : " or a non-ASCII byte (SMTPUTF8 not requested)");
-		if ((found = is_one_path(to[i], 0)) != 1)
+		if ((found = is_one_path(to[i], 0, &t->paths[i + 1])) != 1)
 			return smtpc__err_set(s, found < 0 ? SMTPC_ENOMEM : SMTPC_EINVAL, "RCPT",
 			                      NULL,
 			                      "recipient %zu is not exactly one address (RFC "
@@ -428,7 +448,8 @@ static int check_envelope(smtpc *s, const char *from, const char *const *to, siz
 	    smtpc__check_options(s, o->rcpt_options, o->nrcpt_options, utf8) != 0)
 		return s->err.kind;
 	/* A parameter the library adds must not come from the caller too (no keyword twice). */
-	if ((o->dsn_ret && smtpc__has_mail_option(o, "RET")) || (o->dsn_envid && smtpc__has_mail_option(o, "ENVID")) ||
+	if ((o->dsn_ret && smtpc__has_mail_option(o, "RET")) ||
+	    (o->dsn_envid && smtpc__has_mail_option(o, "ENVID")) ||
 	    (o->binarymime && smtpc__has_mail_option(o, "BODY")))
 		return smtpc__err_set(s, SMTPC_EINVAL, "MAIL", NULL,
 		                      "RET, ENVID or BODY given both as an option field and in "
@@ -449,37 +470,16 @@ static int check_envelope(smtpc *s, const char *from, const char *const *to, siz
 	return 0;
 }
 
-/* What the server offers, as the plan needs it. */
-static void offer_of(const smtpc *s, smtpc__offer *f)
-{
-	int esmtp = s->does_esmtp;
-	uint64_t limit = 0;
-
-	memset(f, 0, sizeof(*f));
-	f->esmtp = esmtp;
-	f->pipelining = esmtp && smtpc_has_extn(s, "PIPELINING");
-	f->chunking = esmtp && smtpc_has_extn(s, "CHUNKING");
-	f->binarymime = esmtp && smtpc_has_extn(s, "BINARYMIME");
-	f->eightbitmime = esmtp && smtpc_has_extn(s, "8BITMIME");
-	f->smtputf8 = esmtp && smtpc_has_extn(s, "SMTPUTF8");
-	f->dsn = esmtp && smtpc_has_extn(s, "DSN");
-	f->size = esmtp && smtpc_has_extn(s, "SIZE");
-	if (smtpc_size_limit(s, &limit))
-		f->size_limit = limit;
-}
-
 /* Plans the transaction (plan.c); a failure becomes the session's error. Nothing is sent. */
 static int plan(txn *t)
 {
 	static const smtpc_reply too_big = {552, "5.3.4", "message size exceeds the server's limit",
 	                                    39, 1};
-	smtpc__plan_in in = {t->from, t->to, t->nto, t->o, t->size, t->raw, t->has_8bit,
-	                     t->want_utf8};
-	smtpc__offer offer;
-	int rc;
-
-	offer_of(t->s, &offer);
-	rc = smtpc__plan_make(&offer, &in, &t->plan);
+	smtpc__plan_in in = {t->paths[0], (const char *const *)t->paths + 1,
+	                     t->nto,      t->o,
+	                     t->size,     t->raw,
+	                     t->has_8bit, t->want_utf8};
+	int rc = smtpc__plan_make(&t->s->offer, &in, &t->plan);
 	if (rc != 0)
 		return smtpc__err_set(t->s, rc, t->plan.command, t->plan.too_big ? &too_big : NULL,
 		                      "%s", t->plan.why);
@@ -692,12 +692,12 @@ static int data_phase(txn *t, txn *next, size_t *next_sent)
 		ntrailer++;
 	}
 	smtpc__lmtp_clear(s);
-	rc =
-	    stream_body(s, &t->body,
-	                t->o->binarymime ? BDAT_BINARY
-	                : t->plan.bdat        ? BDAT_TEXT
-	                                 : BDAT_NO,
-	                t->plan.pipelined ? SMTPC__BDAT_WINDOW : 0, &inflight, t->o, t->raw, trailer, ntrailer);
+	rc = stream_body(s, &t->body,
+	                 t->o->binarymime ? BDAT_BINARY
+	                 : t->plan.bdat   ? BDAT_TEXT
+	                                  : BDAT_NO,
+	                 t->plan.pipelined ? SMTPC__BDAT_WINDOW : 0, &inflight, t->o, t->raw,
+	                 trailer, ntrailer);
 	if (rc == 0)
 		*next_sent = (size_t)ntrailer;
 	if (rc == SMTPC_EDATA && s->tr.fd >= 0) {
@@ -866,7 +866,7 @@ static int setup_txn(smtpc *s, const smtpc_message *m, txn *t)
 	t->nto = m->nto;
 	t->o = o;
 	smtpc__source_info(src, &t->size, &t->has_8bit, &t->raw);
-	rc = check_envelope(s, m->from, m->to, m->nto, o, smtpc__has_mail_option(o, "SMTPUTF8"));
+	rc = check_envelope(t, smtpc__has_mail_option(o, "SMTPUTF8"));
 	if (rc == 0 && (rc = smtpc__body_init(&t->body, src)) != 0)
 		rc = smtpc__err_set(s, rc, "", NULL, "out of memory");
 	return rc;
@@ -1016,7 +1016,7 @@ SMTPC_API int smtpc_send_message(smtpc *s, const smtpc_source *msg, const char *
 		t.want_utf8 = smtpc__has_8bit(from, strlen(from));
 		for (size_t i = 0; i < nto; i++)
 			t.want_utf8 |= smtpc__has_8bit(to[i], strlen(to[i]));
-		rc = check_envelope(s, from, to, nto, opts, t.want_utf8 || smtpc__has_mail_option(opts, "SMTPUTF8"));
+		rc = check_envelope(&t, t.want_utf8 || smtpc__has_mail_option(opts, "SMTPUTF8"));
 	}
 	if (rc == 0) {
 		smtpc_source rest = *msg;

@@ -59,6 +59,7 @@ static void forget_greeting(smtpc *s)
 	s->helo_resp = s->ehlo_resp = NULL;
 	s->does_esmtp = 0;
 	smtpc__caps_clear(&s->caps);
+	memset(&s->offer, 0, sizeof(s->offer));
 }
 
 SMTPC_API void smtpc_free(smtpc *s)
@@ -758,6 +759,26 @@ SMTPC_API int smtpc_helo(smtpc *s, const char *name, smtpc_reply *reply)
 	return store_text(s, &s->helo_resp, &r);
 }
 
+/* What the server offers, as the plan needs it: looked up once per EHLO, not per message. */
+static void set_offer(smtpc *s)
+{
+	smtpc__offer *f = &s->offer;
+	int esmtp = s->does_esmtp;
+	uint64_t limit = 0;
+
+	memset(f, 0, sizeof(*f));
+	f->esmtp = esmtp;
+	f->pipelining = esmtp && smtpc_has_extn(s, "PIPELINING");
+	f->chunking = esmtp && smtpc_has_extn(s, "CHUNKING");
+	f->binarymime = esmtp && smtpc_has_extn(s, "BINARYMIME");
+	f->eightbitmime = esmtp && smtpc_has_extn(s, "8BITMIME");
+	f->smtputf8 = esmtp && smtpc_has_extn(s, "SMTPUTF8");
+	f->dsn = esmtp && smtpc_has_extn(s, "DSN");
+	f->size = esmtp && smtpc_has_extn(s, "SIZE");
+	if (smtpc_size_limit(s, &limit))
+		f->size_limit = limit;
+}
+
 SMTPC_API int smtpc_ehlo(smtpc *s, const char *name, smtpc_reply *reply)
 {
 	const char *args[1] = {hello_name(s, name)};
@@ -767,6 +788,7 @@ SMTPC_API int smtpc_ehlo(smtpc *s, const char *name, smtpc_reply *reply)
 
 	smtpc__caps_clear(&s->caps);
 	s->does_esmtp = 0;
+	memset(&s->offer, 0, sizeof(s->offer));
 	rc = smtpc__command(s, verb, args, 1, 0, &r);
 	if (reply != NULL && (rc == 0 || rc == SMTPC_ESHUTDOWN))
 		*reply = r;
@@ -778,6 +800,7 @@ SMTPC_API int smtpc_ehlo(smtpc *s, const char *name, smtpc_reply *reply)
 	s->does_esmtp = 1;
 	if (smtpc__caps_parse(&s->caps, r.text, r.text_len) != 0)
 		return smtpc__err_set(s, SMTPC_ENOMEM, verb, NULL, "out of memory");
+	set_offer(s);
 	return 0;
 }
 

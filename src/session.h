@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "caps.h"
+#include "plan.h"
 #include "reply.h"
 #include "smtpc.h"
 #include "transport.h"
@@ -56,6 +57,7 @@ struct smtpc {
 	char *ehlo_resp;
 	int does_esmtp;
 	smtpc__caps caps;
+	smtpc__offer offer; /* what a transaction uses of caps, decided once per EHLO */
 
 	/* transaction state */
 	int utf8;                 /* an SMTPUTF8 MAIL is in progress */

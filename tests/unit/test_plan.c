@@ -165,8 +165,9 @@ static void test_dsn(void **state)
 	assert_int_equal(smtpc__plan_make(&f, &in, &p), 0);
 	assert_string_equal(line(&p, 0),
 	                    "MAIL FROM:<a@b.example> SIZE=100 RET=HDRS ENVID=a+2Bb+3Dc+20d");
-	assert_string_equal(line(&p, 1),
-	                    "RCPT TO:<c@d.example> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;x+2By+3Dz@d.example");
+	assert_string_equal(
+	    line(&p, 1),
+	    "RCPT TO:<c@d.example> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;x+2By+3Dz@d.example");
 	assert_string_equal(line(&p, 2), "RCPT TO:<e@f.example> NOTIFY=NEVER");
 	smtpc__plan_free(&p);
 	f.dsn = 0;
@@ -277,7 +278,8 @@ static void test_property(void **state)
 		o.dsn_ret = (r >> 16 & 1) ? SMTPC_DSN_RET_FULL : SMTPC_DSN_RET_DEFAULT;
 		o.mail_options = mopts + ((r >> 17) % 4);
 		o.nmail_options = (r >> 19) % 2;
-		if (o.binarymime && o.nmail_options > 0 && strncmp(o.mail_options[0], "BODY", 4) == 0)
+		if (o.binarymime && o.nmail_options > 0 &&
+		    strncmp(o.mail_options[0], "BODY", 4) == 0)
 			continue; /* BODY twice is refused before the plan (check_envelope) */
 		rc = smtpc__plan_make(&f, &in, &p);
 		if (rc != 0) {
@@ -294,8 +296,9 @@ static void test_property(void **state)
 
 			assert_null(strpbrk(l, "\r\n"));
 			if (!f.esmtp) /* the verb and its path, nothing more */
-				assert_true(strchr(l, ' ') == NULL || strchr(strchr(l, ' ') + 1, ' ') == NULL);
-			strtok_r(l, " ", &save); /* the verb */
+				assert_true(strchr(l, ' ') == NULL ||
+				            strchr(strchr(l, ' ') + 1, ' ') == NULL);
+			strtok_r(l, " ", &save);    /* the verb */
 			strtok_r(NULL, " ", &save); /* FROM:<...> / TO:<...> */
 			while ((tok = strtok_r(NULL, " ", &save)) != NULL) {
 				size_t kl = strcspn(tok, "=");
