@@ -63,12 +63,29 @@ static int is_blank(unsigned char c)
 	return c == ' ' || c == '\t';
 }
 
-/* RFC 5322 3.2.3 specials (minus '.', which we keep inside atoms) and blanks. */
+/*
+ * Not RFC 5322 3.2.3 specials (minus '.', which we keep inside atoms), blanks or controls. A
+ * switch, not strchr over the specials: every byte of every address goes through here.
+ */
 static int is_atext(unsigned char c)
 {
-	if (c <= ' ' || c == 0x7f)
+	switch (c) {
+	case '(':
+	case ')':
+	case '<':
+	case '>':
+	case '[':
+	case ']':
+	case ':':
+	case ';':
+	case '@':
+	case '\\':
+	case ',':
+	case '"':
 		return 0;
-	return strchr("()<>[]:;@\\,\"", c) == NULL;
+	default:
+		return c > ' ' && c != 0x7f;
+	}
 }
 
 /*
