@@ -223,7 +223,7 @@ static int check_options(const smtpc_dkim_key *key, const smtpc_dkim_options *o)
 struct field {
 	const char *p; /* the field, final CRLF excluded */
 	size_t len;
-	size_t name; /* length of its name (WSP before the colon excluded) */
+	size_t name; /* length of its name */
 	int used;    /* already selected by an earlier h= entry */
 };
 
@@ -282,8 +282,11 @@ static int split_fields(struct headers *h)
 		while (pos < h->len && (h->block[pos] == ' ' || h->block[pos] == '\t'));
 		end = pos - 2;
 		colon = memchr(h->block + start, ':', next_line(h->block, h->len, start) - start);
-		if (colon == NULL)
-			return SMTPC_EINVAL; /* not a field: what would a verifier make of it? */
+		/* Not a field, or WSP before the colon (obsolete, RFC 5322 4.5.8): verifiers
+		 * refuse both (dkimpy, OpenDKIM), so no signature could pass. */
+		if (colon == NULL || colon == h->block + start || colon[-1] == ' ' ||
+		    colon[-1] == '\t')
+			return SMTPC_EINVAL;
 		if (h->n == cap) {
 			struct field *nf;
 
@@ -296,10 +299,6 @@ static int split_fields(struct headers *h)
 		h->f[h->n].p = h->block + start;
 		h->f[h->n].len = end - start;
 		h->f[h->n].name = (size_t)(colon - (h->block + start));
-		while (h->f[h->n].name > 0 &&
-		       (h->block[start + h->f[h->n].name - 1] == ' ' ||
-		        h->block[start + h->f[h->n].name - 1] == '\t'))
-			h->f[h->n].name--;
 		h->f[h->n].used = 0;
 		h->n++;
 	}

@@ -381,12 +381,15 @@ static void test_injection_refused(void **state)
 	o.algorithm = SMTPC_DKIM_RSA_SHA256; /* not what the key is for */
 	assert_int_equal(sign_mem(key, &o, msg, &sig), SMTPC_EINVAL);
 	o.algorithm = SMTPC_DKIM_FROM_KEY;
-	/* Messages that cannot be signed: no From, no header block, a line without a colon. */
+	/* Messages that cannot be signed: no From, no header block, a line without a colon,
+	 * WSP before a colon. */
 	assert_int_equal(sign_mem(key, &o, "To: b@x\r\n\r\n", &sig), SMTPC_EINVAL);
 	assert_int_equal(sign_mem(key, &o, "no header\r\n", &sig), SMTPC_EINVAL);
 	assert_int_equal(sign_mem(key, &o, "From: a@b\r\nnot a field\r\n\r\n", &sig),
 	                 SMTPC_EINVAL);
 	assert_int_equal(sign_mem(key, &o, "", &sig), SMTPC_EINVAL);
+	assert_int_equal(sign_mem(key, &o, "From : a@b\r\n\r\n", &sig), SMTPC_EINVAL);
+	assert_int_equal(sign_mem(key, &o, "From: a@b\r\nX\t: y\r\n\r\n", &sig), SMTPC_EINVAL);
 	smtpc_dkim_key_free(key);
 }
 
