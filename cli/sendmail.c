@@ -39,6 +39,7 @@ static const char *const CONFIG_KEYS[] = {
     "ca-file",     "ca-dir", "cert",          "key",          "tls-name",
     "fingerprint", "user",   "password-file", "password-cmd", "auth",
     "domain",      "tls-verify", "timeout-final", "source-ip", "log", "syslog",
+    "dkim-key",    "dkim-selector", "dkim-domain",
 };
 /* clang-format on */
 #define NKEYS (sizeof(CONFIG_KEYS) / sizeof(CONFIG_KEYS[0]))
