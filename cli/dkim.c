@@ -21,7 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAX_KEY_FILE  65536 /* an RSA 8192 PEM is about 6.5 KiB */
+#define MAX_KEY_FILE     65536 /* an RSA 8192 PEM is about 6.5 KiB */
 #define MAX_DKIM_HEADERS 64
 
 int cli_dkim_wanted(const struct cli_options *o)
@@ -64,8 +64,9 @@ static int parse_canon(const char *value, smtpc_dkim_options *d)
 			return 0;
 		}
 	}
-	return bad_value("dkim-canon", value,
-	                 "expected relaxed/relaxed, relaxed/simple, simple/relaxed or simple/simple");
+	return bad_value(
+	    "dkim-canon", value,
+	    "expected relaxed/relaxed, relaxed/simple, simple/relaxed or simple/simple");
 }
 
 /* --dkim-headers: field names separated by ':' or ',' (From among them). */
@@ -97,8 +98,7 @@ static int parse_headers(const char *value, char *copy, const char **names, size
 static int check_options(const struct cli_options *o, smtpc_dkim_options *d)
 {
 	if (o->dkim_key == NULL || o->dkim_selector == NULL || o->dkim_domain == NULL) {
-		fputs("smtpc: --dkim-key, --dkim-selector and --dkim-domain go together\n",
-		      stderr);
+		fputs("smtpc: --dkim-key, --dkim-selector and --dkim-domain go together\n", stderr);
 		return EX_USAGE;
 	}
 	if (!dns_name_ok(o->dkim_selector))
@@ -147,8 +147,8 @@ static int read_key_file(const char *path, char *buf, size_t *len)
 		return key_error(path, "its group or others have access to it: chmod 600 it");
 	}
 	*len = 0;
-	while (*len < MAX_KEY_FILE &&
-	       ((got = read(fd, buf + *len, MAX_KEY_FILE - *len)) > 0 || (got < 0 && errno == EINTR)))
+	while (*len < MAX_KEY_FILE && ((got = read(fd, buf + *len, MAX_KEY_FILE - *len)) > 0 ||
+	                               (got < 0 && errno == EINTR)))
 		*len += got > 0 ? (size_t)got : 0;
 	close(fd);
 	if (got < 0)
@@ -187,8 +187,9 @@ static int sign_error(int rc)
 		      stderr);
 		return EX_DATAERR;
 	case SMTPC_EIO:
-		fprintf(stderr, "smtpc: cannot read the message, or copy it to a temporary file "
-		                "(TMPDIR), to sign it: %s\n",
+		fprintf(stderr,
+		        "smtpc: cannot read the message, or copy it to a temporary file "
+		        "(TMPDIR), to sign it: %s\n",
 		        strerror(errno));
 		return EX_IOERR;
 	default:

@@ -812,15 +812,15 @@ SMTPC_API char *smtpc_base64_encode(const void *data, size_t len, size_t maxline
 
 /** Signing algorithm (RFC 6376 3.3, RFC 8463). */
 typedef enum smtpc_dkim_algorithm {
-	SMTPC_DKIM_FROM_KEY = 0,        /* the one the key is for */
-	SMTPC_DKIM_RSA_SHA256 = 1,      /* rsa-sha256 (RSA key of at least 1024 bits) */
-	SMTPC_DKIM_ED25519_SHA256 = 2,  /* ed25519-sha256 (Ed25519 key) */
+	SMTPC_DKIM_FROM_KEY = 0,       /* the one the key is for */
+	SMTPC_DKIM_RSA_SHA256 = 1,     /* rsa-sha256 (RSA key of at least 1024 bits) */
+	SMTPC_DKIM_ED25519_SHA256 = 2, /* ed25519-sha256 (Ed25519 key) */
 } smtpc_dkim_algorithm;
 
 /**
  * What to sign and how. Initialise with SMTPC_DKIM_OPTIONS_INIT: every other
  * field 0/NULL, which gives c=relaxed/relaxed, t= now, no x=, no i=, the
- * default header list.
+ * default header list. timestamp and expire are at most 253402300799 (year 9999).
  */
 typedef struct smtpc_dkim_options {
 	unsigned version;
@@ -834,11 +834,11 @@ typedef struct smtpc_dkim_options {
 	                                   Content-Transfer-Encoding, Reply-To, In-Reply-To,
 	                                   References as often as present, From once more */
 	size_t nheaders;
-	int simple_header;      /* 1: c=simple/... (0: relaxed) */
-	int simple_body;        /* 1: c=.../simple (0: relaxed) */
-	int64_t timestamp;      /* t=: 0 now, > 0 that time (seconds since the epoch), -1 none */
-	int64_t expire;         /* x= = signing time + expire seconds; 0 none */
-	const char *identity;   /* i= (NULL: none): "[local]@domain", domain d= or below it */
+	int simple_header;    /* 1: c=simple/... (0: relaxed) */
+	int simple_body;      /* 1: c=.../simple (0: relaxed) */
+	int64_t timestamp;    /* t=: 0 now, > 0 that time (seconds since the epoch), -1 none */
+	int64_t expire;       /* x= = signing time + expire seconds; 0 none */
+	const char *identity; /* i= (NULL: none): "[local]@domain", domain d= or below it */
 } smtpc_dkim_options;
 #define SMTPC_DKIM_OPTIONS_VERSION 1
 /* clang-format off */

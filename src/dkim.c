@@ -40,10 +40,11 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
-#define LINE_MAX_COLS 78   /* RFC 5322 2.1.1 */
-#define MAX_SIGNATURE 512  /* bytes: RSA 4096 */
-#define MAX_NAME      255  /* a DNS name (RFC 1035 2.3.4) */
-#define MAX_IDENTITY  320  /* a local part (64, RFC 5321 4.5.3.1.1), '@', a domain */
+#define LINE_MAX_COLS 78  /* RFC 5322 2.1.1 */
+#define MAX_SIGNATURE 512 /* bytes: RSA 4096 */
+#define MAX_NAME      255 /* a DNS name (RFC 1035 2.3.4) */
+#define MAX_IDENTITY  320 /* a local part (64, RFC 5321 4.5.3.1.1), '@', a domain */
+#define MAX_TIME      INT64_C(253402300799) /* 9999-12-31: t= plus x= cannot overflow */
 
 struct smtpc_dkim_key {
 	EVP_PKEY *pkey;
@@ -55,8 +56,8 @@ struct smtpc_dkim_signed {
 	size_t hdrlen, hdrpos;
 	const char *mem; /* the message in memory, or NULL */
 	size_t memlen, mempos;
-	int fd;       /* or read again from here (-1: none) */
-	int own_fd;   /* 1: fd is the temporary copy */
+	int fd;     /* or read again from here (-1: none) */
+	int own_fd; /* 1: fd is the temporary copy */
 	smtpc_source src;
 };
 
@@ -207,7 +208,8 @@ static int check_options(const smtpc_dkim_key *key, const smtpc_dkim_options *o)
 		return SMTPC_EINVAL;
 	if (o->identity != NULL && !valid_identity(o->identity, o->domain))
 		return SMTPC_EINVAL;
-	if (o->timestamp < -1 || o->expire < 0 || (o->headers == NULL && o->nheaders > 0))
+	if (o->timestamp < -1 || o->timestamp > MAX_TIME || o->expire < 0 || o->expire > MAX_TIME ||
+	    (o->headers == NULL && o->nheaders > 0))
 		return SMTPC_EINVAL;
 	for (size_t i = 0; i < o->nheaders; i++) {
 		if (!valid_field_name(o->headers[i]))
@@ -394,8 +396,8 @@ static void sb_headers(struct sb *b, const char *const *names, size_t n)
 
 struct reader {
 	smtpc__body body;
-	int spool;      /* the temporary copy, or -1 */
-	char *hdr;      /* the header block as read (and the first body bytes after it) */
+	int spool; /* the temporary copy, or -1 */
+	char *hdr; /* the header block as read (and the first body bytes after it) */
 	size_t hlen;
 	size_t hend;    /* length of the header block, 0 while its end is not read */
 	uint64_t total; /* bytes read */
@@ -502,13 +504,14 @@ static int open_spool(void)
 /* ---------------------------------------------------------------- signing */
 
 /* The names of h=, in order: the caller's, or the default list with From over-signed. */
-static int header_names(const smtpc_dkim_options *o, const struct headers *h,
-                        const char ***names, size_t *n)
+static int header_names(const smtpc_dkim_options *o, const struct headers *h, const char ***names,
+                        size_t *n)
 {
 	static const char *const DEFAULT[] = {
-	    "From",         "To",           "Cc",          "Subject",
-	    "Date",         "Message-ID",   "MIME-Version", "Content-Type",
-	    "Content-Transfer-Encoding", "Reply-To", "In-Reply-To", "References",
+	    "From",         "To",           "Cc",
+	    "Subject",      "Date",         "Message-ID",
+	    "MIME-Version", "Content-Type", "Content-Transfer-Encoding",
+	    "Reply-To",     "In-Reply-To",  "References",
 	};
 	size_t total = 1;
 
@@ -554,9 +557,8 @@ static int hash_selected(EVP_MD_CTX *md, struct headers *h, const char *const *n
 	for (size_t i = 0; i < n; i++) {
 		size_t j = h->n;
 
-		while (j > 0 && (h->f[j - 1].used ||
-		                 !same_name(h->f[j - 1].p, h->f[j - 1].name, names[i],
-		                            strlen(names[i]))))
+		while (j > 0 && (h->f[j - 1].used || !same_name(h->f[j - 1].p, h->f[j - 1].name,
+		                                                names[i], strlen(names[i]))))
 			j--;
 		if (j == 0)
 			continue; /* none (left): the name signs an absence */
@@ -592,9 +594,8 @@ static int sign_digest(const smtpc_dkim_key *key, const unsigned char *dig, unsi
 }
 
 /* The DKIM-Signature field up to "b=", the tags in the order of RFC 6376 3.5. */
-static void signature_start(struct sb *b, const smtpc_dkim_key *key,
-                            const smtpc_dkim_options *o, const char *const *names, size_t n,
-                            const unsigned char *bh)
+static void signature_start(struct sb *b, const smtpc_dkim_key *key, const smtpc_dkim_options *o,
+                            const char *const *names, size_t n, const unsigned char *bh)
 {
 	int64_t now = o->timestamp > 0 ? o->timestamp : (int64_t)time(NULL);
 	char num[32];
@@ -602,8 +603,9 @@ static void signature_start(struct sb *b, const smtpc_dkim_key *key,
 	sb_put(b, "DKIM-Signature:", 15);
 	sb_tag(b, "v", "1");
 	sb_tag(b, "a", key->alg == SMTPC_DKIM_ED25519_SHA256 ? "ed25519-sha256" : "rsa-sha256");
-	sb_tag(b, "c", o->simple_header ? (o->simple_body ? "simple/simple" : "simple/relaxed")
-	                                : (o->simple_body ? "relaxed/simple" : "relaxed/relaxed"));
+	sb_tag(b, "c",
+	       o->simple_header ? (o->simple_body ? "simple/simple" : "simple/relaxed")
+	                        : (o->simple_body ? "relaxed/simple" : "relaxed/relaxed"));
 	sb_tag(b, "d", o->domain);
 	sb_tag(b, "s", o->selector);
 	if (o->timestamp >= 0) {
@@ -611,7 +613,9 @@ static void signature_start(struct sb *b, const smtpc_dkim_key *key,
 		sb_tag(b, "t", num);
 	}
 	if (o->expire > 0) {
-		snprintf(num, sizeof(num), "%lld", (long long)(now + o->expire));
+		int64_t expire = now + o->expire;
+
+		snprintf(num, sizeof(num), "%lld", (long long)expire);
 		sb_tag(b, "x", num);
 	}
 	if (o->identity != NULL)
@@ -623,8 +627,8 @@ static void signature_start(struct sb *b, const smtpc_dkim_key *key,
 	sb_piece(b, " ", "b=");
 }
 
-static int make_signature(const smtpc_dkim_key *key, const smtpc_dkim_options *o,
-                          struct headers *h, const unsigned char *bh, struct sb *b)
+static int make_signature(const smtpc_dkim_key *key, const smtpc_dkim_options *o, struct headers *h,
+                          const unsigned char *bh, struct sb *b)
 {
 	const char **names = NULL;
 	size_t n = 0;
@@ -732,8 +736,8 @@ static int plan_reread(const smtpc_source *in, smtpc_dkim_signed *s, struct read
 	return 0;
 }
 
-static int sign_read(const smtpc_dkim_key *key, const smtpc_dkim_options *opts,
-                     struct reader *r, smtpc_dkim_signed *s)
+static int sign_read(const smtpc_dkim_key *key, const smtpc_dkim_options *opts, struct reader *r,
+                     smtpc_dkim_signed *s)
 {
 	struct headers h = {0};
 	unsigned char bh[32];
@@ -772,7 +776,7 @@ int smtpc_dkim_sign(const smtpc_dkim_key *key, const smtpc_dkim_options *opts,
 	if (out == NULL)
 		return SMTPC_EINVAL;
 	*out = NULL;
-	if (in == NULL || (rc = check_options(key, opts)) != 0)
+	if (in == NULL || check_options(key, opts) != 0)
 		return SMTPC_EINVAL;
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)

@@ -15,13 +15,13 @@ typedef void (*smtpc__dkim_sink)(const char *p, size_t n, void *user);
 
 /** Streaming body canonicaliser; the output never depends on where the input is split. */
 typedef struct smtpc__dkim_body {
-	int relaxed;     /* 1: relaxed (3.4.4), 0: simple (3.4.3) */
-	int held_cr;     /* the last byte was a CR: an LF right after it ends no other line */
-	int wsp;         /* relaxed: a run of WSP read on this line, not written yet */
-	int any;         /* a byte other than a line ending was written */
-	uint64_t blank;  /* line endings held back: written only if more text follows */
-	size_t outlen;   /* bytes in out */
-	char out[1024];  /* output gathered before it goes to the sink */
+	int relaxed;    /* 1: relaxed (3.4.4), 0: simple (3.4.3) */
+	int held_cr;    /* the last byte was a CR: an LF right after it ends no other line */
+	int wsp;        /* relaxed: a run of WSP read on this line, not written yet */
+	int any;        /* a byte other than a line ending was written */
+	uint64_t blank; /* line endings held back: written only if more text follows */
+	size_t outlen;  /* bytes in out */
+	char out[1024]; /* output gathered before it goes to the sink */
 	smtpc__dkim_sink sink;
 	void *user;
 } smtpc__dkim_body;

@@ -148,8 +148,8 @@ static void test_many_blank_lines(void **state)
 
 static smtpc_dkim_key *keygen(const char *type, size_t bits)
 {
-	EVP_PKEY *pk = bits ? EVP_PKEY_Q_keygen(NULL, NULL, type, bits)
-	                    : EVP_PKEY_Q_keygen(NULL, NULL, type);
+	EVP_PKEY *pk =
+	    bits ? EVP_PKEY_Q_keygen(NULL, NULL, type, bits) : EVP_PKEY_Q_keygen(NULL, NULL, type);
 	BIO *bio = BIO_new(BIO_s_mem());
 	smtpc_dkim_key *key = NULL;
 	char *pem;
@@ -158,9 +158,8 @@ static smtpc_dkim_key *keygen(const char *type, size_t bits)
 	assert_non_null(pk);
 	assert_int_equal(PEM_write_bio_PrivateKey(bio, pk, NULL, NULL, 0, NULL, NULL), 1);
 	len = BIO_get_mem_data(bio, &pem);
-	assert_int_equal(smtpc_dkim_key_load(pem, (size_t)len, &key), bits && bits < 1024
-	                                                                   ? SMTPC_EINVAL
-	                                                                   : 0);
+	assert_int_equal(smtpc_dkim_key_load(pem, (size_t)len, &key),
+	                 bits && bits < 1024 ? SMTPC_EINVAL : 0);
 	BIO_free(bio);
 	EVP_PKEY_free(pk);
 	return key;
@@ -381,12 +380,17 @@ static void test_injection_refused(void **state)
 	o.algorithm = SMTPC_DKIM_RSA_SHA256; /* not what the key is for */
 	assert_int_equal(sign_mem(key, &o, msg, &sig), SMTPC_EINVAL);
 	o.algorithm = SMTPC_DKIM_FROM_KEY;
+	o.expire = INT64_MAX; /* t= + x= would overflow */
+	assert_int_equal(sign_mem(key, &o, msg, &sig), SMTPC_EINVAL);
+	o.expire = 0;
+	o.timestamp = -2;
+	assert_int_equal(sign_mem(key, &o, msg, &sig), SMTPC_EINVAL);
+	o.timestamp = 0;
 	/* Messages that cannot be signed: no From, no header block, a line without a colon,
 	 * WSP before a colon. */
 	assert_int_equal(sign_mem(key, &o, "To: b@x\r\n\r\n", &sig), SMTPC_EINVAL);
 	assert_int_equal(sign_mem(key, &o, "no header\r\n", &sig), SMTPC_EINVAL);
-	assert_int_equal(sign_mem(key, &o, "From: a@b\r\nnot a field\r\n\r\n", &sig),
-	                 SMTPC_EINVAL);
+	assert_int_equal(sign_mem(key, &o, "From: a@b\r\nnot a field\r\n\r\n", &sig), SMTPC_EINVAL);
 	assert_int_equal(sign_mem(key, &o, "", &sig), SMTPC_EINVAL);
 	assert_int_equal(sign_mem(key, &o, "From : a@b\r\n\r\n", &sig), SMTPC_EINVAL);
 	assert_int_equal(sign_mem(key, &o, "From: a@b\r\nX\t: y\r\n\r\n", &sig), SMTPC_EINVAL);
@@ -395,7 +399,8 @@ static void test_injection_refused(void **state)
 
 static void test_keys_refused(void **state)
 {
-	static const char garbage[] = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
+	static const char garbage[] =
+	    "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
 	smtpc_dkim_key *key = NULL;
 	EVP_PKEY *pk = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 	BIO *bio = BIO_new(BIO_s_mem());
@@ -407,9 +412,9 @@ static void test_keys_refused(void **state)
 	assert_int_equal(smtpc_dkim_key_load(garbage, sizeof(garbage) - 1, &key), SMTPC_EINVAL);
 	assert_int_equal(smtpc_dkim_key_load("", 0, &key), SMTPC_EINVAL);
 	/* An encrypted key: refused, no passphrase asked for. */
-	assert_int_equal(PEM_write_bio_PrivateKey(bio, pk, EVP_aes_128_cbc(), NULL, 0, NULL,
-	                                          (void *)"secret"),
-	                 1);
+	assert_int_equal(
+	    PEM_write_bio_PrivateKey(bio, pk, EVP_aes_128_cbc(), NULL, 0, NULL, (void *)"secret"),
+	    1);
 	len = BIO_get_mem_data(bio, &pem);
 	assert_int_equal(smtpc_dkim_key_load(pem, (size_t)len, &key), SMTPC_EINVAL);
 	assert_null(key);
@@ -426,10 +431,10 @@ static void test_keys_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_rfc_example),      cmocka_unit_test(test_relaxed_header),
-	    cmocka_unit_test(test_empty_bodies),     cmocka_unit_test(test_line_endings),
-	    cmocka_unit_test(test_many_blank_lines), cmocka_unit_test(test_signature_field),
-	    cmocka_unit_test(test_signed_source),    cmocka_unit_test(test_split_reads),
+	    cmocka_unit_test(test_rfc_example),       cmocka_unit_test(test_relaxed_header),
+	    cmocka_unit_test(test_empty_bodies),      cmocka_unit_test(test_line_endings),
+	    cmocka_unit_test(test_many_blank_lines),  cmocka_unit_test(test_signature_field),
+	    cmocka_unit_test(test_signed_source),     cmocka_unit_test(test_split_reads),
 	    cmocka_unit_test(test_injection_refused), cmocka_unit_test(test_keys_refused),
 	};
 
