@@ -203,7 +203,7 @@ void cli_print_help(FILE *f)
 	    "  --no-chunking    DATA even when CHUNKING (BDAT) is offered\n"
 	    "\n"
 	    "DKIM options (sign the message, RFC 6376; docs/DKIM.md):\n"
-	    "  --dkim-key F     PEM private key, RSA (1024 bits or more) or Ed25519; refused\n"
+	    "  --dkim-key F     PEM private key, RSA (1024 to 4096 bits) or Ed25519; refused\n"
 	    "                   when its group or others have access to it (chmod 600)\n"
 	    "  --dkim-selector S  --dkim-domain D   the s= and d= of the signature\n"
 	    "  --dkim-headers LIST  fields to sign, ':'-separated, From among them (default:\n"

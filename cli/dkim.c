@@ -170,8 +170,8 @@ static int load_key(const char *path, smtpc_dkim_key **key)
 	}
 	ex = read_key_file(path, buf, &len);
 	if (ex == 0 && smtpc_dkim_key_load(buf, len, key) != 0)
-		ex = key_error(path, "not an unencrypted PEM private key, RSA of 1024 bits or "
-		                     "more or Ed25519");
+		ex = key_error(path, "not an unencrypted PEM private key, RSA of 1024 to 4096 bits "
+		                     "or Ed25519");
 	explicit_bzero(buf, MAX_KEY_FILE);
 	free(buf);
 	return ex;

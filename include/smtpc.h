@@ -813,7 +813,7 @@ SMTPC_API char *smtpc_base64_encode(const void *data, size_t len, size_t maxline
 /** Signing algorithm (RFC 6376 3.3, RFC 8463). */
 typedef enum smtpc_dkim_algorithm {
 	SMTPC_DKIM_FROM_KEY = 0,       /* the one the key is for */
-	SMTPC_DKIM_RSA_SHA256 = 1,     /* rsa-sha256 (RSA key of at least 1024 bits) */
+	SMTPC_DKIM_RSA_SHA256 = 1,     /* rsa-sha256 (RSA key of 1024 to 4096 bits) */
 	SMTPC_DKIM_ED25519_SHA256 = 2, /* ed25519-sha256 (Ed25519 key) */
 } smtpc_dkim_algorithm;
 
@@ -852,13 +852,13 @@ typedef struct smtpc_dkim_signed smtpc_dkim_signed;
 
 /**
  * Loads a PEM private key (PKCS#8 "PRIVATE KEY" or "RSA PRIVATE KEY") from
- * memory: RSA of at least 1024 bits, or Ed25519. An encrypted key is
+ * memory: RSA of 1024 to 4096 bits, or Ed25519. An encrypted key is
  * refused (no passphrase prompt). The library does not read key files:
  * the caller decides who may read them (the smtpc command refuses a file
  * that its group or others can read or write). *key is freed with
  * smtpc_dkim_key_free().
  * Errors: SMTPC_EINVAL (not a PEM private key, another key type, RSA
- * under 1024 bits), SMTPC_ENOMEM.
+ * under 1024 or over 4096 bits), SMTPC_ENOMEM.
  */
 SMTPC_API int smtpc_dkim_key_load(const void *pem, size_t len, smtpc_dkim_key **key);
 SMTPC_API void smtpc_dkim_key_free(smtpc_dkim_key *key);

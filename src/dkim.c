@@ -79,8 +79,10 @@ static int key_algorithm(EVP_PKEY *pkey, smtpc_dkim_algorithm *alg)
 		*alg = SMTPC_DKIM_ED25519_SHA256;
 		return 0;
 	}
-	/* RFC 8301 3.2: signers MUST use RSA keys of at least 1024 bits. */
-	if (EVP_PKEY_is_a(pkey, "RSA") && EVP_PKEY_get_bits(pkey) >= 1024) {
+	/* RFC 8301 3.2: signers MUST use RSA keys of at least 1024 bits; verifiers need only
+	 * handle up to 4096, and a signature then fits MAX_SIGNATURE. */
+	if (EVP_PKEY_is_a(pkey, "RSA") && EVP_PKEY_get_bits(pkey) >= 1024 &&
+	    EVP_PKEY_get_bits(pkey) <= 8 * MAX_SIGNATURE) {
 		*alg = SMTPC_DKIM_RSA_SHA256;
 		return 0;
 	}
