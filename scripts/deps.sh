@@ -16,7 +16,7 @@ if [ "${1:-build}" = test ]; then
 	want+=(libidn12 libgnutls-dane0 libgnutls30 libdb5.3 libnsl2 libpcre2-8-0 libcrypt1)
 	want+=(scdoc man-db groff-base zsh)
 	# the independent DKIM verifiers of tests/dkim/verify.sh and bench/dkim-bench
-	want+=(python3-dkim opendkim opendkim-tools)
+	want+=(python3-dkim python3-nacl opendkim opendkim-tools)
 fi
 
 missing=()
