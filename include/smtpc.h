@@ -855,12 +855,13 @@ typedef struct smtpc_dkim_signed smtpc_dkim_signed;
  * memory: RSA of 1024 to 4096 bits, or Ed25519. An encrypted key is
  * refused (no passphrase prompt). The library does not read key files:
  * the caller decides who may read them (the smtpc command refuses a file
- * that its group or others can read or write). *key is freed with
+ * its group or others have any permission on). *key is freed with
  * smtpc_dkim_key_free().
  * Errors: SMTPC_EINVAL (not a PEM private key, another key type, RSA
  * under 1024 or over 4096 bits), SMTPC_ENOMEM.
  */
 SMTPC_API int smtpc_dkim_key_load(const void *pem, size_t len, smtpc_dkim_key **key);
+/** Frees a key (its memory is cleared by OpenSSL); NULL is allowed. */
 SMTPC_API void smtpc_dkim_key_free(smtpc_dkim_key *key);
 
 /**
@@ -874,10 +875,12 @@ SMTPC_API void smtpc_dkim_key_free(smtpc_dkim_key *key);
  * *out is freed with smtpc_dkim_signed_free(), after sending: its source
  * (smtpc_dkim_source()) gives the DKIM-Signature field, then the message.
  * Send it unchanged but for Bcc removal (smtpc_send_message() removes
- * Bcc: do not sign Bcc), and only once.
+ * Bcc: do not sign Bcc), and only once; a memory source must stay valid
+ * until then.
  * Errors: SMTPC_EINVAL (a domain, selector, identity or header name with a
  * character outside its syntax, no From field, From not in the list, a
- * header field without a colon, a header block over 1 MiB, an algorithm
+ * header line that is not a field or has WSP before its colon, a header
+ * block over 1 MiB, t= or x= out of range, an algorithm
  * the key is not for), SMTPC_EIO (the source or the temporary file
  * failed; errno kept, EIO for a callback), SMTPC_ENOMEM.
  */
@@ -885,15 +888,17 @@ SMTPC_API int smtpc_dkim_sign(const smtpc_dkim_key *key, const smtpc_dkim_option
                               const smtpc_source *in, smtpc_dkim_signed **out);
 
 /**
- * The signed message as a source (callback kind, exact size) for
- * smtpc_sendmail_source(), smtpc_send_message() or smtpc_send_batch().
- * It can be read once; it points into sig.
+ * The signed message as a source (callback kind; size: the exact number of
+ * bytes it gives) for smtpc_sendmail_source(), smtpc_send_message() or
+ * smtpc_send_batch(). It can be read once; it points into sig.
  */
 SMTPC_API const smtpc_source *smtpc_dkim_source(smtpc_dkim_signed *sig);
 
-/** The DKIM-Signature field, folded, CRLF at the end (NUL-terminated); *len may be NULL. */
+/** The DKIM-Signature field, folded, CRLF at the end, NUL-terminated; its length in *len
+ * when len is not NULL. */
 SMTPC_API const char *smtpc_dkim_header(const smtpc_dkim_signed *sig, size_t *len);
 
+/** Frees a signed message (and closes its temporary file); NULL is allowed. */
 SMTPC_API void smtpc_dkim_signed_free(smtpc_dkim_signed *sig);
 
 #ifdef __cplusplus
