@@ -552,15 +552,24 @@ static int hash_field(EVP_MD_CTX *md, const char *p, size_t len, int relaxed, in
 	return ok ? 0 : SMTPC_ENOMEM;
 }
 
-/* The selected fields (3.7): for each name, the last field of that name not taken yet. */
+/*
+ * The selected fields (3.7): for each name, the last field of that name not taken yet.
+ * A name repeated right after itself resumes the search where the previous one stopped
+ * (every field of that name below is taken): the default list repeats a name once per
+ * field, and a header block of 200,000 To fields must not cost 200,000 scans.
+ */
 static int hash_selected(EVP_MD_CTX *md, struct headers *h, const char *const *names, size_t n,
                          int relaxed)
 {
-	for (size_t i = 0; i < n; i++) {
-		size_t j = h->n;
+	size_t j = h->n;
 
-		while (j > 0 && (h->f[j - 1].used || !same_name(h->f[j - 1].p, h->f[j - 1].name,
-		                                                names[i], strlen(names[i]))))
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(names[i]);
+
+		if (i == 0 || !same_name(names[i], len, names[i - 1], strlen(names[i - 1])))
+			j = h->n;
+		while (j > 0 && (h->f[j - 1].used ||
+		                 !same_name(h->f[j - 1].p, h->f[j - 1].name, names[i], len)))
 			j--;
 		if (j == 0)
 			continue; /* none (left): the name signs an absence */
