@@ -400,9 +400,10 @@ struct reader {
 	smtpc__body body;
 	int spool; /* the temporary copy, or -1 */
 	char *hdr; /* the header block as read (and the first body bytes after it) */
-	size_t hlen;
-	size_t hend;    /* length of the header block, 0 while its end is not read */
-	uint64_t total; /* bytes read */
+	size_t hlen, hcap;
+	size_t hend;       /* length of the header block, 0 while its end is not found */
+	size_t next_check; /* look for the end again once hlen reaches this */
+	uint64_t total;    /* bytes read */
 	smtpc__dkim_body canon;
 	EVP_MD_CTX *bh;
 	int hash_failed;
@@ -431,11 +432,15 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-/* The header block grows until its end is read; then every byte goes to the body hash. */
+/*
+ * The header block grows until its end is found; then every byte goes to the body hash.
+ * The end is looked for each time the bytes held have doubled (and past the limit), so
+ * that a source giving one byte at a time costs linear time, not a scan per byte; bytes
+ * read past the end are simply handed to the body then.
+ */
 static int take(struct reader *r, const char *p, size_t n)
 {
 	size_t end;
-	char *h;
 
 	r->total += n;
 	if (r->spool >= 0 && write_all(r->spool, p, n) != 0)
@@ -444,14 +449,23 @@ static int take(struct reader *r, const char *p, size_t n)
 		smtpc__dkim_body_update(&r->canon, p, n);
 		return 0;
 	}
-	h = realloc(r->hdr, r->hlen + n);
-	if (h == NULL)
-		return SMTPC_ENOMEM;
-	r->hdr = h;
+	if (r->hlen + n > r->hcap) {
+		size_t cap = 2 * (r->hlen + n);
+		char *h = realloc(r->hdr, cap);
+
+		if (h == NULL)
+			return SMTPC_ENOMEM;
+		r->hdr = h;
+		r->hcap = cap;
+	}
 	memcpy(r->hdr + r->hlen, p, n);
 	r->hlen += n;
+	if (r->hlen < r->next_check && r->hlen <= SMTPC__MAX_HEADER_BLOCK)
+		return 0;
+	r->next_check = 2 * r->hlen;
 	end = smtpc__msg_header_end(r->hdr, r->hlen, 0);
-	if (end == (size_t)-1 || (end == 0 && r->hlen > SMTPC__MAX_HEADER_BLOCK))
+	if (end == (size_t)-1 || end > SMTPC__MAX_HEADER_BLOCK ||
+	    (end == 0 && r->hlen > SMTPC__MAX_HEADER_BLOCK))
 		return SMTPC_EINVAL; /* no header block, or one too big to hold */
 	if (end > 0) {
 		r->hend = end;
