@@ -428,14 +428,49 @@ static void test_keys_refused(void **state)
 	EVP_PKEY_free(pk);
 }
 
+/* The header block is held up to 1 MiB; the body is not held at all. */
+static void test_sizes(void **state)
+{
+	smtpc_dkim_key *key = keygen("ED25519", 0);
+	smtpc_dkim_options o = SMTPC_DKIM_OPTIONS_INIT;
+	smtpc_dkim_signed *sig;
+	size_t big = 1024 * 1024 + 100;
+	char *msg = malloc(big + 64);
+	size_t n;
+
+	(void)state;
+	o.domain = "b";
+	o.selector = "s";
+	assert_non_null(msg);
+	/* A header block over the limit. */
+	n = (size_t)snprintf(msg, 64, "From: a@b\r\nX: ");
+	memset(msg + n, 'x', big - n);
+	memcpy(msg + big, "\r\n\r\nbody\r\n", 11);
+	assert_int_equal(sign_mem(key, &o, msg, &sig), SMTPC_EINVAL);
+	/* The same bytes as a body: fine. */
+	memcpy(msg + n - 3, "\r\n\r\n", 4);
+	assert_int_equal(sign_mem(key, &o, msg, &sig), 0);
+	assert_int_equal(smtpc_dkim_source(sig)->size,
+	                 (int64_t)(strlen(smtpc_dkim_header(sig, NULL)) + strlen(msg)));
+	smtpc_dkim_signed_free(sig);
+	free(msg);
+	smtpc_dkim_key_free(key);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_rfc_example),       cmocka_unit_test(test_relaxed_header),
-	    cmocka_unit_test(test_empty_bodies),      cmocka_unit_test(test_line_endings),
-	    cmocka_unit_test(test_many_blank_lines),  cmocka_unit_test(test_signature_field),
-	    cmocka_unit_test(test_signed_source),     cmocka_unit_test(test_split_reads),
-	    cmocka_unit_test(test_injection_refused), cmocka_unit_test(test_keys_refused),
+	    cmocka_unit_test(test_rfc_example),
+	    cmocka_unit_test(test_relaxed_header),
+	    cmocka_unit_test(test_empty_bodies),
+	    cmocka_unit_test(test_line_endings),
+	    cmocka_unit_test(test_many_blank_lines),
+	    cmocka_unit_test(test_signature_field),
+	    cmocka_unit_test(test_signed_source),
+	    cmocka_unit_test(test_split_reads),
+	    cmocka_unit_test(test_injection_refused),
+	    cmocka_unit_test(test_keys_refused),
+	    cmocka_unit_test(test_sizes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
