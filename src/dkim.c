@@ -168,14 +168,12 @@ static int valid_dns_name(const char *s)
 }
 
 /* A field name (RFC 5322 3.6.8 ftext): printable US-ASCII but ':'. */
-static int valid_field_name(const char *s)
+static int ftext_name(const char *p, size_t n)
 {
-	size_t len = s ? strlen(s) : 0;
-
-	if (len == 0 || len > 998)
+	if (n == 0 || n > 998)
 		return 0;
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)s[i] < 33 || (unsigned char)s[i] > 126 || s[i] == ':')
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)p[i] < 33 || (unsigned char)p[i] > 126 || p[i] == ':')
 			return 0;
 	return 1;
 }
@@ -214,7 +212,7 @@ static int check_options(const smtpc_dkim_key *key, const smtpc_dkim_options *o)
 	    (o->headers == NULL && o->nheaders > 0))
 		return SMTPC_EINVAL;
 	for (size_t i = 0; i < o->nheaders; i++) {
-		if (!valid_field_name(o->headers[i]))
+		if (o->headers[i] == NULL || !ftext_name(o->headers[i], strlen(o->headers[i])))
 			return SMTPC_EINVAL;
 		from |= same_name(o->headers[i], strlen(o->headers[i]), "From", 4);
 	}
@@ -286,10 +284,11 @@ static int split_fields(struct headers *h)
 		while (pos < h->len && (h->block[pos] == ' ' || h->block[pos] == '\t'));
 		end = pos - 2;
 		colon = memchr(h->block + start, ':', next_line(h->block, h->len, start) - start);
-		/* Not a field, or WSP before the colon (obsolete, RFC 5322 4.5.8): verifiers
-		 * refuse both (dkimpy, OpenDKIM), so no signature could pass. */
-		if (colon == NULL || colon == h->block + start || colon[-1] == ' ' ||
-		    colon[-1] == '\t')
+		/* Not a field, or a name outside ftext such as WSP before the colon (obsolete,
+		 * RFC 5322 4.5.8): verifiers refuse them (dkimpy, OpenDKIM), no signature
+		 * could pass. */
+		if (colon == NULL ||
+		    !ftext_name(h->block + start, (size_t)(colon - (h->block + start))))
 			return SMTPC_EINVAL;
 		if (h->n == cap) {
 			struct field *nf;

@@ -394,6 +394,9 @@ static void test_injection_refused(void **state)
 	assert_int_equal(sign_mem(key, &o, "", &sig), SMTPC_EINVAL);
 	assert_int_equal(sign_mem(key, &o, "From : a@b\r\n\r\n", &sig), SMTPC_EINVAL);
 	assert_int_equal(sign_mem(key, &o, "From: a@b\r\nX\t: y\r\n\r\n", &sig), SMTPC_EINVAL);
+	assert_int_equal(sign_mem(key, &o, "From: a@b\r\nX Y: z\r\n\r\n", &sig), SMTPC_EINVAL);
+	assert_int_equal(sign_mem(key, &o, "From: a@b\r\n: z\r\n\r\n", &sig), SMTPC_EINVAL);
+	assert_int_equal(sign_mem(key, &o, "From: a@b\r\nX\x01: z\r\n\r\n", &sig), SMTPC_EINVAL);
 	smtpc_dkim_key_free(key);
 }
 
