@@ -55,6 +55,12 @@ enum opt_id {
 	OPT_LOG,
 	OPT_SYSLOG,
 	OPT_ACCOUNT,
+	OPT_DKIM_KEY,
+	OPT_DKIM_SELECTOR,
+	OPT_DKIM_DOMAIN,
+	OPT_DKIM_HEADERS,
+	OPT_DKIM_ALGORITHM,
+	OPT_DKIM_CANON,
 };
 
 #define FOR_SEND  1u
@@ -107,6 +113,12 @@ static const struct opt_spec OPTIONS[] = {
     {"log", 0, OPT_LOG, 1, FOR_SEND},
     {"syslog", 0, OPT_SYSLOG, 0, FOR_SEND},
     {"account", 0, OPT_ACCOUNT, 1, FOR_ALL},
+    {"dkim-key", 0, OPT_DKIM_KEY, 1, FOR_SEND},
+    {"dkim-selector", 0, OPT_DKIM_SELECTOR, 1, FOR_SEND},
+    {"dkim-domain", 0, OPT_DKIM_DOMAIN, 1, FOR_SEND},
+    {"dkim-headers", 0, OPT_DKIM_HEADERS, 1, FOR_SEND},
+    {"dkim-algorithm", 0, OPT_DKIM_ALGORITHM, 1, FOR_SEND},
+    {"dkim-canon", 0, OPT_DKIM_CANON, 1, FOR_SEND},
 };
 
 /* The mechanisms of smtpc_auth(), canonical spelling. */
@@ -134,7 +146,8 @@ void cli_print_synopsis(FILE *f)
 {
 	fputs("usage: smtpc send --server URL --from ADDR --to ADDR[,ADDR...]... [--helo NAME]\n"
 	      "                  [--timeout SEC] [DSN and transfer options] [TLS options]\n"
-	      "                  [AUTH options] [--progress] [--debug] [--json] [FILE]\n"
+	      "                  [AUTH options] [DKIM options] [--progress] [--debug] [--json]\n"
+	      "                  [FILE]\n"
 	      "       smtpc send --server URL -t [--from ADDR] [--to ADDR]... [...] [FILE]\n"
 	      "       smtpc probe --server URL [--helo NAME] [--timeout SEC] [TLS options]\n"
 	      "                  [AUTH options] [--debug] [--json]\n"
@@ -192,6 +205,16 @@ void cli_print_help(FILE *f)
 	    "                   anyway, or refuse it before anything is delivered (default)\n"
 	    "  --no-pipelining  one command at a time even when PIPELINING is offered\n"
 	    "  --no-chunking    DATA even when CHUNKING (BDAT) is offered\n"
+	    "\n"
+	    "DKIM options (sign the message, RFC 6376; docs/DKIM.md):\n"
+	    "  --dkim-key F     PEM private key, RSA (1024 to 4096 bits) or Ed25519; refused\n"
+	    "                   when its group or others have access to it (chmod 600)\n"
+	    "  --dkim-selector S  --dkim-domain D   the s= and d= of the signature\n"
+	    "  --dkim-headers LIST  fields to sign, ':'-separated, From among them (default:\n"
+	    "                   the usual ones present, From over-signed)\n"
+	    "  --dkim-algorithm rsa-sha256|ed25519-sha256  (default: the key's)\n"
+	    "  --dkim-canon H/B  relaxed or simple for the header and the body\n"
+	    "                   (default relaxed/relaxed)\n"
 	    "\n"
 	    "TLS options (certificates and names are verified by default):\n"
 	    "  --starttls required|opportunistic|never\n"
@@ -684,6 +707,19 @@ static int apply_option(struct parser *ps, const struct opt_spec *spec, const ch
 		return 0;
 	case OPT_ACCOUNT:
 		return set_nonempty(&o->account, value, spec->name);
+	/* DKIM: the values are checked together when signing (dkim.c). */
+	case OPT_DKIM_KEY:
+		return set_nonempty(&o->dkim_key, value, spec->name);
+	case OPT_DKIM_SELECTOR:
+		return set_nonempty(&o->dkim_selector, value, spec->name);
+	case OPT_DKIM_DOMAIN:
+		return set_nonempty(&o->dkim_domain, value, spec->name);
+	case OPT_DKIM_HEADERS:
+		return set_nonempty(&o->dkim_headers, value, spec->name);
+	case OPT_DKIM_ALGORITHM:
+		return set_nonempty(&o->dkim_algorithm, value, spec->name);
+	case OPT_DKIM_CANON:
+		return set_nonempty(&o->dkim_canon, value, spec->name);
 	default:
 		return usage_error("internal error: unhandled option", spec->name);
 	}

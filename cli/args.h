@@ -77,6 +77,14 @@ struct cli_options {
 	const char *aliases;       /* "aliases" of the configuration (sendmail mode), or NULL */
 	char *from_owned;          /* o->from qualified with the domain */
 
+	/* DKIM signature (--dkim-*; dkim.c), NULL: not given */
+	const char *dkim_key;
+	const char *dkim_selector;
+	const char *dkim_domain;
+	const char *dkim_headers;
+	const char *dkim_algorithm;
+	const char *dkim_canon;
+
 	/* sendmail mode (argv[0] is "sendmail"; sendmail.c) */
 	int sendmail;          /* quiet on success, refusals on standard error */
 	const char *full_name; /* -F NAME: the From: to add when the message has none */

@@ -32,6 +32,7 @@ static const char *const CONFIG_KEYS[] = {
     "fingerprint", "user",   "password-file", "password-cmd", "auth",
     "domain",      "tls-verify", "timeout-final", "source-ip", "log", "syslog",
     "oauth-token-cmd", "dsn-notify", "dsn-ret", "aliases",
+    "dkim-key",    "dkim-selector", "dkim-domain",
 };
 /* clang-format on */
 #define NKEYS (sizeof(CONFIG_KEYS) / sizeof(CONFIG_KEYS[0]))
@@ -46,8 +47,8 @@ static const char *const SERVER_KEYS[] = {
 static const char *const AUTH_KEYS[] = {"user", "password-file", "password-cmd", "auth",
                                         "oauth-token-cmd"};
 /* The keys that name a file: "~/" is the home directory. */
-static const char *const FILE_KEYS[] = {"ca-file",       "ca-dir", "cert",   "key",
-                                        "password-file", "log",    "aliases"};
+static const char *const FILE_KEYS[] = {"ca-file",       "ca-dir", "cert",    "key",
+                                        "password-file", "log",    "aliases", "dkim-key"};
 #define NELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
 static int out_of_memory(void)

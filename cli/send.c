@@ -9,6 +9,7 @@
 
 #include "auth.h"
 #include "common.h"
+#include "dkim.h"
 #include "exitcodes.h"
 #include "fields.h"
 #include "identity.h"
@@ -40,6 +41,7 @@ struct send_run {
 	char *password;            /* wiped and freed as soon as AUTH is done */
 	struct cli_tls tls;
 	struct cli_auth auth;
+	smtpc_dkim_signed *dkim; /* the signed message (--dkim-*), or NULL */
 	int exit;
 };
 
@@ -248,6 +250,13 @@ static int open_input(struct send_run *run)
 	/* A regular file is read again from its start by the library: exact SIZE= and BODY=. */
 	if (ex == 0)
 		ex = cli_input_rewind(&run->in);
+	/* Signed before connecting: the signature covers the fields added above. */
+	if (ex == 0 && cli_dkim_wanted(o)) {
+		smtpc_source src;
+
+		cli_input_source(&run->in, &src);
+		ex = cli_dkim_sign(o, &src, &run->dkim);
+	}
 	return ex;
 }
 
@@ -460,7 +469,10 @@ static int transact(struct send_run *run)
 		cli_quit(run->s);
 		return ex;
 	}
-	cli_input_source(&run->in, &src);
+	if (run->dkim != NULL)
+		src = *smtpc_dkim_source(run->dkim);
+	else
+		cli_input_source(&run->in, &src);
 	/* -t and sendmail: the envelope from the headers where not given, Bcc removed. */
 	if (o->read_recipients || o->sendmail)
 		rc = smtpc_send_message(run->s, &src, run->from, to, o->nto, &opts, &run->result);
@@ -758,6 +770,7 @@ int cli_send(const struct cli_options *o)
 	cli_error_free(&run.err);
 	cli_secret_free(run.password);
 	smtpc_free(run.s);
+	smtpc_dkim_signed_free(run.dkim);
 	cli_input_close(&run.in);
 	free_orcpt(&run);
 	free(run.from_owned);

@@ -64,7 +64,8 @@ _smtpc()
 		--user --password-file --password-env --password-cmd --oauth-token-cmd --auth
 		--allow-plaintext-auth'
 	local send_only='--log --syslog --from --to --read-recipients --dsn-notify --dsn-ret --envid --8bit --timeout-final
-		--no-pipelining --no-chunking --progress'
+		--no-pipelining --no-chunking --progress --dkim-key --dkim-selector --dkim-domain
+		--dkim-headers --dkim-algorithm --dkim-canon'
 
 	# The value of an option.
 	case $prev in
@@ -83,6 +84,14 @@ _smtpc()
 		;;
 	--dsn-ret)
 		COMPREPLY=($(compgen -W 'full hdrs' -- "$cur"))
+		return
+		;;
+	--dkim-algorithm)
+		COMPREPLY=($(compgen -W 'rsa-sha256 ed25519-sha256' -- "$cur"))
+		return
+		;;
+	--dkim-canon)
+		COMPREPLY=($(compgen -W 'relaxed/relaxed relaxed/simple simple/relaxed simple/simple' -- "$cur"))
 		return
 		;;
 	--dsn-notify)
@@ -106,7 +115,7 @@ _smtpc()
 		compopt -o nospace 2> /dev/null
 		return
 		;;
-	--ca-file | --cert | --key | --password-file | --log)
+	--ca-file | --cert | --key | --password-file | --log | --dkim-key)
 		compopt -o filenames 2> /dev/null
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return

@@ -808,6 +808,99 @@ SMTPC_API int smtpc_quotedata(const void *in, size_t len, char **out, size_t *ou
 SMTPC_API char *smtpc_base64_encode(const void *data, size_t len, size_t maxlinelen,
                                     const char *eol);
 
+/* ---------------------------------------------------------------- DKIM signatures */
+
+/** Signing algorithm (RFC 6376 3.3, RFC 8463). */
+typedef enum smtpc_dkim_algorithm {
+	SMTPC_DKIM_FROM_KEY = 0,       /* the one the key is for */
+	SMTPC_DKIM_RSA_SHA256 = 1,     /* rsa-sha256 (RSA key of 1024 to 4096 bits) */
+	SMTPC_DKIM_ED25519_SHA256 = 2, /* ed25519-sha256 (Ed25519 key) */
+} smtpc_dkim_algorithm;
+
+/**
+ * What to sign and how. Initialise with SMTPC_DKIM_OPTIONS_INIT: every other
+ * field 0/NULL, which gives c=relaxed/relaxed, t= now, no x=, no i=, the
+ * default header list. timestamp and expire are at most 253402300799 (year 9999).
+ */
+typedef struct smtpc_dkim_options {
+	unsigned version;
+	const char *domain;             /* d= (required): letters, digits, '-', '_', '.' */
+	const char *selector;           /* s= (required): same characters */
+	smtpc_dkim_algorithm algorithm; /* a= */
+	const char *const *headers;     /* h=: field names, in order, repeats allowed (a name
+	                                   listed more often than present signs its absence);
+	                                   must name From. NULL: From, To, Cc, Subject, Date,
+	                                   Message-ID, MIME-Version, Content-Type,
+	                                   Content-Transfer-Encoding, Reply-To, In-Reply-To,
+	                                   References as often as present, From once more */
+	size_t nheaders;
+	int simple_header;    /* 1: c=simple/... (0: relaxed) */
+	int simple_body;      /* 1: c=.../simple (0: relaxed) */
+	int64_t timestamp;    /* t=: 0 now, > 0 that time (seconds since the epoch), -1 none */
+	int64_t expire;       /* x= = signing time + expire seconds; 0 none */
+	const char *identity; /* i= (NULL: none): "[local]@domain", domain d= or below it */
+} smtpc_dkim_options;
+#define SMTPC_DKIM_OPTIONS_VERSION 1
+/* clang-format off */
+#define SMTPC_DKIM_OPTIONS_INIT { .version = SMTPC_DKIM_OPTIONS_VERSION }
+/* clang-format on */
+
+/** A private key for signing (opaque). */
+typedef struct smtpc_dkim_key smtpc_dkim_key;
+/** A signed message: the DKIM-Signature field and the source that sends it (opaque). */
+typedef struct smtpc_dkim_signed smtpc_dkim_signed;
+
+/**
+ * Loads a PEM private key (PKCS#8 "PRIVATE KEY" or "RSA PRIVATE KEY") from
+ * memory: RSA of 1024 to 4096 bits, or Ed25519. An encrypted key is
+ * refused (no passphrase prompt). The library does not read key files:
+ * the caller decides who may read them (the smtpc command refuses a file
+ * its group or others have any permission on). *key is freed with
+ * smtpc_dkim_key_free().
+ * Errors: SMTPC_EINVAL (not a PEM private key, another key type, RSA
+ * under 1024 or over 4096 bits), SMTPC_ENOMEM.
+ */
+SMTPC_API int smtpc_dkim_key_load(const void *pem, size_t len, smtpc_dkim_key **key);
+/** Frees a key (its memory is cleared by OpenSSL); NULL is allowed. */
+SMTPC_API void smtpc_dkim_key_free(smtpc_dkim_key *key);
+
+/**
+ * Signs a raw RFC 5322 message (RFC 6376, RFC 8463). Reads the whole
+ * source once: the header block is held (at most 1 MiB), the body is
+ * streamed through the canonicaliser and SHA-256. Lines are read as the
+ * DATA encoder sends them (CRLF, bare LF, bare CR). A memory source or a
+ * regular file (rewound to where it was) is read again when the signed
+ * message is sent; a pipe or a callback is copied to an unlinked
+ * temporary file in $TMPDIR (else /tmp) while it is read.
+ * *out is freed with smtpc_dkim_signed_free(), after sending: its source
+ * (smtpc_dkim_source()) gives the DKIM-Signature field, then the message.
+ * Send it unchanged but for Bcc removal (smtpc_send_message() removes
+ * Bcc: do not sign Bcc), and only once; a memory source must stay valid
+ * until then.
+ * Errors: SMTPC_EINVAL (a domain, selector, identity or header name with a
+ * character outside its syntax, no From field, From not in the list, a
+ * header line that is not a field or has WSP before its colon, a header
+ * block over 1 MiB, t= or x= out of range, an algorithm
+ * the key is not for), SMTPC_EIO (the source or the temporary file
+ * failed; errno kept, EIO for a callback), SMTPC_ENOMEM.
+ */
+SMTPC_API int smtpc_dkim_sign(const smtpc_dkim_key *key, const smtpc_dkim_options *opts,
+                              const smtpc_source *in, smtpc_dkim_signed **out);
+
+/**
+ * The signed message as a source (callback kind; size: the exact number of
+ * bytes it gives) for smtpc_sendmail_source(), smtpc_send_message() or
+ * smtpc_send_batch(). It can be read once; it points into sig.
+ */
+SMTPC_API const smtpc_source *smtpc_dkim_source(smtpc_dkim_signed *sig);
+
+/** The DKIM-Signature field, folded, CRLF at the end, NUL-terminated; its length in *len
+ * when len is not NULL. */
+SMTPC_API const char *smtpc_dkim_header(const smtpc_dkim_signed *sig, size_t *len);
+
+/** Frees a signed message (and closes its temporary file); NULL is allowed. */
+SMTPC_API void smtpc_dkim_signed_free(smtpc_dkim_signed *sig);
+
 #ifdef __cplusplus
 }
 #endif

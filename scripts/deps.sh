@@ -18,6 +18,8 @@ if [ "${1:-build}" = test ]; then
 	want+=(scdoc man-db groff-base zsh)
 	# tests/install/deb.sh: dpkg-buildpackage (Rules-Requires-Root: no, so no fakeroot), lintian
 	want+=(dpkg-dev debhelper lintian)
+	# the independent DKIM verifiers of tests/dkim/verify.sh and bench/dkim-bench
+	want+=(python3-dkim python3-nacl opendkim opendkim-tools)
 fi
 
 missing=()

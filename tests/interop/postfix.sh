@@ -235,4 +235,29 @@ else
     it_skip_case "postfix: IPv6" "no IPv6 on loopback"
 fi
 
+# ------------------------------------------------------------------ 6. DKIM
+# Signed by smtpc (--dkim-*), through Postfix (which adds Received above the
+# signature) into the Maildir; the delivered file verified by dkimpy.
+if "$IT_PY" -c 'import dkim' 2> /dev/null && command -v openssl > /dev/null; then
+    it_case "postfix: a DKIM-signed message verifies after delivery (dkimpy)"
+    ID=case6.$$@example.org
+    { msg_head "$ID" "dkim"; printf 'signed body  \r\n.dot line\r\n\r\n\r\n'; } > "$D/m6.eml"
+    (umask 077 && openssl genpkey -algorithm ED25519 -out "$D/dkim.pem" 2> /dev/null)
+    echo "sel._domainkey.example.org v=DKIM1; k=ed25519; p=$(openssl pkey -in "$D/dkim.pem" -pubout -outform DER | tail -c 32 | base64 -w0)" > "$D/dkim.keys"
+    it_smtpc dkim --server "$URL" --from "$FROM" --to dkim@example.test --dkim-key "$D/dkim.pem" \
+        --dkim-selector sel --dkim-domain example.org "$D/m6.eml"
+    it_expect_exit 0
+    it_expect_result accepted dkim@example.test
+    if ! it_wait_mail - "$MAIL/dkim@example.test" "$ID"; then
+        it_fail "no delivery to dkim@example.test within $IT_MAIL_WAITED s"
+    elif ! head -n 1 "$IT_MAIL_FILE" | grep -q '^Received:'; then
+        it_fail "no Received: added above the signature: $(head -n 1 "$IT_MAIL_FILE")"
+    elif ! "$IT_PY" "$HERE/../dkim/dkimpy-verify.py" "$D/dkim.keys" "$IT_MAIL_FILE" > "$D/dkim.out" 2>&1; then
+        it_fail "the delivered message does not verify: $(cat "$D/dkim.out")"
+    fi
+    it_case_end
+else
+    it_skip_case "postfix: DKIM" "no dkimpy (python3-dkim) or openssl"
+fi
+
 it_finish
