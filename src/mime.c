@@ -925,7 +925,7 @@ static int main_piece(const smtpc_mime *m, struct piece *pc)
 		*pc = (struct piece){P_ALTERNATIVE, NULL};
 	else if (m->html.set)
 		*pc = (struct piece){P_RELATED, NULL};
-	else if (m->text.set || m->nparts == 0)
+	else if (m->text.set)
 		*pc = (struct piece){P_TEXT, NULL};
 	else
 		return 0;
@@ -1097,6 +1097,10 @@ SMTPC_API int smtpc_mime_source(smtpc_mime *m, smtpc_source *out)
 		return fail(m, SMTPC_EINVAL, "no From (RFC 5322 3.6)");
 	rc = check_utf8_addresses(m);
 	if (rc != 0)
+		return rc;
+	/* Nothing to send is an empty text. */
+	if (!m->text.set && !m->html.set && m->nparts == 0 &&
+	    (rc = set_body(m, &m->text, "text", "", 0)) != 0)
 		return rc;
 	if (m->text.set)
 		encode_body(m, &m->text);

@@ -234,6 +234,7 @@ void smtpc__mime_words(smtpc__buf *out, const char *text, size_t len, size_t roo
 		smtpc__buf_add(out, "\r\n ", 3);
 		room = WORD_MAX;
 	}
+	room = room < WORD_MAX ? room : WORD_MAX;
 	while (done < len) {
 		size_t n = word_take(t + done, len - done, (first ? room : WORD_MAX) - WORD_EXTRA);
 		int f = 1;
