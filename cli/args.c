@@ -54,6 +54,12 @@ enum opt_id {
 	OPT_SOURCE_IP,
 	OPT_LOG,
 	OPT_SYSLOG,
+	/* composing (compose.c) */
+	OPT_SUBJECT,
+	OPT_TEXT,
+	OPT_HTML,
+	OPT_ATTACH,
+	OPT_HEADER,
 };
 
 #define FOR_SEND  1u
@@ -105,6 +111,11 @@ static const struct opt_spec OPTIONS[] = {
     {"source-ip", 0, OPT_SOURCE_IP, 1, FOR_ALL},
     {"log", 0, OPT_LOG, 1, FOR_SEND},
     {"syslog", 0, OPT_SYSLOG, 0, FOR_SEND},
+    {"subject", 0, OPT_SUBJECT, 1, FOR_SEND},
+    {"text", 0, OPT_TEXT, 1, FOR_SEND},
+    {"html", 0, OPT_HTML, 1, FOR_SEND},
+    {"attach", 0, OPT_ATTACH, 1, FOR_SEND},
+    {"header", 0, OPT_HEADER, 1, FOR_SEND},
 };
 
 /* The mechanisms of smtpc_auth(), canonical spelling. */
@@ -134,6 +145,9 @@ void cli_print_synopsis(FILE *f)
 	      "                  [--timeout SEC] [DSN and transfer options] [TLS options]\n"
 	      "                  [AUTH options] [--progress] [--debug] [--json] [FILE]\n"
 	      "       smtpc send --server URL -t [--from ADDR] [--to ADDR]... [...] [FILE]\n"
+	      "       smtpc send --server URL --from ADDR --to ADDR... [--subject TEXT]\n"
+	      "                  [--text FILE|-] [--html FILE] [--attach FILE[;type=T][;name=N]]...\n"
+	      "                  [--header 'Name: value']... [...]\n"
 	      "       smtpc probe --server URL [--helo NAME] [--timeout SEC] [TLS options]\n"
 	      "                  [AUTH options] [--debug] [--json]\n"
 	      "       smtpc --help | --version\n",
@@ -188,6 +202,15 @@ void cli_print_help(FILE *f)
 	    "                   anyway, or refuse it before anything is delivered (default)\n"
 	    "  --no-pipelining  one command at a time even when PIPELINING is offered\n"
 	    "  --no-chunking    DATA even when CHUNKING (BDAT) is offered\n"
+	    "\n"
+	    "composing (the message is built instead of read from FILE; From and To\n"
+	    "come from --from and --to; see docs/COMPOSE.md):\n"
+	    "  --subject TEXT   the subject (UTF-8)\n"
+	    "  --text FILE      the text body (UTF-8; \"-\": standard input)\n"
+	    "  --html FILE      an HTML body (an alternative to the text)\n"
+	    "  --attach FILE[;type=T][;name=N]\n"
+	    "                   attach FILE (repeatable); type guessed from the name\n"
+	    "  --header 'Name: value'  another header field (repeatable)\n"
 	    "\n"
 	    "TLS options (certificates and names are verified by default):\n"
 	    "  --starttls required|opportunistic|never\n"
@@ -356,6 +379,29 @@ static int add_recipients(struct cli_options *o, const char *list)
 			return 0;
 		p = comma + 1;
 	}
+}
+
+/* A repeatable option (--attach, --header): its values in the order given, not empty. */
+static int push_value(const char ***list, size_t *n, const char *value, const char *name)
+{
+	const char **grown;
+
+	if (*value == '\0') {
+		fprintf(stderr, "smtpc: --%s needs a non-empty value\n", name);
+		return EX_USAGE;
+	}
+	grown = realloc(*list, (*n + 1) * sizeof(**list));
+	if (grown == NULL)
+		return out_of_memory();
+	grown[(*n)++] = value;
+	*list = grown;
+	return 0;
+}
+
+int cli_composes(const struct cli_options *o)
+{
+	return o->subject != NULL || o->text_file != NULL || o->html_file != NULL ||
+	       o->nattach > 0 || o->nheaders > 0;
 }
 
 static int set_once(const char **slot, const char *value, const char *name)
@@ -678,6 +724,16 @@ static int apply_option(struct parser *ps, const struct opt_spec *spec, const ch
 	case OPT_SYSLOG:
 		o->syslog = 1;
 		return 0;
+	case OPT_SUBJECT:
+		return set_once(&o->subject, value, spec->name);
+	case OPT_TEXT:
+		return set_nonempty(&o->text_file, value, spec->name);
+	case OPT_HTML:
+		return set_nonempty(&o->html_file, value, spec->name);
+	case OPT_ATTACH:
+		return push_value(&o->attach, &o->nattach, value, spec->name);
+	case OPT_HEADER:
+		return push_value(&o->headers, &o->nheaders, value, spec->name);
 	default:
 		return usage_error("internal error: unhandled option", spec->name);
 	}
@@ -899,6 +955,12 @@ static int finish(struct parser *ps)
 		return usage_error("missing --to ADDR (or -t to take the recipients from the "
 		                   "headers)",
 		                   NULL);
+	/* A message is built or read, not both (docs/COMPOSE.md: adding parts to a message file
+	 * is not supported). */
+	if (o->command == CLI_SEND && cli_composes(o) && (o->file != NULL || o->read_recipients))
+		return usage_error("--subject, --text, --html, --attach and --header build the message: "
+		                   "they do not go with a message FILE or -t",
+		                   NULL);
 	rc = cli_options_check(o);
 	return rc != 0 ? rc : cli_options_qualify(o);
 }
@@ -988,6 +1050,8 @@ void cli_options_free(struct cli_options *o)
 	for (k = 0; k < o->nto; k++)
 		free(o->to[k]);
 	free(o->to);
+	free(o->attach);
+	free(o->headers);
 	cli_url_free(&o->url);
 	cli_config_free(o->config);
 	free(o->config);
