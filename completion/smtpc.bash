@@ -9,7 +9,7 @@ __smtpc_takes_value()
 	--server | -f | --from | --to | --helo | --timeout | --timeout-final | --source-ip | --log | --starttls | --ca-file | --ca-dir | \
 		--cert | --key | --tls-name | --fingerprint | --user | --password-file | \
 		--password-env | --password-cmd | --oauth-token-cmd | --auth | --dsn-notify | \
-		--dsn-ret | --envid | --8bit)
+		--dsn-ret | --envid | --8bit | --subject | --text | --html | --attach | --header)
 		return 0
 		;;
 	esac
@@ -40,7 +40,8 @@ _smtpc()
 		--user --password-file --password-env --password-cmd --oauth-token-cmd --auth
 		--allow-plaintext-auth'
 	local send_only='--log --syslog --from --to --read-recipients --dsn-notify --dsn-ret --envid --8bit --timeout-final
-		--no-pipelining --no-chunking --progress'
+		--no-pipelining --no-chunking --progress
+		--subject --text --html --attach --header'
 
 	# The value of an option.
 	case $prev in
@@ -78,7 +79,7 @@ _smtpc()
 		compopt -o nospace 2> /dev/null
 		return
 		;;
-	--ca-file | --cert | --key | --password-file | --log)
+	--ca-file | --cert | --key | --password-file | --log | --text | --html | --attach)
 		compopt -o filenames 2> /dev/null
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return
