@@ -150,6 +150,23 @@ uint64_t smtpc__b64_lines_size(uint64_t n)
 	return lines == 0 ? 0 : chars + 2 * (lines - 1);
 }
 
+/*
+ * The two characters of every 12-bit value, computed by the compiler: a
+ * 3-byte group is two lookups instead of four (twice the speed of
+ * smtpc__b64_encode() on big attachments; bench/README.md).
+ */
+#define B64_CHAR(x)                                                                                \
+	(char)((x) < 26 ? 'A' + (x) : (x) < 52 ? 'a' + (x)-26 : (x) < 62 ? '0' + (x)-52 : (x) == 62 ? '+' : '/')
+#define PAIR(i)    {B64_CHAR((i) >> 6), B64_CHAR((i)&63)}
+#define PAIR4(i)   PAIR(i), PAIR((i) + 1), PAIR((i) + 2), PAIR((i) + 3)
+#define PAIR16(i)  PAIR4(i), PAIR4((i) + 4), PAIR4((i) + 8), PAIR4((i) + 12)
+#define PAIR64(i)  PAIR16(i), PAIR16((i) + 16), PAIR16((i) + 32), PAIR16((i) + 48)
+#define PAIR256(i) PAIR64(i), PAIR64((i) + 64), PAIR64((i) + 128), PAIR64((i) + 192)
+static const char B64_PAIRS[4096][2] = {PAIR256(0),    PAIR256(256),  PAIR256(512),  PAIR256(768),
+                                        PAIR256(1024), PAIR256(1280), PAIR256(1536), PAIR256(1792),
+                                        PAIR256(2048), PAIR256(2304), PAIR256(2560), PAIR256(2816),
+                                        PAIR256(3072), PAIR256(3328), PAIR256(3584), PAIR256(3840)};
+
 /* One line: len (at most 57) bytes. Whole 3-byte groups, then the padded end. */
 static char *b64_line(const unsigned char *in, size_t len, char *o)
 {
@@ -158,10 +175,8 @@ static char *b64_line(const unsigned char *in, size_t len, char *o)
 	for (i = 0; i + 3 <= len; i += 3) {
 		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
 
-		o[0] = B64[v >> 18];
-		o[1] = B64[(v >> 12) & 63];
-		o[2] = B64[(v >> 6) & 63];
-		o[3] = B64[v & 63];
+		memcpy(o, B64_PAIRS[v >> 12], 2);
+		memcpy(o + 2, B64_PAIRS[v & 4095], 2);
 		o += 4;
 	}
 	if (i < len) {
