@@ -146,8 +146,8 @@ void cli_print_synopsis(FILE *f)
 	      "                  [AUTH options] [--progress] [--debug] [--json] [FILE]\n"
 	      "       smtpc send --server URL -t [--from ADDR] [--to ADDR]... [...] [FILE]\n"
 	      "       smtpc send --server URL --from ADDR --to ADDR... [--subject TEXT]\n"
-	      "                  [--text FILE|-] [--html FILE] [--attach FILE[;type=T][;name=N]]...\n"
-	      "                  [--header 'Name: value']... [...]\n"
+	      "                  [--text FILE|-] [--html FILE] [--attach FILE[;type=T]\n"
+	      "                  [;name=N]]... [--header 'Name: value']... [...]\n"
 	      "       smtpc probe --server URL [--helo NAME] [--timeout SEC] [TLS options]\n"
 	      "                  [AUTH options] [--debug] [--json]\n"
 	      "       smtpc --help | --version\n",
@@ -958,8 +958,8 @@ static int finish(struct parser *ps)
 	/* A message is built or read, not both (docs/COMPOSE.md: adding parts to a message file
 	 * is not supported). */
 	if (o->command == CLI_SEND && cli_composes(o) && (o->file != NULL || o->read_recipients))
-		return usage_error("--subject, --text, --html, --attach and --header build the message: "
-		                   "they do not go with a message FILE or -t",
+		return usage_error("--subject, --text, --html, --attach and --header build the "
+		                   "message: they do not go with a message FILE or -t",
 		                   NULL);
 	rc = cli_options_check(o);
 	return rc != 0 ? rc : cli_options_qualify(o);

@@ -42,7 +42,8 @@ static int read_body(const char *path, char **out, size_t *len)
 	if (fd < 0 || r != 0 || n > BODY_MAX) {
 		fputs("smtpc: cannot read ", stderr);
 		cli_put_str(stderr, path);
-		fprintf(stderr, ": %s\n", n > BODY_MAX ? "over 64 MiB" : strerror(errno ? errno : ENOMEM));
+		fprintf(stderr, ": %s\n",
+		        n > BODY_MAX ? "over 64 MiB" : strerror(errno ? errno : ENOMEM));
 		if (fd > 0)
 			close(fd);
 		free(p);
@@ -109,7 +110,8 @@ static int attach_one(struct cli_compose *c, const char *spec, int fd)
 		size_t len = strcspn(p + 1, ";");
 		char **slot = strncmp(p + 1, "type=", 5) == 0 ? &type : &name;
 
-		if (*slot != NULL || len == 5 || (slot == &name && strncmp(p + 1, "name=", 5) != 0)) {
+		if (*slot != NULL || len == 5 ||
+		    (slot == &name && strncmp(p + 1, "name=", 5) != 0)) {
 			rc = SMTPC_EINVAL; /* twice, empty, or another parameter */
 			goto out;
 		}
@@ -236,7 +238,7 @@ int cli_compose_build(struct cli_compose *c, const struct cli_options *o, smtpc 
 		cli_put_str(stderr, what ? what : "");
 		fputs(": ", stderr);
 		cli_put_str(stderr, smtpc_mime_error(c->m)[0] ? smtpc_mime_error(c->m)
-		                                               : "not a valid value");
+		                                              : "not a valid value");
 		fputc('\n', stderr);
 		return EX_DATAERR;
 	}

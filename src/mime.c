@@ -67,11 +67,11 @@ struct seg {
 
 struct reader {
 	size_t seg;
-	size_t pos;      /* SEG_BYTES: bytes of the segment given */
-	int64_t raw;     /* SEG_PART: bytes read from the part */
-	int eof, first;  /* the part gave its last byte; no line written yet */
+	size_t pos;        /* SEG_BYTES: bytes of the segment given */
+	int64_t raw;       /* SEG_PART: bytes read from the part */
+	int eof, first;    /* the part gave its last byte; no line written yet */
 	unsigned char *in; /* RAW_CHUNK bytes */
-	char *enc;       /* their base64 lines */
+	char *enc;         /* their base64 lines */
 	size_t enc_pos, enc_len;
 };
 
@@ -119,7 +119,8 @@ static void default_random(unsigned char *buf, size_t len, void *user)
 			done += (size_t)n;
 		} else if (n < 0 && errno != EINTR) {
 			/* No entropy source: a boundary needs to be unlikely, not secret. */
-			uint64_t t = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)buf ^ (done * 0x9e37);
+			uint64_t t =
+			    (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)buf ^ (done * 0x9e37);
 
 			buf[done] = (unsigned char)(t >> (8 * (done % 8)));
 			done++;
@@ -378,7 +379,8 @@ static void put_unstructured(const smtpc_mime *m, smtpc__buf *out, const char *v
 
 	if (!needs_words(m, v, len)) {
 		for (i = 0; i < len;) {
-			size_t w = strcspn(v + i + 1, " ") + 1; /* this word, with its leading blank */
+			/* this word, with its leading blank */
+			size_t w = strcspn(v + i + 1, " ") + 1;
 
 			if (col + w > LINE_MAX_OCTETS)
 				break;
@@ -455,8 +457,8 @@ static void put_addresses(const smtpc_mime *m, smtpc__buf *out, enum field field
 /* Header names the builder writes itself, and Bcc (never in a composed message). */
 static int reserved_name(const char *name)
 {
-	static const char *const OWN[] = {"From",    "To",           "Cc",  "Bcc",
-	                                  "Reply-To", "Subject",     "MIME-Version"};
+	static const char *const OWN[] = {"From",     "To",      "Cc",          "Bcc",
+	                                  "Reply-To", "Subject", "MIME-Version"};
 	size_t i;
 
 	for (i = 0; i < sizeof(OWN) / sizeof(OWN[0]); i++) {
@@ -513,8 +515,7 @@ SMTPC_API int smtpc_mime_add_header(smtpc_mime *m, const char *name, const char 
 
 /* ---------------------------------------------------------------- bodies and parts */
 
-static int set_body(smtpc_mime *m, struct body *b, const char *what, const char *utf8,
-                    size_t len)
+static int set_body(smtpc_mime *m, struct body *b, const char *what, const char *utf8, size_t len)
 {
 	int rc = open_for_change(m);
 
@@ -552,11 +553,11 @@ SMTPC_API int smtpc_mime_set_html(smtpc_mime *m, const char *utf8, size_t len)
 SMTPC_API const char *smtpc_mime_guess_type(const char *filename)
 {
 	static const char *const TYPES[][2] = {
-	    {"pdf", "application/pdf"}, {"png", "image/png"},         {"jpg", "image/jpeg"},
-	    {"jpeg", "image/jpeg"},     {"gif", "image/gif"},         {"txt", "text/plain"},
-	    {"html", "text/html"},      {"htm", "text/html"},         {"csv", "text/csv"},
+	    {"pdf", "application/pdf"},   {"png", "image/png"},       {"jpg", "image/jpeg"},
+	    {"jpeg", "image/jpeg"},       {"gif", "image/gif"},       {"txt", "text/plain"},
+	    {"html", "text/html"},        {"htm", "text/html"},       {"csv", "text/csv"},
 	    {"json", "application/json"}, {"zip", "application/zip"}, {"gz", "application/gzip"},
-	    {"ics", "text/calendar"},   {"svg", "image/svg+xml"},     {"webp", "image/webp"},
+	    {"ics", "text/calendar"},     {"svg", "image/svg+xml"},   {"webp", "image/webp"},
 	};
 	const char *dot = filename ? strrchr(filename, '.') : NULL;
 	size_t i;
@@ -588,8 +589,8 @@ static int check_type(smtpc_mime *m, const char *type)
 	    type[a + 1 + b] != '\0' || a + b > 120)
 		return fail(m, SMTPC_EINVAL, "content type '%.100s': expected type/subtype", type);
 	if (strncasecmp(type, "multipart/", 10) == 0 || strncasecmp(type, "message/", 8) == 0)
-		return fail(m, SMTPC_EINVAL, "content type %.100s: not allowed in base64 (RFC 2045 6.4)",
-		            type);
+		return fail(m, SMTPC_EINVAL,
+		            "content type %.100s: not allowed in base64 (RFC 2045 6.4)", type);
 	return 0;
 }
 
@@ -626,7 +627,8 @@ static int measure(smtpc_mime *m, struct part *p)
 	if (p->src.read != NULL)
 		return 0;
 	if (fstat(p->src.fd, &st) != 0)
-		return fail(m, SMTPC_EINVAL, "attachment: bad file descriptor: %s", strerror(errno));
+		return fail(m, SMTPC_EINVAL, "attachment: bad file descriptor: %s",
+		            strerror(errno));
 	at = lseek(p->src.fd, 0, SEEK_CUR);
 	if (at < 0)
 		return 0; /* a pipe: read once */
@@ -685,7 +687,8 @@ SMTPC_API int smtpc_mime_attach(smtpc_mime *m, const smtpc_mime_part *part)
 	p->rewind = part->rewind;
 	if ((rc = measure(m, p)) != 0)
 		return rc;
-	p->type = dup_or_null(part->type ? part->type : smtpc_mime_guess_type(part->filename), &oom);
+	p->type =
+	    dup_or_null(part->type ? part->type : smtpc_mime_guess_type(part->filename), &oom);
 	p->filename = dup_or_null(part->filename, &oom);
 	p->cid = dup_or_null(part->content_id, &oom);
 	m->nparts++;
@@ -748,8 +751,8 @@ static void encode_body(const smtpc_mime *m, struct body *b)
 	if (b->enc.p == NULL) {
 		b->enc.oom = 1;
 	} else {
-		b->enc.len = smtpc__b64_lines((const unsigned char *)lines.p, lines.len, b->enc.p,
-		                              &first);
+		b->enc.len =
+		    smtpc__b64_lines((const unsigned char *)lines.p, lines.len, b->enc.p, &first);
 		b->enc.p[b->enc.len] = '\0';
 	}
 	smtpc__buf_free(&lines);
@@ -975,7 +978,8 @@ static void put_date(smtpc__buf *o)
 	smtpc__buf_str(o, line);
 }
 
-/* "<random@domain of From>" (RFC 5322 3.6.4); a domain that is not a plain name: "smtpc.invalid". */
+/* "<random@domain of From>" (RFC 5322 3.6.4); a domain that is not a plain name: "smtpc.invalid".
+ */
 static void put_message_id(smtpc_mime *m, smtpc__buf *o)
 {
 	const char *domain = "smtpc.invalid", *at = NULL;
@@ -987,9 +991,9 @@ static void put_message_id(smtpc_mime *m, smtpc__buf *o)
 		if (m->addrs[i].field == F_FROM)
 			at = strrchr(m->addrs[i].address, '@');
 	}
-	if (at != NULL && at[1] != '\0' && strspn(at + 1,
-	                                          "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	                                          "0123456789.-") == strlen(at + 1))
+	if (at != NULL && at[1] != '\0' &&
+	    strspn(at + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	                   "0123456789.-") == strlen(at + 1))
 		domain = at + 1;
 	m->random(r, sizeof(r), m->random_user);
 	for (i = 0; i < sizeof(r); i++)
@@ -1039,9 +1043,9 @@ static int check_utf8_addresses(smtpc_mime *m)
 		const char *a = m->addrs[i].address;
 
 		if (!is_ascii(a, strlen(a)))
-			return fail(m, SMTPC_EINVAL,
-			            "non-ASCII address '%.100s' needs SMTPUTF8 (smtpc_mime_set_utf8())",
-			            a);
+			return fail(
+			    m, SMTPC_EINVAL,
+			    "non-ASCII address '%.100s' needs SMTPUTF8 (smtpc_mime_set_utf8())", a);
 	}
 	return 0;
 }
@@ -1147,7 +1151,9 @@ static long part_read(smtpc_mime *m, struct part *p, unsigned char *buf, size_t 
 	if (p->src.read != NULL) {
 		long r = p->src.read(buf, len, p->src.read_user);
 
-		return r < 0 || (size_t)r > len ? fail(m, -1, "an attachment's read callback failed") : r;
+		return r < 0 || (size_t)r > len
+		           ? fail(m, -1, "an attachment's read callback failed")
+		           : r;
 	}
 	do {
 		n = p->offset >= 0 ? pread(p->src.fd, buf, len, (off_t)(p->offset + at))
@@ -1175,7 +1181,8 @@ static int fill(smtpc_mime *m, struct part *p)
 	}
 	/* The size announced (SIZE=, the size of the message) must be the size sent. */
 	if (p->size >= 0 && (r->raw > p->size || (r->eof && r->raw != p->size)))
-		return fail(m, -1, "an attachment changed size while being sent (%lld bytes, not %lld)",
+		return fail(m, -1,
+		            "an attachment changed size while being sent (%lld bytes, not %lld)",
 		            (long long)r->raw, (long long)p->size);
 	r->enc_len = smtpc__b64_lines(r->in, have, r->enc, &r->first);
 	r->enc_pos = 0;

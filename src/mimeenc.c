@@ -156,8 +156,15 @@ uint64_t smtpc__b64_lines_size(uint64_t n)
  * smtpc__b64_encode() on big attachments; bench/README.md).
  */
 #define B64_CHAR(x)                                                                                \
-	(char)((x) < 26 ? 'A' + (x) : (x) < 52 ? 'a' + (x)-26 : (x) < 62 ? '0' + (x)-52 : (x) == 62 ? '+' : '/')
-#define PAIR(i)    {B64_CHAR((i) >> 6), B64_CHAR((i)&63)}
+	(char)((x) < 26    ? 'A' + (x)                                                             \
+	       : (x) < 52  ? 'a' + (x)-26                                                          \
+	       : (x) < 62  ? '0' + (x)-52                                                          \
+	       : (x) == 62 ? '+'                                                                   \
+	                   : '/')
+#define PAIR(i)                                                                                    \
+	{                                                                                          \
+		B64_CHAR((i) >> 6), B64_CHAR((i)&63)                                               \
+	}
 #define PAIR4(i)   PAIR(i), PAIR((i) + 1), PAIR((i) + 2), PAIR((i) + 3)
 #define PAIR16(i)  PAIR4(i), PAIR4((i) + 4), PAIR4((i) + 8), PAIR4((i) + 12)
 #define PAIR64(i)  PAIR16(i), PAIR16((i) + 16), PAIR16((i) + 32), PAIR16((i) + 48)

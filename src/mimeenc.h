@@ -40,7 +40,7 @@ uint64_t smtpc__b64_lines_size(uint64_t n);
  * (*first, cleared). out has room for smtpc__b64_lines_room(len). Returns the bytes written.
  */
 size_t smtpc__b64_lines(const unsigned char *in, size_t len, char *out, int *first);
-#define SMTPC__B64_LINE_IN 57 /* bytes per line of 76 characters */
+#define SMTPC__B64_LINE_IN         57 /* bytes per line of 76 characters */
 #define smtpc__b64_lines_room(len) (((len) / SMTPC__B64_LINE_IN + 1) * 78)
 
 /**
