@@ -97,6 +97,9 @@ struct smtpc_mime {
 	void *random_user;
 };
 
+static int fail(smtpc_mime *m, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Keeps a one-line reason for smtpc_mime_error() and returns rc. */
 static int fail(smtpc_mime *m, int rc, const char *fmt, ...)
 {
 	va_list ap;
@@ -375,31 +378,28 @@ static int needs_words(const smtpc_mime *m, const char *v, size_t len)
  */
 static void put_unstructured(const smtpc_mime *m, smtpc__buf *out, const char *v)
 {
-	size_t len = strlen(v), col = smtpc__buf_column(out), i = 0;
+	size_t len = strlen(v), start = out->len, col = smtpc__buf_column(out), i = 0;
+	int words = needs_words(m, v, len);
 
-	if (!needs_words(m, v, len)) {
-		for (i = 0; i < len;) {
-			/* this word, with its leading blank */
-			size_t w = strcspn(v + i + 1, " ") + 1;
+	while (!words && i < len) {
+		size_t w = strcspn(v + i + 1, " ") + 1; /* a word and the blank before it */
 
-			if (col + w > LINE_MAX_OCTETS)
-				break;
-			if (i > 0 && v[i] == ' ' && w > 1 && col + w > FOLD_AT) {
-				smtpc__buf_add(out, "\r\n", 2);
-				col = 0;
-			}
-			smtpc__buf_add(out, v + i, w);
-			col += w;
-			i += w;
+		if (i > 0 && w > 1 && col + w > FOLD_AT) {
+			smtpc__buf_add(out, "\r\n", 2);
+			col = 0;
 		}
-		if (i == len)
-			return;
-		/* Too long a word: start again with encoded words. */
-		out->len -= i;
-		while (out->len > 0 && out->p[out->len - 1] != ' ')
-			out->len--;
-		out->p[out->len] = '\0';
+		if (col + w > LINE_MAX_OCTETS)
+			break;
+		smtpc__buf_add(out, v + i, w);
+		col += w;
+		i += w;
 	}
+	if (i == len)
+		return;
+	/* A word too long for a line: the whole value as encoded words instead. */
+	out->len = start;
+	if (out->p != NULL)
+		out->p[start] = '\0';
 	smtpc__mime_words(out, v, len, 76 - smtpc__buf_column(out));
 }
 

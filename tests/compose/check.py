@@ -188,7 +188,8 @@ for i, fname in enumerate(["résumé – 2026.pdf", "名前" * 40 + ".txt", "a" 
         {"parts": [(png, "application/octet-stream", fname, None)]})
 
 # headers: encoded words, folding, literal "=?", addresses
-subjects = ["Plain subject", "Ünïcödé subject", "x" * 1200, "word " * 100,
+subjects = ["Plain subject", "Ünïcödé subject", "x" * 1200, "word " * 100, "a few words then " + "y" * 1000,
+            "Re: " + "z" * 990,
             "😀 emoji " * 30, "=?utf-8?q?not_an_encoded_word?=", " leading and trailing ",
             "mixed 日本語のテキスト and ASCII " * 8]
 for i, s in enumerate(subjects):
