@@ -47,6 +47,9 @@ start_sink seven --ext PIPELINING,SIZE
 SEVEN=$U
 SEVEN_BOX=$TMP/seven.maildir
 
+start_sink small --size 20000
+SMALL=$U
+
 printf 'Grüße aus Köln\n.leading dot\nFrom here\n' >"$TMP/t.txt"
 printf '<p>Gr\303\274\303\237e</p>\n' >"$TMP/h.html"
 head -c 70000 /dev/urandom >"$TMP/pic.bin"
@@ -78,6 +81,17 @@ expect 0 "--text - reads standard input" -- send --server "$EIGHT" --from a@x.te
 check "standard input as the text" "$EIGHT_BOX" \
 	'm.get_body(("plain",)).get_content().replace("\r\n", "\n") == files["t.txt"].decode() and [p.get_filename() for p in parts] == ["pic.bin"] and parts[0].get_content_type() == "application/octet-stream"'
 STDIN=/dev/null
+
+# The size of a built message is known before MAIL (SIZE=): over the limit, nothing is sent.
+expect 69 "over the server's SIZE limit" -- send --server "$SMALL" --from a@x.test \
+	--to b@ok.test --attach pic.bin
+has err "decided here" "over the SIZE limit: refused before MAIL, from the size announced"
+if [ -z "$(find "$TMP/small.maildir" -type f -name '*.sink')" ]; then pass; else
+	fail "over the SIZE limit: delivered"; fi
+expect 0 "under the SIZE limit" -- send --server "$SMALL" --from a@x.test --to b@ok.test \
+	--attach doc.pdf
+check "under the SIZE limit: delivered" "$TMP/small.maildir" \
+	'[p.get_payload(decode=True) for p in parts] == [files["doc.pdf"]]'
 
 # What is refused, before anything is sent.
 expect 64 "--attach with a message FILE" -- send --server "$EIGHT" --from a@x.test \
