@@ -11,6 +11,7 @@
 #include "mime.h"
 
 #include "addrlist.h"
+#include "body.h"
 #include "mimeenc.h"
 
 #include <errno.h>
@@ -24,12 +25,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LINE_MAX_OCTETS 998 /* RFC 5322 2.1.1 */
-#define FOLD_AT         78  /* RFC 5322 2.1.1: lines should be shorter */
-#define NAME_MAX_LEN    64  /* a header name given by the caller */
-#define VALUE_MAX_LEN   900 /* Date, Message-ID, an address: kept on one line */
-#define RAW_CHUNK       (SMTPC__B64_LINE_IN * 1024) /* bytes of a part encoded at once */
-#define BOUNDARY_TRIES  16
+#define NAME_MAX_LEN   64  /* a header name given by the caller */
+#define VALUE_MAX_LEN  900 /* Date, Message-ID, an address: kept on one line */
+#define RAW_CHUNK      (SMTPC__B64_LINE_IN * 1024) /* bytes of a part encoded at once */
+#define BOUNDARY_TRIES 16
 
 enum field { F_FROM, F_TO, F_CC, F_REPLY_TO };
 static const char *const FIELD_NAMES[] = {"From", "To", "Cc", "Reply-To"};
@@ -238,17 +237,6 @@ static int has_control(const char *p, size_t len)
 	return 0;
 }
 
-static int is_ascii(const char *p, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		if ((unsigned char)p[i] >= 0x80)
-			return 0;
-	}
-	return 1;
-}
-
 /* Text for a header: UTF-8 without control characters (a CR or LF would end the line). */
 static int check_text(smtpc_mime *m, const char *what, const char *s)
 {
@@ -363,70 +351,6 @@ SMTPC_API int smtpc_mime_set_subject(smtpc_mime *m, const char *utf8)
 
 /* ---------------------------------------------------------------- header writing */
 
-/* The text must go out as encoded words: 8-bit (without SMTPUTF8), or text that a reader
- * would take for encoded words or lose (blanks at the ends are dropped when unfolding). */
-static int needs_words(const smtpc_mime *m, const char *v, size_t len)
-{
-	return (!m->utf8 && !is_ascii(v, len)) || strstr(v, "=?") != NULL ||
-	       (len > 0 && (v[0] == ' ' || v[len - 1] == ' '));
-}
-
-/*
- * Unstructured text after "Name: ", folded before blanks to stay under 78
- * columns; as encoded words when it must be or when a word would make a
- * line over 998 octets.
- */
-static void put_unstructured(const smtpc_mime *m, smtpc__buf *out, const char *v)
-{
-	size_t len = strlen(v), start = out->len, col = smtpc__buf_column(out), i = 0;
-	int words = needs_words(m, v, len);
-
-	while (!words && i < len) {
-		size_t w = strcspn(v + i + 1, " ") + 1; /* a word and the blank before it */
-
-		if (i > 0 && w > 1 && col + w > FOLD_AT) {
-			smtpc__buf_add(out, "\r\n", 2);
-			col = 0;
-		}
-		if (col + w > LINE_MAX_OCTETS)
-			break;
-		smtpc__buf_add(out, v + i, w);
-		col += w;
-		i += w;
-	}
-	if (i == len)
-		return;
-	/* A word too long for a line: the whole value as encoded words instead. */
-	out->len = start;
-	if (out->p != NULL)
-		out->p[start] = '\0';
-	smtpc__mime_words(out, v, len, 76 - smtpc__buf_column(out));
-}
-
-/* A display name: atoms, a quoted string, or encoded words (RFC 5322 3.2.5, RFC 2047 5). */
-static void put_phrase(const smtpc_mime *m, smtpc__buf *out, const char *name)
-{
-	static const char SPECIALS[] = "()<>[]:;@\\,.\"";
-	size_t len = strlen(name), i;
-	int quote = strstr(name, "  ") != NULL;
-
-	if (needs_words(m, name, len) || len > 70) {
-		smtpc__mime_words(out, name, len, 76 - smtpc__buf_column(out));
-		return;
-	}
-	for (i = 0; i < len; i++)
-		quote |= strchr(SPECIALS, name[i]) != NULL;
-	if (quote)
-		smtpc__buf_add(out, "\"", 1);
-	for (i = 0; i < len; i++) {
-		if (quote && (name[i] == '"' || name[i] == '\\'))
-			smtpc__buf_add(out, "\\", 1);
-		smtpc__buf_add(out, name + i, 1);
-	}
-	if (quote)
-		smtpc__buf_add(out, "\"", 1);
-}
-
 static void put_addresses(const smtpc_mime *m, smtpc__buf *out, enum field field)
 {
 	size_t n = 0, i;
@@ -443,9 +367,9 @@ static void put_addresses(const smtpc_mime *m, smtpc__buf *out, enum field field
 			smtpc__buf_str(out, a->address);
 			continue;
 		}
-		put_phrase(m, out, a->name);
+		smtpc__mime_phrase(out, a->name, m->utf8);
 		/* Fold before the address when it would make the line long. */
-		fold = smtpc__buf_column(out) + strlen(a->address) + 3 > FOLD_AT;
+		fold = smtpc__buf_column(out) + strlen(a->address) + 3 > SMTPC__FOLD_AT;
 		smtpc__buf_str(out, fold ? "\r\n <" : " <");
 		smtpc__buf_str(out, a->address);
 		smtpc__buf_add(out, ">", 1);
@@ -490,7 +414,8 @@ static int set_verbatim(smtpc_mime *m, char **slot, const char *name, const char
 {
 	size_t len = strlen(value);
 
-	if (len == 0 || len > VALUE_MAX_LEN || has_control(value, len) || !is_ascii(value, len))
+	if (len == 0 || len > VALUE_MAX_LEN || has_control(value, len) ||
+	    smtpc__has_8bit(value, len))
 		return fail(m, SMTPC_EINVAL, "%s: 1 to %d printable ASCII characters", name,
 		            VALUE_MAX_LEN);
 	return set_string(m, slot, value);
@@ -508,7 +433,7 @@ SMTPC_API int smtpc_mime_add_header(smtpc_mime *m, const char *name, const char 
 		return set_verbatim(m, &m->message_id, "Message-ID", value);
 	smtpc__buf_str(&m->extra, name);
 	smtpc__buf_add(&m->extra, ": ", 2);
-	put_unstructured(m, &m->extra, value);
+	smtpc__mime_unstructured(&m->extra, value, m->utf8);
 	smtpc__buf_add(&m->extra, "\r\n", 2);
 	return m->extra.oom ? fail(m, SMTPC_ENOMEM, "out of memory") : 0;
 }
@@ -730,8 +655,9 @@ static void encode_body(const smtpc_mime *m, struct body *b)
 	int first = 1;
 
 	crlf_lines(&lines, b->text, b->len, &longest);
-	if (longest <= LINE_MAX_OCTETS && (is_ascii(b->text, b->len) || m->eight_bit || m->utf8)) {
-		b->cte = is_ascii(b->text, b->len) ? "7bit" : "8bit";
+	if (longest <= SMTPC__LINE_MAX &&
+	    (!smtpc__has_8bit(b->text, b->len) || m->eight_bit || m->utf8)) {
+		b->cte = !smtpc__has_8bit(b->text, b->len) ? "7bit" : "8bit";
 		b->enc = lines;
 		return;
 	}
@@ -1013,7 +939,7 @@ static void emit_headers(smtpc_mime *m)
 		put_addresses(m, o, (enum field)f);
 	if (m->subject != NULL) {
 		smtpc__buf_str(o, "Subject: ");
-		put_unstructured(m, o, m->subject);
+		smtpc__mime_unstructured(o, m->subject, m->utf8);
 		smtpc__buf_str(o, "\r\n");
 	}
 	if (m->date != NULL) {
@@ -1042,7 +968,7 @@ static int check_utf8_addresses(smtpc_mime *m)
 	for (i = 0; i < m->naddrs && !m->utf8; i++) {
 		const char *a = m->addrs[i].address;
 
-		if (!is_ascii(a, strlen(a)))
+		if (smtpc__has_8bit(a, strlen(a)))
 			return fail(
 			    m, SMTPC_EINVAL,
 			    "non-ASCII address '%.100s' needs SMTPUTF8 (smtpc_mime_set_utf8())", a);

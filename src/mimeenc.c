@@ -1,13 +1,17 @@
 /*
  * mimeenc.c - the encodings of a composed message, no I/O:
  * quoted-printable (RFC 2045 6.7), base64 lines (RFC 2045 6.8, RFC 4648 4),
- * encoded words (RFC 2047 2, 4.1, 5) and parameter values (RFC 2231 3, 4).
+ * encoded words (RFC 2047 2, 4.1, 5), parameter values (RFC 2231 3, 4) and
+ * the header values that use them (RFC 5322 3.2.5 phrases, unstructured text).
  *
- * Every encoder here writes only printable ASCII, with CRLF where a line
- * breaks: whatever the input, no output line can start a header or a
- * boundary line (their first characters are "=", "%", base64 or a blank).
+ * Every encoder here writes printable ASCII (raw UTF-8 too in header values
+ * when SMTPUTF8 is in use), with CRLF where a line breaks: whatever the
+ * input, no output line can start a header or a boundary line (their first
+ * characters are "=", "%", base64 or a blank).
  */
 #include "mimeenc.h"
+
+#include "body.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -348,4 +352,70 @@ void smtpc__mime_param(smtpc__buf *out, const char *name, const char *value)
 		smtpc__buf_add(out, enc, n);
 		col += n;
 	}
+}
+
+/* ---------------------------------------------------------------- header values */
+
+/* The text must go out as encoded words: 8-bit (without SMTPUTF8), or text that a reader
+ * would take for encoded words or lose (blanks at the ends are dropped when unfolding). */
+static int needs_words(const char *v, size_t len, int utf8)
+{
+	return (!utf8 && smtpc__has_8bit(v, len)) || strstr(v, "=?") != NULL ||
+	       (len > 0 && (v[0] == ' ' || v[len - 1] == ' '));
+}
+
+/*
+ * Unstructured text after "Name: ", folded before blanks to stay under 78
+ * columns; as encoded words when it must be or when a word would make a
+ * line over 998 octets.
+ */
+void smtpc__mime_unstructured(smtpc__buf *out, const char *v, int utf8)
+{
+	size_t len = strlen(v), start = out->len, col = smtpc__buf_column(out), i = 0;
+	int words = needs_words(v, len, utf8);
+
+	while (!words && i < len) {
+		size_t w = strcspn(v + i + 1, " ") + 1; /* a word and the blank before it */
+
+		if (i > 0 && w > 1 && col + w > SMTPC__FOLD_AT) {
+			smtpc__buf_add(out, "\r\n", 2);
+			col = 0;
+		}
+		if (col + w > SMTPC__LINE_MAX)
+			break;
+		smtpc__buf_add(out, v + i, w);
+		col += w;
+		i += w;
+	}
+	if (i == len)
+		return;
+	/* A word too long for a line: the whole value as encoded words instead. */
+	out->len = start;
+	if (out->p != NULL)
+		out->p[start] = '\0';
+	smtpc__mime_words(out, v, len, 76 - smtpc__buf_column(out));
+}
+
+/* A display name: atoms, a quoted string, or encoded words (RFC 5322 3.2.5, RFC 2047 5). */
+void smtpc__mime_phrase(smtpc__buf *out, const char *name, int utf8)
+{
+	static const char SPECIALS[] = "()<>[]:;@\\,.\"";
+	size_t len = strlen(name), i;
+	int quote = strstr(name, "  ") != NULL;
+
+	if (needs_words(name, len, utf8) || len > 70) {
+		smtpc__mime_words(out, name, len, 76 - smtpc__buf_column(out));
+		return;
+	}
+	for (i = 0; i < len; i++)
+		quote |= strchr(SPECIALS, name[i]) != NULL;
+	if (quote)
+		smtpc__buf_add(out, "\"", 1);
+	for (i = 0; i < len; i++) {
+		if (quote && (name[i] == '"' || name[i] == '\\'))
+			smtpc__buf_add(out, "\\", 1);
+		smtpc__buf_add(out, name + i, 1);
+	}
+	if (quote)
+		smtpc__buf_add(out, "\"", 1);
 }

@@ -7,6 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define SMTPC__LINE_MAX 998 /* octets of a line, CRLF excluded (RFC 5322 2.1.1) */
+#define SMTPC__FOLD_AT  78  /* a header line should be shorter (RFC 5322 2.1.1) */
+
 /* A growing NUL-terminated buffer; after a failed allocation every append is dropped and oom
  * stays set, so that a sequence of appends is checked once. */
 typedef struct smtpc__buf {
@@ -57,5 +60,15 @@ void smtpc__mime_words(smtpc__buf *out, const char *text, size_t len, size_t roo
  * of at most 60 characters. Each parameter starts with ";" CRLF SP.
  */
 void smtpc__mime_param(smtpc__buf *out, const char *name, const char *value);
+
+/**
+ * Appends unstructured text (RFC 5322 3.2.5) after "Name: ": folded before
+ * blanks under 78 columns; as encoded words when it is 8-bit (utf8 0), could
+ * be read as encoded words, starts or ends with a blank, or has a word too
+ * long for a 998-octet line.
+ */
+void smtpc__mime_unstructured(smtpc__buf *out, const char *v, int utf8);
+/** Appends a display name: atoms, a quoted string, or encoded words (as above, or over 70). */
+void smtpc__mime_phrase(smtpc__buf *out, const char *name, int utf8);
 
 #endif

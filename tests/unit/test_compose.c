@@ -278,6 +278,39 @@ static void test_param(void **state)
 	smtpc__buf_free(&b);
 }
 
+static void test_unstructured(void **state)
+{
+	static char v[1300];
+	smtpc__buf b = {0};
+	const char *p;
+
+	(void)state;
+	smtpc__buf_str(&b, "Subject: ");
+	for (size_t i = 0; i < 60; i++)
+		memcpy(v + 5 * i, "word ", 5);
+	v[299] = '\0'; /* no blank at the end */
+	smtpc__mime_unstructured(&b, v, 0);
+	for (p = b.p; (p = strstr(p, "\r\n")) != NULL; p += 2)
+		assert_int_equal(p[2], ' '); /* folded before a blank */
+	assert_null(strstr(b.p, "=?"));
+	smtpc__buf_free(&b);
+	/* A word too long for a 998-octet line, after others: all encoded from the start. */
+	memcpy(v, "a b ", 4);
+	memset(v + 4, 'x', 1200);
+	v[1204] = '\0';
+	smtpc__buf_str(&b, "Subject: ");
+	smtpc__mime_unstructured(&b, v, 0);
+	assert_memory_equal(b.p, "Subject: =?UTF-8?B?", 19);
+	smtpc__buf_free(&b);
+	/* Raw UTF-8 only with SMTPUTF8. */
+	smtpc__mime_unstructured(&b, "Gr\xc3\xbc\xc3\x9f""e", 1);
+	assert_string_equal(b.p, "Gr\xc3\xbc\xc3\x9f""e");
+	smtpc__buf_free(&b);
+	smtpc__mime_phrase(&b, "Doe, \"J\"", 0);
+	assert_string_equal(b.p, "\"Doe, \\\"J\\\"\"");
+	smtpc__buf_free(&b);
+}
+
 /* ---------------------------------------------------------------- whole messages */
 
 static char *read_message(const smtpc_source *src, size_t *len)
@@ -624,6 +657,7 @@ int main(void)
 	    cmocka_unit_test(test_b64_lines),
 	    cmocka_unit_test(test_words_property),
 	    cmocka_unit_test(test_param),
+	    cmocka_unit_test(test_unstructured),
 	    cmocka_unit_test(test_boundaries_avoid_content),
 	    cmocka_unit_test(test_lines_size_rewind),
 	    cmocka_unit_test(test_no_header_injection),
