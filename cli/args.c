@@ -61,6 +61,12 @@ enum opt_id {
 	OPT_DKIM_HEADERS,
 	OPT_DKIM_ALGORITHM,
 	OPT_DKIM_CANON,
+	/* composing (compose.c) */
+	OPT_SUBJECT,
+	OPT_TEXT,
+	OPT_HTML,
+	OPT_ATTACH,
+	OPT_HEADER,
 };
 
 #define FOR_SEND  1u
@@ -119,6 +125,11 @@ static const struct opt_spec OPTIONS[] = {
     {"dkim-headers", 0, OPT_DKIM_HEADERS, 1, FOR_SEND},
     {"dkim-algorithm", 0, OPT_DKIM_ALGORITHM, 1, FOR_SEND},
     {"dkim-canon", 0, OPT_DKIM_CANON, 1, FOR_SEND},
+    {"subject", 0, OPT_SUBJECT, 1, FOR_SEND},
+    {"text", 0, OPT_TEXT, 1, FOR_SEND},
+    {"html", 0, OPT_HTML, 1, FOR_SEND},
+    {"attach", 0, OPT_ATTACH, 1, FOR_SEND},
+    {"header", 0, OPT_HEADER, 1, FOR_SEND},
 };
 
 /* The mechanisms of smtpc_auth(), canonical spelling. */
@@ -149,6 +160,9 @@ void cli_print_synopsis(FILE *f)
 	      "                  [AUTH options] [DKIM options] [--progress] [--debug] [--json]\n"
 	      "                  [FILE]\n"
 	      "       smtpc send --server URL -t [--from ADDR] [--to ADDR]... [...] [FILE]\n"
+	      "       smtpc send --server URL --from ADDR --to ADDR... [--subject TEXT]\n"
+	      "                  [--text FILE|-] [--html FILE] [--attach FILE[;type=T]\n"
+	      "                  [;name=N]]... [--header 'Name: value']... [...]\n"
 	      "       smtpc probe --server URL [--helo NAME] [--timeout SEC] [TLS options]\n"
 	      "                  [AUTH options] [--debug] [--json]\n"
 	      "       smtpc --help | --version\n",
@@ -215,6 +229,14 @@ void cli_print_help(FILE *f)
 	    "  --dkim-algorithm rsa-sha256|ed25519-sha256  (default: the key's)\n"
 	    "  --dkim-canon H/B  relaxed or simple for the header and the body\n"
 	    "                   (default relaxed/relaxed)\n"
+	    "composing (the message is built instead of read from FILE; From and To\n"
+	    "come from --from and --to; see docs/COMPOSE.md):\n"
+	    "  --subject TEXT   the subject (UTF-8)\n"
+	    "  --text FILE      the text body (UTF-8; \"-\": standard input)\n"
+	    "  --html FILE      an HTML body (an alternative to the text)\n"
+	    "  --attach FILE[;type=T][;name=N]\n"
+	    "                   attach FILE (repeatable); type guessed from the name\n"
+	    "  --header 'Name: value'  another header field (repeatable)\n"
 	    "\n"
 	    "TLS options (certificates and names are verified by default):\n"
 	    "  --starttls required|opportunistic|never\n"
@@ -383,6 +405,29 @@ static int add_recipients(struct cli_options *o, const char *list)
 			return 0;
 		p = comma + 1;
 	}
+}
+
+/* A repeatable option (--attach, --header): its values in the order given, not empty. */
+static int push_value(const char ***list, size_t *n, const char *value, const char *name)
+{
+	const char **grown;
+
+	if (*value == '\0') {
+		fprintf(stderr, "smtpc: --%s needs a non-empty value\n", name);
+		return EX_USAGE;
+	}
+	grown = realloc(*list, (*n + 1) * sizeof(**list));
+	if (grown == NULL)
+		return out_of_memory();
+	grown[(*n)++] = value;
+	*list = grown;
+	return 0;
+}
+
+int cli_composes(const struct cli_options *o)
+{
+	return o->subject != NULL || o->text_file != NULL || o->html_file != NULL ||
+	       o->nattach > 0 || o->nheaders > 0;
 }
 
 static int set_once(const char **slot, const char *value, const char *name)
@@ -720,6 +765,16 @@ static int apply_option(struct parser *ps, const struct opt_spec *spec, const ch
 		return set_nonempty(&o->dkim_algorithm, value, spec->name);
 	case OPT_DKIM_CANON:
 		return set_nonempty(&o->dkim_canon, value, spec->name);
+	case OPT_SUBJECT:
+		return set_once(&o->subject, value, spec->name);
+	case OPT_TEXT:
+		return set_nonempty(&o->text_file, value, spec->name);
+	case OPT_HTML:
+		return set_nonempty(&o->html_file, value, spec->name);
+	case OPT_ATTACH:
+		return push_value(&o->attach, &o->nattach, value, spec->name);
+	case OPT_HEADER:
+		return push_value(&o->headers, &o->nheaders, value, spec->name);
 	default:
 		return usage_error("internal error: unhandled option", spec->name);
 	}
@@ -943,6 +998,12 @@ static int finish(struct parser *ps)
 		return usage_error("missing --to ADDR (or -t to take the recipients from the "
 		                   "headers)",
 		                   NULL);
+	/* A message is built or read, not both (docs/COMPOSE.md: adding parts to a message file
+	 * is not supported). */
+	if (o->command == CLI_SEND && cli_composes(o) && (o->file != NULL || o->read_recipients))
+		return usage_error("--subject, --text, --html, --attach and --header build the "
+		                   "message: they do not go with a message FILE or -t",
+		                   NULL);
 	rc = cli_options_check(o);
 	return rc != 0 ? rc : cli_options_qualify(o);
 }
@@ -1032,6 +1093,8 @@ void cli_options_free(struct cli_options *o)
 	for (k = 0; k < o->nto; k++)
 		free(o->to[k]);
 	free(o->to);
+	free(o->attach);
+	free(o->headers);
 	cli_url_free(&o->url);
 	cli_config_free(o->config);
 	free(o->config);

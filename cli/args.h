@@ -15,6 +15,9 @@
  * --auth MECH, --allow-plaintext-auth. There is no option that takes a
  * password itself: argv is visible to every user (ps).
  *
+ * Composing: --subject TEXT, --text FILE|-, --html FILE, --attach FILE[;type=T][;name=N]...,
+ * --header 'Name: value'... build the message (compose.c) instead of reading FILE.
+ *
  * DSN and transfer options: --dsn-notify never|success,failure,delay,
  * --dsn-ret full|hdrs, --envid ID, --8bit send|refuse, --no-pipelining,
  * --no-chunking.
@@ -84,6 +87,14 @@ struct cli_options {
 	const char *dkim_headers;
 	const char *dkim_algorithm;
 	const char *dkim_canon;
+	/* composing (compose.c): the message built instead of read from FILE */
+	const char *subject;   /* --subject */
+	const char *text_file; /* --text FILE ("-": standard input) */
+	const char *html_file; /* --html FILE */
+	const char **attach;   /* --attach FILE[;type=T][;name=N] values (malloc'd array) */
+	size_t nattach;
+	const char **headers; /* --header 'Name: value' values (malloc'd array) */
+	size_t nheaders;
 
 	/* sendmail mode (argv[0] is "sendmail"; sendmail.c) */
 	int sendmail;          /* quiet on success, refusals on standard error */
@@ -120,6 +131,9 @@ int cli_mech_uses_password(const char *mech);
 
 /** 1 when the mechanism takes an OAuth token: XOAUTH2, OAUTHBEARER. */
 int cli_mech_uses_token(const char *mech);
+
+/** 1 when the message is built (--subject, --text, --html, --attach, --header). */
+int cli_composes(const struct cli_options *o);
 
 /** 1 when a DSN option (--dsn-notify, --dsn-ret, --envid) was given. */
 int cli_wants_dsn(const struct cli_options *o);

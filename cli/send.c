@@ -9,6 +9,7 @@
 
 #include "auth.h"
 #include "common.h"
+#include "compose.h"
 #include "dkim.h"
 #include "exitcodes.h"
 #include "fields.h"
@@ -28,12 +29,14 @@
 struct send_run {
 	const struct cli_options *o;
 	struct cli_input in;
+	struct cli_compose compose; /* the message built (--subject, --text ...) */
 	struct cli_progress progress;
 	struct cli_log log;
 	uint64_t sent;    /* bytes of the message sent (the library's progress), for the log */
 	char **orcpt;     /* ORCPT per recipient with a DSN option (o->nto entries, may be NULL) */
 	const char *from; /* the envelope sender: o->from, from_owned, or NULL (the headers') */
 	char *from_owned;
+	char **to_paths; /* a built message: the paths of o->to (envelope_paths()), or NULL */
 	int bare_header_sender; /* the sender of the headers has no domain (and none is set) */
 	smtpc *s;
 	smtpc_send_result *result; /* NULL when the server was not reached */
@@ -235,11 +238,57 @@ static int choose_sender(struct send_run *run)
 	return 0;
 }
 
+/*
+ * A built message takes its From and To from --from and --to, display names
+ * included; the envelope takes only their paths ("Ann Ö <a@x>" -> "<a@x>").
+ * One that is not one address stays as it is, for the library to refuse.
+ */
+static char *path_of(const char *addr)
+{
+	char *q = smtpc_quoteaddr(addr);
+	size_t len = q ? strlen(q) : 0;
+
+	if (q == NULL || len < 3)
+		return q == NULL ? strdup(addr) : q;
+	memmove(q, q + 1, len - 2); /* "<a@x>" -> "a@x", as the results print it */
+	q[len - 2] = '\0';
+	return q;
+}
+
+static int envelope_paths(struct send_run *run)
+{
+	const struct cli_options *o = run->o;
+	size_t i;
+
+	run->from = o->from;
+	if (o->from != NULL && o->from[0] != '\0') {
+		run->from_owned = path_of(o->from);
+		if (run->from_owned == NULL)
+			return EX_OSERR;
+		run->from = run->from_owned;
+	}
+	run->to_paths = calloc(o->nto + 1, sizeof(*run->to_paths));
+	if (run->to_paths == NULL)
+		return EX_OSERR;
+	for (i = 0; i < o->nto; i++) {
+		run->to_paths[i] = path_of(o->to[i]);
+		if (run->to_paths[i] == NULL)
+			return EX_OSERR;
+	}
+	return 0;
+}
+
 /* Opens the message: before connecting, so that a bad FILE fails at once (66). */
 static int open_input(struct send_run *run)
 {
 	const struct cli_options *o = run->o;
-	int ex = cli_input_open(&run->in, o->file);
+	int ex;
+
+	if (cli_composes(o)) {
+		ex = envelope_paths(run);
+		return ex != 0 ? ex : cli_compose_open(&run->compose, o);
+	}
+	ex = cli_input_open(&run->in, o->file);
 
 	if (ex == 0 && o->spool)
 		ex = cli_input_spool(&run->in);
@@ -338,14 +387,17 @@ static int source_failed(const smtpc *s, int rc)
 	       e->command[0] == '\0';
 }
 
-/* 1 when the address has a byte outside ASCII. */
+/* 1 when the path of the address (what MAIL or RCPT carry, not a display name) is not ASCII. */
 static int non_ascii(const char *addr)
 {
-	for (; addr && *addr; addr++) {
-		if ((unsigned char)*addr >= 0x80)
-			return 1;
-	}
-	return 0;
+	char *q = addr ? smtpc_quoteaddr(addr) : NULL;
+	const char *p = q ? q : addr;
+	int found = 0;
+
+	for (; p && *p && !found; p++)
+		found = (unsigned char)*p >= 0x80;
+	free(q);
+	return found;
 }
 
 /* 1 when the sender or a recipient of the options is non-ASCII: MAIL then asks for SMTPUTF8. */
@@ -446,6 +498,9 @@ static int transact(struct send_run *run)
 	const char *const *to = o->nto ? (const char *const *)o->to : NULL;
 	smtpc_source src;
 
+	if (run->to_paths != NULL && o->nto > 0)
+		to = (const char *const *)run->to_paths;
+
 	/* Every field 0/NULL: the defaults, whatever fields the header version has. */
 	memset(&opts, 0, sizeof(opts));
 	opts.version = SMTPC_SEND_OPTIONS_VERSION;
@@ -469,10 +524,22 @@ static int transact(struct send_run *run)
 		cli_quit(run->s);
 		return ex;
 	}
-	if (run->dkim != NULL)
+	/* A built message: after EHLO, when 8BITMIME is known (docs/COMPOSE.md); then signed. */
+	if (cli_composes(o)) {
+		ex = cli_compose_build(&run->compose, o, run->s, opts.nmail_options > 0, &src);
+		if (ex == 0 && cli_dkim_wanted(o))
+			ex = cli_dkim_sign(o, &src, &run->dkim);
+		if (ex == 0 && run->dkim != NULL)
+			src = *smtpc_dkim_source(run->dkim);
+	} else if (run->dkim != NULL) {
 		src = *smtpc_dkim_source(run->dkim);
-	else
+	} else {
 		cli_input_source(&run->in, &src);
+	}
+	if (ex != 0) {
+		cli_quit(run->s);
+		return ex;
+	}
 	/* -t and sendmail: the envelope from the headers where not given, Bcc removed. */
 	if (o->read_recipients || o->sendmail)
 		rc = smtpc_send_message(run->s, &src, run->from, to, o->nto, &opts, &run->result);
@@ -480,6 +547,15 @@ static int transact(struct send_run *run)
 		rc =
 		    smtpc_sendmail_source(run->s, run->from, to, o->nto, &src, &opts, &run->result);
 	cli_progress_end(&run->progress);
+	if (rc != 0 && cli_composes(o) && source_failed(run->s, rc)) {
+		/* An attachment could not be read, or changed size: nothing delivered. */
+		cli_error_capture(&run->err, run->s, rc);
+		fputs("smtpc: cannot send the message: ", stderr);
+		cli_put_str(stderr, smtpc_mime_error(run->compose.m));
+		fputc('\n', stderr);
+		cli_quit(run->s);
+		return EX_NOINPUT;
+	}
 	if (rc != 0 && run->in.err == 0 && source_failed(run->s, rc))
 		run->in.err =
 		    smtpc_last_error(run->s)->os_error ? smtpc_last_error(run->s)->os_error : EIO;
@@ -772,6 +848,10 @@ int cli_send(const struct cli_options *o)
 	smtpc_free(run.s);
 	smtpc_dkim_signed_free(run.dkim);
 	cli_input_close(&run.in);
+	cli_compose_close(&run.compose);
+	for (size_t i = 0; run.to_paths != NULL && i < o->nto; i++)
+		free(run.to_paths[i]);
+	free(run.to_paths);
 	free_orcpt(&run);
 	free(run.from_owned);
 	return ex;

@@ -9,7 +9,7 @@ __smtpc_takes_value()
 	--server | --account | -f | --from | --to | --helo | --timeout | --timeout-final | --source-ip | --log | --starttls | --ca-file | --ca-dir | \
 		--cert | --key | --tls-name | --fingerprint | --user | --password-file | \
 		--password-env | --password-cmd | --oauth-token-cmd | --auth | --dsn-notify | \
-		--dsn-ret | --envid | --8bit)
+		--dsn-ret | --envid | --8bit | --subject | --text | --html | --attach | --header)
 		return 0
 		;;
 	esac
@@ -65,7 +65,8 @@ _smtpc()
 		--allow-plaintext-auth'
 	local send_only='--log --syslog --from --to --read-recipients --dsn-notify --dsn-ret --envid --8bit --timeout-final
 		--no-pipelining --no-chunking --progress --dkim-key --dkim-selector --dkim-domain
-		--dkim-headers --dkim-algorithm --dkim-canon'
+		--dkim-headers --dkim-algorithm --dkim-canon
+		--subject --text --html --attach --header'
 
 	# The value of an option.
 	case $prev in
@@ -115,7 +116,7 @@ _smtpc()
 		compopt -o nospace 2> /dev/null
 		return
 		;;
-	--ca-file | --cert | --key | --password-file | --log | --dkim-key)
+	--ca-file | --cert | --key | --password-file | --log | --dkim-key | --text | --html | --attach)
 		compopt -o filenames 2> /dev/null
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return

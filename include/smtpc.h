@@ -808,6 +808,121 @@ SMTPC_API int smtpc_quotedata(const void *in, size_t len, char **out, size_t *ou
 SMTPC_API char *smtpc_base64_encode(const void *data, size_t len, size_t maxlinelen,
                                     const char *eol);
 
+/* ---------------------------------------------------------------- composing messages
+ * A MIME message builder (docs/COMPOSE.md): headers, a text body, an HTML
+ * alternative, attachments and inline parts, streamed as a smtpc_source in
+ * bounded memory. Header values are UTF-8 and may not hold control
+ * characters (CR, LF, NUL, TAB ...: SMTPC_EINVAL, so that no value can start
+ * a header line of its own); non-ASCII text goes out as RFC 2047 encoded
+ * words (raw with smtpc_mime_set_utf8()), file names with RFC 2231. */
+
+typedef struct smtpc_mime smtpc_mime;
+
+/** Brings a callback part back to its first byte: 0, or a negative value on failure. */
+typedef int (*smtpc_rewind_fn)(void *user);
+
+/**
+ * An attachment or inline part. The bytes come from `source` (memory, a
+ * file descriptor or a callback; smtpc_source). A file descriptor is read
+ * with pread() from the offset it has when attached (so the message can be
+ * read twice), or with read() once when it cannot seek; a regular file's
+ * size is found with fstat(), otherwise source.size is used (-1: unknown,
+ * and then the message's size is unknown too). A callback is read once
+ * unless `rewind` is given. The bytes are always sent in base64 and come
+ * out byte for byte. Initialise with SMTPC_MIME_PART_INIT.
+ */
+typedef struct smtpc_mime_part {
+	unsigned version;
+	smtpc_source source;
+	smtpc_rewind_fn rewind; /* callback sources: back to the start, or NULL (one pass) */
+	const char *type;       /* "type/subtype"; NULL: guessed from the file name
+	                           (smtpc_mime_guess_type()); multipart and message are refused */
+	const char *filename;   /* UTF-8, or NULL */
+	const char *content_id; /* "id@host" without brackets: an inline part shown by the HTML
+	                           (cid:id@host), in a multipart/related; NULL: an attachment */
+} smtpc_mime_part;
+#define SMTPC_MIME_PART_VERSION 1
+#define SMTPC_MIME_PART_INIT                                                                       \
+	{                                                                                          \
+		SMTPC_MIME_PART_VERSION, SMTPC_SOURCE_INIT, NULL, NULL, NULL, NULL                 \
+	}
+
+/** A new, empty message; NULL when out of memory. */
+SMTPC_API smtpc_mime *smtpc_mime_new(void);
+/** Frees the message (not the caller's buffers or file descriptors). NULL is fine. */
+SMTPC_API void smtpc_mime_free(smtpc_mime *m);
+/** A one-line description of the last error of a smtpc_mime_* call on m ("" if none). */
+SMTPC_API const char *smtpc_mime_error(const smtpc_mime *m);
+
+/**
+ * Lets the text and HTML bodies go out as 8bit (RFC 6152) instead of
+ * quoted-printable or base64 when they are not ASCII: only when the server
+ * offers 8BITMIME (known after EHLO; default 0). Errors: SMTPC_EINVAL.
+ */
+SMTPC_API int smtpc_mime_set_8bit(smtpc_mime *m, int on);
+/**
+ * Raw UTF-8 in headers and addresses (RFC 6532), only for a transaction
+ * with SMTPUTF8 (RFC 6531); implies 8bit. Default 0: encoded words, and a
+ * non-ASCII address is SMTPC_EINVAL. Errors: SMTPC_EINVAL.
+ */
+SMTPC_API int smtpc_mime_set_utf8(smtpc_mime *m, int on);
+
+/**
+ * From (required), To, Cc, Reply-To: a display name (may be "" or NULL) and
+ * an address, which must parse as exactly that one address (RFC 5322; the
+ * group field must be NULL). Errors: SMTPC_EINVAL, SMTPC_ENOMEM.
+ */
+SMTPC_API int smtpc_mime_set_from(smtpc_mime *m, const smtpc_address *a);
+SMTPC_API int smtpc_mime_add_to(smtpc_mime *m, const smtpc_address *a);
+SMTPC_API int smtpc_mime_add_cc(smtpc_mime *m, const smtpc_address *a);
+SMTPC_API int smtpc_mime_add_reply_to(smtpc_mime *m, const smtpc_address *a);
+/** The subject (UTF-8). Errors: SMTPC_EINVAL (control character, bad UTF-8), SMTPC_ENOMEM. */
+SMTPC_API int smtpc_mime_set_subject(smtpc_mime *m, const char *utf8);
+/**
+ * Any other header, its value taken as unstructured UTF-8 text. "Date" and
+ * "Message-ID" replace the generated ones (printable ASCII, as they are);
+ * the headers the builder writes (From, To, Cc, Reply-To, Subject,
+ * MIME-Version, Content-*) and Bcc are refused. The name is 1 to 64
+ * printable ASCII characters but ":".
+ * Errors: SMTPC_EINVAL, SMTPC_ENOMEM.
+ */
+SMTPC_API int smtpc_mime_add_header(smtpc_mime *m, const char *name, const char *value);
+/**
+ * The text body and its HTML alternative: UTF-8 (no NUL), copied. Line
+ * endings (LF, CRLF, CR) become CRLF; the encoding is the lightest that
+ * fits: 7bit, 8bit (smtpc_mime_set_8bit()), quoted-printable or base64.
+ * Errors: SMTPC_EINVAL (NUL, bad UTF-8, set twice), SMTPC_ENOMEM.
+ */
+SMTPC_API int smtpc_mime_set_text(smtpc_mime *m, const char *utf8, size_t len);
+SMTPC_API int smtpc_mime_set_html(smtpc_mime *m, const char *utf8, size_t len);
+/**
+ * Adds an attachment, or an inline part when part->content_id is set. The
+ * part's strings are copied; its buffer, file descriptor and callback must
+ * live until the message is freed. Errors: SMTPC_EINVAL, SMTPC_ENOMEM.
+ */
+SMTPC_API int smtpc_mime_attach(smtpc_mime *m, const smtpc_mime_part *part);
+/** The content type for a file name's extension; "application/octet-stream" when unknown. */
+SMTPC_API const char *smtpc_mime_guess_type(const char *filename);
+
+/**
+ * Finishes the message (no change after this) and sets *out to a callback
+ * source that streams it (smtpc_sendmail_source(), smtpc_send_message(),
+ * smtpc_send_batch()): multipart/mixed, alternative and related as needed,
+ * Date and Message-ID generated unless given, boundaries that occur in no
+ * content, lines of at most 998 octets (76 when encoded). out->size is the
+ * exact size when every part's size is known, else -1. A read fails (-1)
+ * when a part gives more or fewer bytes than its size, or its read fails.
+ * Errors: SMTPC_EINVAL (no From), SMTPC_ENOMEM.
+ */
+SMTPC_API int smtpc_mime_source(smtpc_mime *m, smtpc_source *out);
+/**
+ * Brings the source back to the first byte of the message, identical when
+ * read again (for DKIM, which reads the body before the headers).
+ * Errors: SMTPC_EINVAL (not finished, or a one-pass part already read),
+ * SMTPC_EIO (a rewind callback failed).
+ */
+SMTPC_API int smtpc_mime_rewind(smtpc_mime *m);
+
 /* ---------------------------------------------------------------- DKIM signatures */
 
 /** Signing algorithm (RFC 6376 3.3, RFC 8463). */
