@@ -89,6 +89,19 @@ f=$(delivered t@ok.test)
 verified "$f" "-t: Bcc removed after signing (not signed)"
 if grep -q '^Bcc:' "$f"; then fail "-t: Bcc delivered"; else pass; fi
 
+# A message built with --subject/--text/--attach is signed once built (after EHLO).
+printf 'attached\n' >"$TMP/att.txt"
+# shellcheck disable=SC2086
+expect 0 "built and signed" -- send --server "$U" --from "Ann <a@example.org>" --to built@ok.test \
+	--subject $'Gr\xc3\xbc\xc3\x9fe' --text "$TMP/msg.txt" --attach "$TMP/att.txt" $DKIM_ED
+f=$(delivered built@ok.test)
+verified "$f" "a built message with an attachment, ed25519-sha256"
+if tr -d '\r\n\t ' <"$f" | grep -c 'h=From:From:To:Subject:Date:Message-ID:MIME-Version:Content-Type;' >/dev/null; then
+	pass
+else
+	fail "built: the MIME fields are not signed: $(head -4 "$f")"
+fi
+
 # The sendmail mode: the dkim-* keys, and the Date, Message-ID, From it adds are signed.
 printf 'server %s\ndkim-key %s\ndkim-selector ed\ndkim-domain example.org\n' "$U" "$TMP/ed.pem" \
 	>"$TMP/dkim.conf"
