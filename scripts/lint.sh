@@ -9,7 +9,7 @@ echo "== clang-format"
 files=$(git ls-files 'include/*.h' 'src/*.c' 'src/*.h' 'cli/*.c' 'cli/*.h' 'tools/*.c' 'tools/*.h')
 clang-format --dry-run --Werror $files || fail=1
 
-echo "== banned functions in src/ (STYLE.md)"
+echo "== banned functions in src/ (unbounded or unchecked: snprintf, memcpy with a length, strtol)"
 # Whole words followed by "(": sprintf, strcpy, strcat, strncpy, strtok, sscanf, atoi, gets.
 if grep -nE '\b(sprintf|vsprintf|strcpy|strcat|strncpy|strtok|sscanf|atoi|gets)[[:space:]]*\(' \
 	src/*.c src/*.h include/*.h; then

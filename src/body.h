@@ -13,7 +13,6 @@
 #include "flow.h"
 #include "smtpc.h"
 
-
 typedef struct smtpc__body {
 	const char *seg[2]; /* memory segments sent first */
 	size_t seglen[2];
