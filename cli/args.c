@@ -132,10 +132,6 @@ static const struct opt_spec OPTIONS[] = {
     {"header", 0, OPT_HEADER, 1, FOR_SEND},
 };
 
-/* The mechanisms of smtpc_auth(), canonical spelling. */
-static const char *const PASSWORD_MECHS[] = {"PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-1",
-                                             "SCRAM-SHA-256"};
-static const char *const TOKEN_MECHS[] = {"XOAUTH2", "OAUTHBEARER"};
 #define NELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char NO_PASSWORD_ON_ARGV[] =
@@ -440,49 +436,49 @@ static int set_once(const char **slot, const char *value, const char *name)
 	return 0;
 }
 
+/*
+ * The library's spelling of a mechanism name given in any case (it lists what smtpc_auth()
+ * implements: no copy here), with what it needs; NULL when it has no such mechanism.
+ */
+static const char *canonical_mech(const char *name, smtpc_sasl_needs *needs)
+{
+	const char *known;
+
+	for (size_t k = 0; name != NULL && (known = smtpc_sasl_mechanism(k, needs)) != NULL; k++)
+		if (strcasecmp(name, known) == 0)
+			return known;
+	return NULL;
+}
+
+/* "invalid --auth 'X': expected one of ..." with the library's names. */
+static int unknown_mech(const char *value)
+{
+	char why[256] = "expected one of";
+	size_t len = strlen(why);
+	const char *name;
+
+	for (size_t k = 0; (name = smtpc_sasl_mechanism(k, NULL)) != NULL && len < sizeof(why); k++)
+		len += (size_t)snprintf(why + len, sizeof(why) - len, " %s", name);
+	return value_error("invalid --auth", value, why);
+}
+
 int cli_mech_uses_password(const char *mech)
 {
-	size_t k;
+	smtpc_sasl_needs needs;
 
-	for (k = 0; mech && k < NELEMS(PASSWORD_MECHS); k++) {
-		if (strcmp(mech, PASSWORD_MECHS[k]) == 0)
-			return 1;
-	}
-	return 0;
+	return canonical_mech(mech, &needs) != NULL && needs == SMTPC_SASL_NEEDS_PASSWORD;
 }
 
 int cli_mech_uses_token(const char *mech)
 {
-	size_t k;
+	smtpc_sasl_needs needs;
 
-	for (k = 0; mech && k < NELEMS(TOKEN_MECHS); k++) {
-		if (strcmp(mech, TOKEN_MECHS[k]) == 0)
-			return 1;
-	}
-	return 0;
+	return canonical_mech(mech, &needs) != NULL && needs == SMTPC_SASL_NEEDS_TOKEN;
 }
 
 int cli_wants_auth(const struct cli_options *o)
 {
 	return o->user != NULL || o->oauth_token_cmd != NULL || o->auth_mech != NULL;
-}
-
-/* The canonical spelling of a mechanism name given in any case, or NULL. */
-static const char *canonical_mech(const char *name)
-{
-	size_t k;
-
-	for (k = 0; k < NELEMS(PASSWORD_MECHS); k++) {
-		if (strcasecmp(name, PASSWORD_MECHS[k]) == 0)
-			return PASSWORD_MECHS[k];
-	}
-	for (k = 0; k < NELEMS(TOKEN_MECHS); k++) {
-		if (strcasecmp(name, TOKEN_MECHS[k]) == 0)
-			return TOKEN_MECHS[k];
-	}
-	if (strcasecmp(name, "EXTERNAL") == 0)
-		return "EXTERNAL";
-	return NULL;
 }
 
 static int is_hex_digit(int c)
@@ -714,11 +710,9 @@ static int apply_option(struct parser *ps, const struct opt_spec *spec, const ch
 	case OPT_AUTH:
 		if (o->auth_mech != NULL)
 			return set_once(&o->auth_mech, value, spec->name);
-		o->auth_mech = canonical_mech(value);
+		o->auth_mech = canonical_mech(value, NULL);
 		if (o->auth_mech == NULL)
-			return value_error("invalid --auth", value,
-			                   "expected PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-1, "
-			                   "SCRAM-SHA-256, XOAUTH2, OAUTHBEARER or EXTERNAL");
+			return unknown_mech(value);
 		return 0;
 	case OPT_ALLOW_PLAINTEXT_AUTH:
 		o->allow_plaintext_auth = 1;

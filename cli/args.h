@@ -126,7 +126,7 @@ struct cli_options {
 /** 1 when the options ask for authentication (--user, --oauth-token-cmd or --auth). */
 int cli_wants_auth(const struct cli_options *o);
 
-/** 1 when the mechanism (canonical name) takes a password: PLAIN, LOGIN, CRAM-MD5, SCRAM-*. */
+/** 1 when the mechanism (any case) takes a password (smtpc_sasl_mechanism() says which). */
 int cli_mech_uses_password(const char *mech);
 
 /** 1 when the mechanism takes an OAuth token: XOAUTH2, OAUTHBEARER. */

@@ -727,6 +727,20 @@ SMTPC_API int smtpc_login(smtpc *s, const char *user, const char *password, smtp
  */
 SMTPC_API const char *smtpc_auth_mechanism(const smtpc *s);
 
+/** What a SASL mechanism takes from the caller. */
+typedef enum smtpc_sasl_needs {
+	SMTPC_SASL_NEEDS_NOTHING = 0,  /* EXTERNAL: the TLS client certificate */
+	SMTPC_SASL_NEEDS_PASSWORD = 1, /* smtpc_login(), or smtpc_auth() with a password */
+	SMTPC_SASL_NEEDS_TOKEN = 2,    /* an OAuth 2.0 token (smtpc_auth_creds.token_fn) */
+} smtpc_sasl_needs;
+
+/**
+ * The mechanisms smtpc_auth() implements, for a program to list or check
+ * names without its own copy: the i-th canonical (upper-case) name, or NULL
+ * past the last; *needs (may be NULL) says what it takes.
+ */
+SMTPC_API const char *smtpc_sasl_mechanism(size_t i, smtpc_sasl_needs *needs);
+
 /**
  * Callback giving an OAuth 2.0 access token for XOAUTH2 and OAUTHBEARER,
  * called at each authentication so that it can be refreshed. Sets *token

@@ -11,7 +11,7 @@
 #   smtpc-sink (tools/sink/smtpc-sink.c) is in smtpc-sink(1);
 # - bash completion: `smtpc se<TAB>` gives send, `smtpc send --star<TAB>` --starttls, every
 #   long option is offered to the command it belongs to (and only to it), and the values of
-#   --starttls, --auth, --8bit and --dsn-ret are those that cli/args.c accepts;
+#   --starttls, --8bit and --dsn-ret are those that cli/args.c accepts, --auth src/sasl.c's table;
 # - zsh completion: names every long option, and `zsh -n` accepts it (when zsh is here).
 # Each extraction from the sources is checked once against a copy with one name added, so
 # that a check that cannot fail fails this script.
@@ -194,7 +194,9 @@ check_bash_completion() { # args.c
 		[ "$got" = "$want" ] ||
 			{ echo "man-check: bash: --${pair%%:*} values '$(echo $got)', cli/args.c accepts '$(echo $want)'" >&2; return 1; }
 	done
-	want=$( (sed -n '/MECHS\[\] = {/,/};/p' "$1" | grep -oE '"[A-Z0-9-]+"' | tr -d '"'; echo EXTERNAL) | sort)
+	# --auth takes the mechanisms of the library's table (src/sasl.c; args.c asks it for them).
+	want=$(sed -n '/^} mechs\[SMTPC__SASL_COUNT\] = {/,/^};/p' src/sasl.c |
+		grep -oE '\{"[A-Z0-9-]+"' | tr -d '{"' | sort)
 	got=$(complete_bash smtpc send --auth '' | sort)
 	[ "$got" = "$want" ] ||
 		{ echo "man-check: bash: --auth values '$(echo $got)', cli/args.c accepts '$(echo $want)'" >&2; return 1; }

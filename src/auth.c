@@ -374,8 +374,7 @@ static int fallback_mech(smtpc *s, int failed, unsigned tried)
 {
 	static const int plain_login[] = {SMTPC__SASL_PLAIN, SMTPC__SASL_LOGIN};
 
-	if (failed != SMTPC__SASL_CRAM_MD5 && failed != SMTPC__SASL_SCRAM_SHA_256 &&
-	    failed != SMTPC__SASL_SCRAM_SHA_1)
+	if (!smtpc__sasl_stored_secret(failed))
 		return -1;
 	if (s->err.kind != SMTPC_EAUTH || s->err.code != 535 || s->tr.fd < 0)
 		return -1;
@@ -391,12 +390,9 @@ static int fallback_mech(smtpc *s, int failed, unsigned tried)
 
 SMTPC_API int smtpc_login(smtpc *s, const char *user, const char *password, smtpc_reply *reply)
 {
-	static const int over_tls[] = {SMTPC__SASL_SCRAM_SHA_256, SMTPC__SASL_SCRAM_SHA_1,
-	                               SMTPC__SASL_PLAIN, SMTPC__SASL_LOGIN, SMTPC__SASL_CRAM_MD5};
-	static const int in_clear[] = {SMTPC__SASL_SCRAM_SHA_256, SMTPC__SASL_SCRAM_SHA_1,
-	                               SMTPC__SASL_CRAM_MD5, SMTPC__SASL_PLAIN, SMTPC__SASL_LOGIN};
 	smtpc__sasl_creds creds = {0};
-	const int *order;
+	int order[SMTPC__SASL_COUNT];
+	size_t norder;
 	unsigned tried = 0;
 	int rc;
 
@@ -409,10 +405,10 @@ SMTPC_API int smtpc_login(smtpc *s, const char *user, const char *password, smtp
 	rc = prepare(s, "AUTH", 0);
 	if (rc != 0)
 		return give_final(s, rc, reply);
-	order = s->tr.ssl != NULL ? over_tls : in_clear;
+	norder = smtpc__sasl_login_order(s->tr.ssl != NULL, order);
 	creds.user = user;
 	creds.password = password;
-	for (size_t i = 0; i < sizeof(over_tls) / sizeof(over_tls[0]); i++) {
+	for (size_t i = 0; i < norder; i++) {
 		int refused_mech, next;
 
 		if (!offered(s, smtpc__sasl_name(order[i])))

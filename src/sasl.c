@@ -29,16 +29,55 @@
 #include "sasl_int.h"
 #include "smtpc.h"
 
-static const char *const mech_names[SMTPC__SASL_COUNT] = {
-    [SMTPC__SASL_EXTERNAL] = "EXTERNAL",
-    [SMTPC__SASL_SCRAM_SHA_256] = "SCRAM-SHA-256",
-    [SMTPC__SASL_SCRAM_SHA_1] = "SCRAM-SHA-1",
-    [SMTPC__SASL_CRAM_MD5] = "CRAM-MD5",
-    [SMTPC__SASL_PLAIN] = "PLAIN",
-    [SMTPC__SASL_LOGIN] = "LOGIN",
-    [SMTPC__SASL_XOAUTH2] = "XOAUTH2",
-    [SMTPC__SASL_OAUTHBEARER] = "OAUTHBEARER",
+/*
+ * The mechanisms, one entry each: the name, what the caller gives it, whether it speaks first
+ * (an initial response), whether a 535 may only mean the server lacks the secret it needs
+ * for this account (it proves or checks a stored secret: smtpc_login() may fall back, auth.c),
+ * and where smtpc_login() tries it (1 first; 0: never picked by login()). Over TLS the
+ * strongest proof first, then PLAIN and LOGIN (the channel protects the password) before
+ * CRAM-MD5 (MD5, and the server stores the password); in clear CRAM-MD5 comes before PLAIN
+ * and LOGIN, which would show the password.
+ */
+static const struct mech_info {
+	const char *name;
+	smtpc_sasl_needs needs;
+	unsigned char initial, stored_secret, rank_tls, rank_clear;
+} mechs[SMTPC__SASL_COUNT] = {
+    [SMTPC__SASL_EXTERNAL] = {"EXTERNAL", SMTPC_SASL_NEEDS_NOTHING, 1, 0, 0, 0},
+    [SMTPC__SASL_SCRAM_SHA_256] = {"SCRAM-SHA-256", SMTPC_SASL_NEEDS_PASSWORD, 1, 1, 1, 1},
+    [SMTPC__SASL_SCRAM_SHA_1] = {"SCRAM-SHA-1", SMTPC_SASL_NEEDS_PASSWORD, 1, 1, 2, 2},
+    [SMTPC__SASL_CRAM_MD5] = {"CRAM-MD5", SMTPC_SASL_NEEDS_PASSWORD, 0, 1, 5, 3},
+    [SMTPC__SASL_PLAIN] = {"PLAIN", SMTPC_SASL_NEEDS_PASSWORD, 1, 0, 3, 4},
+    [SMTPC__SASL_LOGIN] = {"LOGIN", SMTPC_SASL_NEEDS_PASSWORD, 0, 0, 4, 5},
+    [SMTPC__SASL_XOAUTH2] = {"XOAUTH2", SMTPC_SASL_NEEDS_TOKEN, 1, 0, 0, 0},
+    [SMTPC__SASL_OAUTHBEARER] = {"OAUTHBEARER", SMTPC_SASL_NEEDS_TOKEN, 1, 0, 0, 0},
 };
+
+SMTPC_API const char *smtpc_sasl_mechanism(size_t i, smtpc_sasl_needs *needs)
+{
+	if (i >= SMTPC__SASL_COUNT)
+		return NULL;
+	if (needs != NULL)
+		*needs = mechs[i].needs;
+	return mechs[i].name;
+}
+
+size_t smtpc__sasl_login_order(int over_tls, int order[SMTPC__SASL_COUNT])
+{
+	size_t n = 0;
+
+	/* Ranks are small and distinct: one pass per rank keeps the table the only truth. */
+	for (unsigned rank = 1; rank <= SMTPC__SASL_COUNT; rank++)
+		for (int m = 0; m < SMTPC__SASL_COUNT; m++)
+			if ((over_tls ? mechs[m].rank_tls : mechs[m].rank_clear) == rank)
+				order[n++] = m;
+	return n;
+}
+
+int smtpc__sasl_stored_secret(int mech)
+{
+	return mech >= 0 && mech < SMTPC__SASL_COUNT && mechs[mech].stored_secret;
+}
 
 /* ASCII only: the locale must not change how a mechanism name is spelled. */
 static char to_upper(char ch)
@@ -53,7 +92,7 @@ int smtpc__sasl_lookup(const char *name)
 	if (name == NULL)
 		return -1;
 	for (m = 0; m < SMTPC__SASL_COUNT; m++) {
-		const char *a = name, *b = mech_names[m];
+		const char *a = name, *b = mechs[m].name;
 
 		while (*a != '\0' && to_upper(*a) == *b) {
 			a++;
@@ -69,7 +108,7 @@ const char *smtpc__sasl_name(int mech)
 {
 	if (mech < 0 || mech >= SMTPC__SASL_COUNT)
 		return NULL;
-	return mech_names[mech];
+	return mechs[mech].name;
 }
 
 static int is_scram(int mech)
@@ -80,7 +119,7 @@ static int is_scram(int mech)
 /* LOGIN and CRAM-MD5 wait for the server; every other mechanism speaks first. */
 static int has_initial(int mech)
 {
-	return mech != SMTPC__SASL_LOGIN && mech != SMTPC__SASL_CRAM_MD5;
+	return mechs[mech].initial;
 }
 
 /* ------------------------------------------------------------ helpers */

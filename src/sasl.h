@@ -64,6 +64,13 @@ typedef struct smtpc__sasl smtpc__sasl;
 int smtpc__sasl_lookup(const char *name);
 /** The canonical (upper-case) name of a mechanism, or NULL for a number out of range. */
 const char *smtpc__sasl_name(int mech);
+/**
+ * The password mechanisms in the order smtpc_login() tries them (over TLS, or in clear):
+ * fills order, returns how many.
+ */
+size_t smtpc__sasl_login_order(int over_tls, int order[SMTPC__SASL_COUNT]);
+/** 1 when a 535 to mech may only mean the server lacks the secret it stores for the user. */
+int smtpc__sasl_stored_secret(int mech);
 
 /**
  * A new exchange. Copies what it needs from creds (and wipes its copies in

@@ -1158,6 +1158,49 @@ static void test_endless_334(void **state)
 	}
 }
 
+/* One table: every mechanism listed once, found by its name in any case, in login()'s order. */
+static void test_mechanism_table(void **state)
+{
+	static const char *const over_tls[] = {"SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN", "LOGIN",
+	                                       "CRAM-MD5"};
+	static const char *const in_clear[] = {"SCRAM-SHA-256", "SCRAM-SHA-1", "CRAM-MD5", "PLAIN",
+	                                       "LOGIN"};
+	int order[SMTPC__SASL_COUNT];
+	smtpc_sasl_needs needs;
+	const char *name;
+	size_t i, n;
+
+	(void)state;
+	for (i = 0; (name = smtpc_sasl_mechanism(i, &needs)) != NULL; i++) {
+		char lower[32];
+		size_t k;
+
+		assert_int_equal(smtpc__sasl_lookup(name), (int)i);
+		for (k = 0; name[k] != '\0' && k + 1 < sizeof(lower); k++)
+			lower[k] =
+			    (char)(name[k] >= 'A' && name[k] <= 'Z' ? name[k] + 32 : name[k]);
+		lower[k] = '\0';
+		assert_int_equal(smtpc__sasl_lookup(lower), (int)i);
+		assert_int_equal(needs, strcmp(name, "EXTERNAL") == 0 ? SMTPC_SASL_NEEDS_NOTHING
+		                        : strstr(name, "OAUTH") != NULL
+		                            ? SMTPC_SASL_NEEDS_TOKEN
+		                            : SMTPC_SASL_NEEDS_PASSWORD);
+		/* A 535 may mean "no stored secret" only where the server keeps one. */
+		assert_int_equal(smtpc__sasl_stored_secret((int)i),
+		                 strncmp(name, "SCRAM", 5) == 0 || strcmp(name, "CRAM-MD5") == 0);
+	}
+	assert_int_equal(i, SMTPC__SASL_COUNT);
+	assert_null(smtpc_sasl_mechanism(i, NULL));
+	n = smtpc__sasl_login_order(1, order);
+	assert_int_equal(n, 5);
+	for (i = 0; i < n; i++)
+		assert_string_equal(smtpc__sasl_name(order[i]), over_tls[i]);
+	n = smtpc__sasl_login_order(0, order);
+	assert_int_equal(n, 5);
+	for (i = 0; i < n; i++)
+		assert_string_equal(smtpc__sasl_name(order[i]), in_clear[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1192,6 +1235,7 @@ int main(void)
 	    cmocka_unit_test(test_oauthbearer_variants),
 	    cmocka_unit_test(test_external),
 	    cmocka_unit_test(test_endless_334),
+	    cmocka_unit_test(test_mechanism_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
