@@ -448,7 +448,8 @@ static void check_signature(const char *in, size_t size, const char *sig, size_t
 	/* bh= */
 	canon_body(norm.p + (hend < norm.len ? hend + 2 : norm.len),
 	           hend < norm.len ? norm.len - hend - 2 : 0, !simple_body, &canon);
-	FUZZ_CHECK(EVP_Digest(canon.p ? canon.p : "", canon.len, bh, NULL, EVP_sha256(), NULL) == 1);
+	FUZZ_CHECK(EVP_Digest(canon.p ? canon.p : "", canon.len, bh, NULL, EVP_sha256(), NULL) ==
+	           1);
 	v = tag(sig, siglen - 2, "bh", &vlen);
 	FUZZ_CHECK(v != NULL);
 	FUZZ_CHECK(b64_decode(v, vlen, got, sizeof(got)) == 32);
@@ -470,7 +471,8 @@ static void check_signature(const char *in, size_t size, const char *sig, size_t
 		size_t len = colon != NULL ? (size_t)(colon - (h + i)) : hl - i;
 		size_t j = nf;
 
-		while (j > 0 && (f[j - 1].used || !same_name(f[j - 1].p, f[j - 1].name, h + i, len)))
+		while (j > 0 &&
+		       (f[j - 1].used || !same_name(f[j - 1].p, f[j - 1].name, h + i, len)))
 			j--;
 		if (j > 0) {
 			f[j - 1].used = 1;

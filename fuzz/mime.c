@@ -121,9 +121,10 @@ static void check_lines(const char *p, size_t n)
 }
 
 enum { H_FROM, H_TO, H_SUBJECT, H_DATE, H_MSGID, H_MIMEV, H_CT, H_CTE, H_CUSTOM, H_N };
-static const char *const NAMES[H_N] = {"From",         "To",           "Subject",
-                                       "Date",         "Message-ID",   "MIME-Version",
-                                       "Content-Type", "Content-Transfer-Encoding", NULL};
+static const char *const NAMES[H_N] = {
+    "From",       "To",           "Subject",      "Date",
+    "Message-ID", "MIME-Version", "Content-Type", "Content-Transfer-Encoding",
+    NULL};
 
 /* The header block's fields against the expected counts; returns its length. */
 static size_t check_headers(const char *p, size_t n, int *want, const char *custom, int utf8)
@@ -152,13 +153,15 @@ static size_t check_headers(const char *p, size_t n, int *want, const char *cust
 			for (k = 0; k < H_N; k++) {
 				const char *nm = k == H_CUSTOM ? custom : NAMES[k];
 
-				if (nm != NULL && strlen(nm) == name && strncasecmp(p + i, nm, name) == 0)
+				if (nm != NULL && strlen(nm) == name &&
+				    strncasecmp(p + i, nm, name) == 0)
 					break;
 			}
 			FUZZ_CHECK(k < H_N); /* no field the builder does not write */
 			got[k]++;
 			if (k == H_CT)
-				multipart = len > 24 && memcmp(p + i, "Content-Type: multipart/", 24) == 0;
+				multipart =
+				    len > 24 && memcmp(p + i, "Content-Type: multipart/", 24) == 0;
 		}
 		nlines++;
 		i += len + 2;
@@ -190,7 +193,8 @@ static void check_boundaries(const char *p, size_t n, size_t hend)
 			size_t at = (size_t)(o - p), after = at + blen;
 
 			/* Only a line starting with "--b" is a delimiter (RFC 2046 5.1.1): each
-			 * such line is exactly one; the boundary elsewhere in a line is harmless. */
+			 * such line is exactly one; the boundary elsewhere in a line is harmless.
+			 */
 			if (o == b || at < 4 || memcmp(p + at - 4, "\r\n--", 4) != 0)
 				continue;
 			FUZZ_CHECK(at >= hend + 2);
@@ -198,7 +202,8 @@ static void check_boundaries(const char *p, size_t n, size_t hend)
 			if (after + 2 <= n && p[after] == '-' && p[after + 1] == '-') {
 				after += 2;
 				if (after == n)
-					continue; /* the close ends the message (RFC 2046: no CRLF needed) */
+					continue; /* the close ends the message (RFC 2046: no CRLF
+					             needed) */
 			}
 			FUZZ_CHECK(after + 2 <= n && p[after] == '\r' && p[after + 1] == '\n');
 		}
@@ -217,7 +222,8 @@ static void check_attachment(const char *p, size_t n, const uint8_t *att, size_t
 	unsigned char *dec;
 	size_t dlen;
 
-	for (const char *o = find(p, n, key, 0); o != NULL; o = find(p, n, key, (size_t)(o - p) + 1))
+	for (const char *o = find(p, n, key, 0); o != NULL;
+	     o = find(p, n, key, (size_t)(o - p) + 1))
 		q = o;
 	FUZZ_CHECK(q != NULL);
 	body = find(p, n, "\r\n\r\n", (size_t)(q - p) + 2);
@@ -263,9 +269,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	flags = data[0];
 	seed = data[1];
 	for (i = 0; i < NFIELDS; i++) {
-		const uint8_t *sep = i + 1 < NFIELDS && pos < size
-		                         ? memchr(data + pos, 0xff, size - pos)
-		                         : NULL;
+		const uint8_t *sep =
+		    i + 1 < NFIELDS && pos < size ? memchr(data + pos, 0xff, size - pos) : NULL;
 		size_t end = sep != NULL ? (size_t)(sep - data) : size;
 
 		if (pos > size)
