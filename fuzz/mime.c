@@ -20,8 +20,9 @@
  * Message-ID, MIME-Version, Content-Type, Content-Transfer-Encoding unless
  * multipart) and the custom one when accepted, counted at the start of
  * unfolded lines, every other line a fold (a value can never open a field);
- * 7-bit without the utf8 flag; each boundary occurs only in its parameter
- * and in its delimiter lines "--b" / "--b--"; the attachment's base64
+ * 7-bit without the utf8 flag; the MIME structure parses: in each
+ * multipart, every line starting with "--boundary" is exactly a delimiter
+ * or the close, there is a part and a close; the attachment's base64
  * decodes to its bytes; smtpc_mime_rewind() then a second read gives the
  * same bytes.
  */
@@ -172,45 +173,81 @@ static size_t check_headers(const char *p, size_t n, int *want, const char *cust
 	return i + 2;
 }
 
-/* Every occurrence of each boundary: its parameter or a delimiter line. */
-static void check_boundaries(const char *p, size_t n, size_t hend)
+/* The end of the line at i (its CRLF, or e for a last line without one). */
+static size_t line_end(const char *p, size_t i, size_t e)
 {
-	size_t nb = 0;
+	const char *crlf = find(p, e, "\r\n", i);
 
-	for (const char *q = find(p, n, "boundary=\"", 0); q != NULL;
-	     q = find(p, n, "boundary=\"", (size_t)(q - p) + 1)) {
-		const char *b = q + 10;
-		const char *e = memchr(b, '"', n - (size_t)(b - p));
-		size_t blen, count = 0;
-		char bnd[80];
+	return crlf != NULL ? (size_t)(crlf - p) : e;
+}
 
-		FUZZ_CHECK(e != NULL && e > b && (size_t)(e - b) < sizeof(bnd));
-		blen = (size_t)(e - b);
-		memcpy(bnd, b, blen);
-		bnd[blen] = '\0';
-		for (const char *o = find(p, n, bnd, 0); o != NULL;
-		     o = find(p, n, bnd, (size_t)(o - p) + 1)) {
-			size_t at = (size_t)(o - p), after = at + blen;
+/*
+ * The MIME structure of the entity [s, e): when its Content-Type is
+ * multipart, every line of its body starting with "--boundary" is exactly
+ * a delimiter or the close (RFC 2046 5.1.1: the boundary occurs in no
+ * content, the boundary elsewhere in a line is harmless), there is at least
+ * one part and the close; each part is checked the same way.
+ */
+static void check_entity(const char *p, size_t s, size_t e, int depth)
+{
+	struct buf ct = {0};
+	size_t i = s, hend = e, blen, nparts = 0, part = 0;
+	const char *b, *q;
+	char bnd[80];
+	int in_ct = 0, closed = 0;
 
-			/* Only a line starting with "--b" is a delimiter (RFC 2046 5.1.1): each
-			 * such line is exactly one; the boundary elsewhere in a line is harmless.
-			 */
-			if (o == b || at < 4 || memcmp(p + at - 4, "\r\n--", 4) != 0)
-				continue;
-			FUZZ_CHECK(at >= hend + 2);
-			count++;
-			if (after + 2 <= n && p[after] == '-' && p[after + 1] == '-') {
-				after += 2;
-				if (after == n)
-					continue; /* the close ends the message (RFC 2046: no CRLF
-					             needed) */
-			}
-			FUZZ_CHECK(after + 2 <= n && p[after] == '\r' && p[after + 1] == '\n');
+	FUZZ_CHECK(depth < 4);
+	while (i < e) {
+		size_t le = line_end(p, i, e);
+
+		if (le == i) {
+			hend = le + 2;
+			break;
 		}
-		FUZZ_CHECK(count >= 1); /* at least the close */
-		nb++;
-		FUZZ_CHECK(nb < 8);
+		if (p[i] == ' ' || p[i] == '\t') {
+			if (in_ct)
+				put(&ct, p + i, le - i);
+		} else {
+			in_ct = le - i >= 13 && memcmp(p + i, "Content-Type:", 13) == 0;
+			if (in_ct)
+				put(&ct, p + i, le - i);
+		}
+		i = le + 2;
 	}
+	FUZZ_CHECK(hend <= e);
+	put(&ct, "", 1);
+	if (strncmp(ct.p, "Content-Type: multipart/", 24) != 0) {
+		free(ct.p);
+		return;
+	}
+	b = strstr(ct.p, "boundary=\"");
+	FUZZ_CHECK(b != NULL);
+	b += 10;
+	q = strchr(b, '"');
+	FUZZ_CHECK(q != NULL && q > b && (size_t)(q - b) < sizeof(bnd));
+	blen = (size_t)(q - b);
+	memcpy(bnd, b, blen);
+	free(ct.p);
+	for (i = hend; i < e && !closed;) {
+		size_t le = line_end(p, i, e);
+
+		if (le - i >= blen + 2 && p[i] == '-' && p[i + 1] == '-' &&
+		    memcmp(p + i + 2, bnd, blen) == 0) {
+			FUZZ_CHECK(le - i == blen + 2 || le - i == blen + 4);
+			if (le - i == blen + 4)
+				FUZZ_CHECK(p[le - 2] == '-' && p[le - 1] == '-');
+			if (nparts > 0)
+				check_entity(p, part, i - 2,
+				             depth + 1); /* its CRLF is the delimiter's */
+			else
+				FUZZ_CHECK(i == hend); /* no preamble */
+			closed = le - i == blen + 4;
+			nparts++;
+			part = le + 2;
+		}
+		i = le + 2;
+	}
+	FUZZ_CHECK(closed && nparts >= 2);
 }
 
 /* The attachment comes last: its base64 decodes to its bytes. */
@@ -359,12 +396,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fwrite(out1.p, 1, out1.len, stderr);
 	FUZZ_CHECK(src.size == (int64_t)out1.len);
 	check_lines(out1.p, out1.len);
-	{
-		size_t hend = check_headers(out1.p, out1.len, want, custom_ok ? s[3] : NULL,
-		                            (flags >> 1) & 1);
-
-		check_boundaries(out1.p, out1.len, hend);
-	}
+	(void)check_headers(out1.p, out1.len, want, custom_ok ? s[3] : NULL, (flags >> 1) & 1);
+	check_entity(out1.p, 0, out1.len, 0);
 	if (flags & 4)
 		check_attachment(out1.p, out1.len, f[7], flen[7]);
 	FUZZ_CHECK(smtpc_mime_rewind(m) == 0);
