@@ -191,12 +191,15 @@ static size_t line_end(const char *p, size_t i, size_t e)
 static void check_entity(const char *p, size_t s, size_t e, int depth)
 {
 	struct buf ct = {0};
-	size_t i = s, hend = e, blen, nparts = 0, part = 0;
+	size_t i = s, hend = (size_t)-1, blen, nparts = 0, part = 0;
 	const char *b, *q;
 	char bnd[80];
 	int in_ct = 0, closed = 0;
 
 	FUZZ_CHECK(depth < 4);
+	/* Every part the builder writes opens with its Content-Type (and has a header block). */
+	if (depth > 0)
+		FUZZ_CHECK(e - s >= 14 && memcmp(p + s, "Content-Type: ", 14) == 0);
 	while (i < e) {
 		size_t le = line_end(p, i, e);
 
@@ -214,7 +217,7 @@ static void check_entity(const char *p, size_t s, size_t e, int depth)
 		}
 		i = le + 2;
 	}
-	FUZZ_CHECK(hend <= e);
+	FUZZ_CHECK(hend != (size_t)-1 && hend <= e); /* the empty line was found */
 	put(&ct, "", 1);
 	if (strncmp(ct.p, "Content-Type: multipart/", 24) != 0) {
 		free(ct.p);
@@ -242,6 +245,9 @@ static void check_entity(const char *p, size_t s, size_t e, int depth)
 			else
 				FUZZ_CHECK(i == hend); /* no preamble */
 			closed = le - i == blen + 4;
+			/* The close ends the entity (but an epilogue CRLF): no part after it. */
+			if (closed)
+				FUZZ_CHECK(le == e || (le + 2 == e && p[le] == '\r'));
 			nparts++;
 			part = le + 2;
 		}
