@@ -18,7 +18,7 @@ case "$secs" in
 	exit 2
 	;;
 esac
-targets=${FUZZ_TARGETS:-reply caps address addrlist message dataenc base64 sasl session}
+targets=${FUZZ_TARGETS:-reply caps address addrlist message dataenc base64 sasl session dkim mime}
 build=$root/build-fuzz
 run=$build/run
 

@@ -647,6 +647,8 @@ static void signature_start(struct sb *b, const smtpc_dkim_key *key, const smtpc
 	sb_headers(b, names, n);
 	sb_piece(b, " ", "bh=");
 	sb_base64(b, bh, 32);
+	if (b->col >= LINE_MAX_COLS)
+		sb_put(b, "\r\n\t", 3); /* the ';' would be column 79 */
 	sb_put(b, ";", 1);
 	sb_piece(b, " ", "b=");
 }
