@@ -1008,10 +1008,11 @@ static int finish(struct parser *ps)
 	 * (docs/COMPOSE.md "Attaching to a message file"). */
 	if (o->command == CLI_SEND && cli_composes(o) && !cli_attaches(o) &&
 	    (o->file != NULL || o->read_recipients))
-		return usage_error("--subject, --text, --html and --header build the message: they "
-		                   "do not go with a message FILE or -t (--attach alone does: it adds "
-		                   "parts to the message)",
-		                   NULL);
+		return usage_error(
+		    "--subject, --text, --html and --header build the message: they "
+		    "do not go with a message FILE or -t (--attach alone does: it adds "
+		    "parts to the message)",
+		    NULL);
 	rc = cli_options_check(o);
 	return rc != 0 ? rc : cli_options_qualify(o);
 }

@@ -28,10 +28,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define HEAD_MAX (1u << 20) /* the header block read into memory (as cli/input.c) */
-#define BOUNDARY_MAX 70     /* RFC 2046 5.1.1 */
-#define PREFIX_MAX 80       /* of a body line: "--" boundary "--" fits */
-#define CANDIDATES 4        /* boundaries tried for a wrapped message, in one pass */
+#define HEAD_MAX     (1u << 20) /* the header block read into memory (as cli/input.c) */
+#define BOUNDARY_MAX 70         /* RFC 2046 5.1.1 */
+#define PREFIX_MAX   80         /* of a body line: "--" boundary "--" fits */
+#define CANDIDATES   4          /* boundaries tried for a wrapped message, in one pass */
 
 static int refuse(const char *why)
 {
@@ -95,7 +95,8 @@ static int strip_comments(const char *v, size_t n, char *out)
 		unsigned char c = (unsigned char)v[i];
 
 		if (c == '\r' || c == '\n')
-			continue; /* folding (the next line starts with WSP: checked by the caller) */
+			continue; /* folding (the next line starts with WSP: checked by the caller)
+			           */
 		if (c >= 127 || (c < 32 && c != '\t'))
 			return -1;
 		if (c == '\\' && (depth > 0 || quoted)) {
@@ -435,7 +436,8 @@ static int scan_body(struct cli_attach *a, struct scan *s, off_t off)
 
 	s->start = off;
 	while (off < a->size) {
-		size_t want = a->size - off < (off_t)sizeof(buf) ? (size_t)(a->size - off) : sizeof(buf);
+		size_t want =
+		    a->size - off < (off_t)sizeof(buf) ? (size_t)(a->size - off) : sizeof(buf);
 		ssize_t k = read_at(a, buf, want, off);
 
 		if (k <= 0) {
@@ -530,7 +532,7 @@ static long parts_read(struct cli_attach *a, char *buf, size_t len)
 
 		if (a->out_pos < a->out_len) {
 			size_t k = a->out_len - a->out_pos < len - done ? a->out_len - a->out_pos
-			                                                  : len - done;
+			                                                : len - done;
 
 			memcpy(buf + done, a->out + a->out_pos, k);
 			a->out_pos += k;
@@ -543,7 +545,8 @@ static long parts_read(struct cli_attach *a, char *buf, size_t len)
 			long r = a->parts_src.read(a->in, sizeof(a->in), a->parts_src.read_user);
 
 			if (r <= 0)
-				return -1; /* an attachment failed, or the builder's output ended early */
+				return -1; /* an attachment failed, or the builder's output ended
+				              early */
 			a->in_len = (size_t)r;
 			a->in_pos = 0;
 		}
@@ -667,9 +670,10 @@ static int wrap_head(struct cli_attach *a, const char *head, size_t len)
 			break;
 		if (!mime)
 			n += (size_t)snprintf(out + n, cap - n, "MIME-Version: 1.0\r\n");
-		n += (size_t)snprintf(out + n, cap - n,
-		                      "Content-Type: multipart/mixed;\r\n boundary=\"%s\"\r\n\r\n--%s\r\n",
-		                      a->boundary, a->boundary);
+		n += (size_t)snprintf(
+		    out + n, cap - n,
+		    "Content-Type: multipart/mixed;\r\n boundary=\"%s\"\r\n\r\n--%s\r\n",
+		    a->boundary, a->boundary);
 	}
 	memcpy(out + n, "\r\n", 2);
 	a->head = out;

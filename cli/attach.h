@@ -23,22 +23,22 @@ struct cli_attach_seg {
 };
 
 struct cli_attach {
-	int fd;        /* the message (a regular file: the caller spools a pipe) */
-	off_t start;   /* its offset at open */
-	off_t size;    /* its length from start */
-	int wrap;      /* 1: a single part wrapped into a new multipart/mixed */
+	int fd;      /* the message (a regular file: the caller spools a pipe) */
+	off_t start; /* its offset at open */
+	off_t size;  /* its length from start */
+	int wrap;    /* 1: a single part wrapped into a new multipart/mixed */
 	char boundary[72];
 	char *head; /* wrap: the new header block and the first part's header */
 	size_t head_len;
-	char close[80]; /* wrap: "--boundary--" CRLF */
+	char close[80];           /* wrap: "--boundary--" CRLF */
 	struct cli_compose parts; /* the new parts, built by the library */
 	smtpc_source parts_src;
 	struct cli_attach_seg segs[CLI_ATTACH_SEGS];
 	size_t nsegs, seg;
-	off_t pos;  /* in the current segment */
-	int err;    /* errno of a failed read, 0 */
+	off_t pos; /* in the current segment */
+	int err;   /* errno of a failed read, 0 */
 	/* The builder's output, its header block dropped and its delimiters renamed. */
-	int phase;  /* 0: its header block, 1: its parts, 2: its close delimiter seen */
+	int phase; /* 0: its header block, 1: its parts, 2: its close delimiter seen */
 	char inner[80];
 	size_t inner_len;
 	char line[1024], in[4096], out[1100];

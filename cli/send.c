@@ -7,9 +7,9 @@
  */
 #include "commands.h"
 
+#include "attach.h"
 #include "auth.h"
 #include "common.h"
-#include "attach.h"
 #include "compose.h"
 #include "dkim.h"
 #include "exitcodes.h"
