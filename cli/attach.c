@@ -644,6 +644,19 @@ static void copy_field(char *out, size_t *n, const char *head, const struct fiel
 	}
 }
 
+/* 1 when the field is Content-Transfer-Encoding: 8bit or binary (comments not allowed here). */
+static int is_8bit_cte(const char *head, const struct field *f)
+{
+	size_t i = f->colon + 1, e = f->end;
+
+	while (i < e && (is_wsp(head[i]) || head[i] == '\r' || head[i] == '\n'))
+		i++;
+	while (e > i && (is_wsp(head[e - 1]) || head[e - 1] == '\r' || head[e - 1] == '\n'))
+		e--;
+	return field_is(head, f, "Content-Transfer-Encoding") &&
+	       (name_is(head + i, e - i, "8bit") || name_is(head + i, e - i, "binary"));
+}
+
 /*
  * The wrapped message's header block: the fields but Content-*, MIME-Version
  * when missing, the new Content-Type; then the first delimiter and the
@@ -652,9 +665,10 @@ static void copy_field(char *out, size_t *n, const char *head, const struct fiel
  */
 static int wrap_head(struct cli_attach *a, const char *head, size_t len)
 {
-	/* The fields once each (a line break added to the last at most), the lines below. */
-	size_t i = 0, n = 0, cap = len + 2 + 2 * strlen(a->boundary) + 128;
-	struct field f;
+	/* The fields once each (a line break added to the last at most), the 8bit
+	 * Content-Transfer-Encoding twice, the lines below. */
+	size_t i = 0, n = 0, cap = 2 * len + 4 + 2 * strlen(a->boundary) + 128;
+	struct field f, cte = {0, 0, 0};
 	int mime = 0, pass;
 	char *out = malloc(cap);
 
@@ -663,6 +677,8 @@ static int wrap_head(struct cli_attach *a, const char *head, size_t len)
 	for (pass = 0; pass < 2; pass++) {
 		for (i = 0; next_field(head, len, &i, &f) == 1;) {
 			mime |= field_is(head, &f, "MIME-Version");
+			if (is_8bit_cte(head, &f))
+				cte = f;
 			if (is_content_field(head, &f) == pass)
 				copy_field(out, &n, head, &f);
 		}
@@ -670,6 +686,9 @@ static int wrap_head(struct cli_attach *a, const char *head, size_t len)
 			break;
 		if (!mime)
 			n += (size_t)snprintf(out + n, cap - n, "MIME-Version: 1.0\r\n");
+		/* RFC 2045 6.4: a multipart holding an 8bit or binary part says so. */
+		if (cte.end > 0)
+			copy_field(out, &n, head, &cte);
 		n += (size_t)snprintf(
 		    out + n, cap - n,
 		    "Content-Type: multipart/mixed;\r\n boundary=\"%s\"\r\n\r\n--%s\r\n",

@@ -69,6 +69,13 @@ check "qp: the part keeps its charset and encoding" \
 check "qp: the text decodes as before" \
 	'body(m.get_payload()[0]) == b"Gr\xfc\xdfe aus K\xf6ln, soft break\n" and att[0].get_payload(decode=True) == files["pic.bin"]'
 
+# 8bit text: the multipart that now holds it says 8bit too (RFC 2045 6.4).
+printf 'From: a@ok.test\nTo: b@ok.test\nSubject: 8bit\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\nGr\303\274\303\237e\n' >eight.eml
+# shellcheck disable=SC2086
+expect 0 "an 8bit UTF-8 message" -- $SEND --attach pic.bin eight.eml
+check "8bit: labelled at both levels, the text intact" \
+	'm["Content-Transfer-Encoding"] == "8bit" and m.get_payload()[0]["Content-Transfer-Encoding"] == "8bit" and body(m.get_payload()[0]) == "Grüße\n".encode() and att[0].get_payload(decode=True) == files["pic.bin"]'
+
 # multipart/mixed: a folded Content-Type with a comment and a quoted, escaped boundary; a
 # preamble, a nested multipart/alternative, a line with the boundary in another case, an
 # epilogue; the close delimiter with transport padding.
