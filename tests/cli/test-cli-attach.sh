@@ -159,6 +159,8 @@ printf "${hdr}Content-Type: message/rfc822\n\nFrom: x@y\n\nx\n" >msg.eml
 refused "message/rfc822" msg.eml "it is message/rfc822"
 printf "${hdr}Content-Type: multipart/mixed; boundary=b\n\n--b\n\nx\n--bc\n--b--\n" >prefix.eml
 refused "a line the boundary starts (a nested boundary)" prefix.eml "starts with its boundary"
+printf "${hdr}Content-Type: multipart/mixed; boundary=b\n\n--b\n\nx\n--b--\000\n" >nulclose.eml
+refused "a close delimiter with a NUL byte" nulclose.eml "starts with its boundary"
 printf "${hdr}Content-Type: multipart/mixed; boundary=b\n\n--b\n\nx\n--b--\n--b--\n" >twoclose.eml
 refused "two close delimiters" twoclose.eml "starts with its boundary"
 printf "${hdr}Content-Type: multipart/mixed; boundary*0=b\n\n--b\n\nx\n--b--\n" >cont.eml
