@@ -5,7 +5,7 @@
  * The file is read twice: once here (its header block, at most 1 MiB, then
  * its body line by line to find where the parts go), once when it is sent.
  * Lines end as the DATA encoder ends them: CRLF, bare LF or bare CR.
- *   - multipart/mixed (RFC 2046 5.1.3): the parts go just before the last
+ *   - multipart/mixed (RFC 2046 5.1.3): the parts go just before the one
  *     close delimiter line ("--B--", transport padding allowed: 5.1.1);
  *   - no Content-Type, or text/plain: the message is wrapped into a new
  *     multipart/mixed whose first part is the original body with its
