@@ -426,6 +426,12 @@ int cli_composes(const struct cli_options *o)
 	       o->nattach > 0 || o->nheaders > 0;
 }
 
+int cli_attaches(const struct cli_options *o)
+{
+	return o->nattach > 0 && (o->file != NULL || o->read_recipients) && o->subject == NULL &&
+	       o->text_file == NULL && o->html_file == NULL && o->nheaders == 0 && !o->sendmail;
+}
+
 static int set_once(const char **slot, const char *value, const char *name)
 {
 	if (*slot != NULL) {
@@ -992,12 +998,15 @@ static int finish(struct parser *ps)
 		return usage_error("missing --to ADDR (or -t to take the recipients from the "
 		                   "headers)",
 		                   NULL);
-	/* A message is built or read, not both (docs/COMPOSE.md: adding parts to a message file
-	 * is not supported). */
-	if (o->command == CLI_SEND && cli_composes(o) && (o->file != NULL || o->read_recipients))
-		return usage_error("--subject, --text, --html, --attach and --header build the "
-		                   "message: they do not go with a message FILE or -t",
-		                   NULL);
+	/* A message is built or read, not both; --attach alone adds parts to the message read
+	 * (docs/COMPOSE.md "Attaching to a message file"). */
+	if (o->command == CLI_SEND && cli_composes(o) && !cli_attaches(o) &&
+	    (o->file != NULL || o->read_recipients))
+		return usage_error(
+		    "--subject, --text, --html and --header build the message: they "
+		    "do not go with a message FILE or -t (--attach alone does: it adds "
+		    "parts to the message)",
+		    NULL);
 	rc = cli_options_check(o);
 	return rc != 0 ? rc : cli_options_qualify(o);
 }

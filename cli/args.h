@@ -134,6 +134,8 @@ int cli_mech_uses_token(const char *mech);
 
 /** 1 when the message is built (--subject, --text, --html, --attach, --header). */
 int cli_composes(const struct cli_options *o);
+/** 1 when --attach alone comes with a message FILE or -t: parts added to that message. */
+int cli_attaches(const struct cli_options *o);
 
 /** 1 when a DSN option (--dsn-notify, --dsn-ret, --envid) was given. */
 int cli_wants_dsn(const struct cli_options *o);

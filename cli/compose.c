@@ -245,6 +245,39 @@ int cli_compose_build(struct cli_compose *c, const struct cli_options *o, smtpc 
 	return 0;
 }
 
+int cli_compose_parts(struct cli_compose *c, const struct cli_options *o, smtpc_source *src)
+{
+	const char *what = "the message";
+	size_t i;
+	int rc;
+
+	c->m = smtpc_mime_new();
+	if (c->m == NULL)
+		return EX_OSERR;
+	/* The builder wants a From; its header block is not sent (cli/attach.c keeps the parts). */
+	rc = add_address(c, "smtpc@attach.invalid", 1);
+	for (i = 0; rc == 0 && i < o->nattach; i++) {
+		what = o->attach[i];
+		rc = attach_one(c, o->attach[i], c->fds[i]);
+	}
+	if (rc == 0) {
+		what = "the message";
+		rc = smtpc_mime_source(c->m, src);
+	}
+	if (rc == SMTPC_ENOMEM)
+		return EX_OSERR;
+	if (rc != 0) {
+		fputs("smtpc: cannot build the message: ", stderr);
+		cli_put_str(stderr, what);
+		fputs(": ", stderr);
+		cli_put_str(stderr, smtpc_mime_error(c->m)[0] ? smtpc_mime_error(c->m)
+		                                              : "not a valid value");
+		fputc('\n', stderr);
+		return EX_DATAERR;
+	}
+	return 0;
+}
+
 void cli_compose_close(struct cli_compose *c)
 {
 	size_t i;

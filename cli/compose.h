@@ -32,6 +32,14 @@ int cli_compose_open(struct cli_compose *c, const struct cli_options *o);
 int cli_compose_build(struct cli_compose *c, const struct cli_options *o, smtpc *s, int utf8,
                       smtpc_source *src);
 
+/**
+ * Builds a multipart/mixed holding only the --attach files (opened by
+ * cli_compose_open()), exactly as a built message holds them, for
+ * cli/attach.c, which keeps its parts and drops the rest. Sets *src.
+ * Returns 0, EX_DATAERR (reported on standard error) or EX_OSERR.
+ */
+int cli_compose_parts(struct cli_compose *c, const struct cli_options *o, smtpc_source *src);
+
 void cli_compose_close(struct cli_compose *c);
 
 #endif

@@ -7,6 +7,7 @@
  */
 #include "commands.h"
 
+#include "attach.h"
 #include "auth.h"
 #include "common.h"
 #include "compose.h"
@@ -30,6 +31,7 @@ struct send_run {
 	const struct cli_options *o;
 	struct cli_input in;
 	struct cli_compose compose; /* the message built (--subject, --text ...) */
+	struct cli_attach attach;   /* FILE --attach: the message with parts added */
 	struct cli_progress progress;
 	struct cli_log log;
 	uint64_t sent;    /* bytes of the message sent (the library's progress), for the log */
@@ -278,19 +280,35 @@ static int envelope_paths(struct send_run *run)
 	return 0;
 }
 
+/* 1 when the message is built from the options, not read (FILE --attach reads it). */
+static int builds(const struct cli_options *o)
+{
+	return cli_composes(o) && !cli_attaches(o);
+}
+
+/* The message read: FILE (with the parts --attach adds) or standard input. */
+static void message_source(struct send_run *run, smtpc_source *src)
+{
+	if (cli_attaches(run->o))
+		cli_attach_source(&run->attach, src);
+	else
+		cli_input_source(&run->in, src);
+}
+
 /* Opens the message: before connecting, so that a bad FILE fails at once (66). */
 static int open_input(struct send_run *run)
 {
 	const struct cli_options *o = run->o;
 	int ex;
 
-	if (cli_composes(o)) {
+	if (builds(o)) {
 		ex = envelope_paths(run);
 		return ex != 0 ? ex : cli_compose_open(&run->compose, o);
 	}
 	ex = cli_input_open(&run->in, o->file);
 
-	if (ex == 0 && o->spool)
+	/* --attach reads the message twice (cli/attach.c): a pipe is copied first. */
+	if (ex == 0 && (o->spool || cli_attaches(o)))
 		ex = cli_input_spool(&run->in);
 	if (ex == 0)
 		ex = choose_sender(run);
@@ -299,11 +317,13 @@ static int open_input(struct send_run *run)
 	/* A regular file is read again from its start by the library: exact SIZE= and BODY=. */
 	if (ex == 0)
 		ex = cli_input_rewind(&run->in);
-	/* Signed before connecting: the signature covers the fields added above. */
+	if (ex == 0 && cli_attaches(o))
+		ex = cli_attach_open(&run->attach, o, run->in.fd, run->in.start, run->in.size);
+	/* Signed before connecting: the signature covers the fields and parts added above. */
 	if (ex == 0 && cli_dkim_wanted(o)) {
 		smtpc_source src;
 
-		cli_input_source(&run->in, &src);
+		message_source(run, &src);
 		ex = cli_dkim_sign(o, &src, &run->dkim);
 	}
 	return ex;
@@ -525,7 +545,7 @@ static int transact(struct send_run *run)
 		return ex;
 	}
 	/* A built message: after EHLO, when 8BITMIME is known (docs/COMPOSE.md); then signed. */
-	if (cli_composes(o)) {
+	if (builds(o)) {
 		ex = cli_compose_build(&run->compose, o, run->s, opts.nmail_options > 0, &src);
 		if (ex == 0 && cli_dkim_wanted(o))
 			ex = cli_dkim_sign(o, &src, &run->dkim);
@@ -534,7 +554,7 @@ static int transact(struct send_run *run)
 	} else if (run->dkim != NULL) {
 		src = *smtpc_dkim_source(run->dkim);
 	} else {
-		cli_input_source(&run->in, &src);
+		message_source(run, &src);
 	}
 	if (ex != 0) {
 		cli_quit(run->s);
@@ -547,7 +567,7 @@ static int transact(struct send_run *run)
 		rc =
 		    smtpc_sendmail_source(run->s, run->from, to, o->nto, &src, &opts, &run->result);
 	cli_progress_end(&run->progress);
-	if (rc != 0 && cli_composes(o) && source_failed(run->s, rc)) {
+	if (rc != 0 && builds(o) && source_failed(run->s, rc)) {
 		/* An attachment could not be read, or changed size: nothing delivered. */
 		cli_error_capture(&run->err, run->s, rc);
 		fputs("smtpc: cannot send the message: ", stderr);
@@ -555,6 +575,17 @@ static int transact(struct send_run *run)
 		fputc('\n', stderr);
 		cli_quit(run->s);
 		return EX_NOINPUT;
+	}
+	if (rc != 0 && cli_attaches(o) && source_failed(run->s, rc) && run->in.err == 0) {
+		/* An attachment failed (the builder says why), or the message file shrank. */
+		const char *why = smtpc_mime_error(run->attach.parts.m);
+
+		if (why[0] != '\0') {
+			fputs("smtpc: cannot send the message: ", stderr);
+			cli_put_str(stderr, why);
+			fputc('\n', stderr);
+		}
+		run->in.err = run->attach.err;
 	}
 	if (rc != 0 && run->in.err == 0 && source_failed(run->s, rc))
 		run->in.err =
@@ -849,6 +880,7 @@ int cli_send(const struct cli_options *o)
 	smtpc_dkim_signed_free(run.dkim);
 	cli_input_close(&run.in);
 	cli_compose_close(&run.compose);
+	cli_attach_close(&run.attach);
 	for (size_t i = 0; run.to_paths != NULL && i < o->nto; i++)
 		free(run.to_paths[i]);
 	free(run.to_paths);

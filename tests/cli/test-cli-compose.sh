@@ -94,8 +94,8 @@ check "under the SIZE limit: delivered" "$TMP/small.maildir" \
 	'[p.get_payload(decode=True) for p in parts] == [files["doc.pdf"]]'
 
 # What is refused, before anything is sent.
-expect 64 "--attach with a message FILE" -- send --server "$EIGHT" --from a@x.test \
-	--to b@ok.test --attach pic.bin t.txt
+expect 64 "--subject with a message FILE (--attach alone adds parts: cli.attach)" -- send \
+	--server "$EIGHT" --from a@x.test --to b@ok.test --subject s --attach pic.bin t.txt
 expect 64 "--subject with -t" -- send --server "$EIGHT" -t --subject s
 expect 64 "--attach ''" -- send --server "$EIGHT" --from a@x.test --to b@ok.test --attach ''
 expect 66 "--attach of a missing file" -- send --server "$EIGHT" --from a@x.test \

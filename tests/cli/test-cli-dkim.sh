@@ -102,6 +102,18 @@ else
 	fail "built: the MIME fields are not signed: $(head -4 "$f")"
 fi
 
+# FILE --attach: the message with its parts added is what is signed (before connecting).
+# shellcheck disable=SC2086
+expect 0 "FILE --attach, signed" -- send --server "$U" --from a@example.org \
+	--to attached@ok.test --attach "$TMP/att.txt" $DKIM_RSA "$TMP/msg.txt"
+f=$(delivered attached@ok.test)
+verified "$f" "FILE --attach: the wrapped message, rsa-sha256"
+if grep -c '^Content-Type: multipart/mixed;' "$f" >/dev/null && grep -c '^ filename="att.txt"' "$f" >/dev/null; then
+	pass
+else
+	fail "FILE --attach, signed: the part is not there: $(head -12 "$f")"
+fi
+
 # The sendmail mode: the dkim-* keys, and the Date, Message-ID, From it adds are signed.
 printf 'server %s\ndkim-key %s\ndkim-selector ed\ndkim-domain example.org\n' "$U" "$TMP/ed.pem" \
 	>"$TMP/dkim.conf"
