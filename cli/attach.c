@@ -326,11 +326,29 @@ static int read_head(struct cli_attach *a, char **head, size_t *len, size_t *bod
 	return 0;
 }
 
+/*
+ * 1 when the field is a Content-Transfer-Encoding other than 7bit, 8bit or binary: a
+ * multipart may have no other (RFC 2045 6.4), so one that says base64 is no multipart to add to.
+ */
+static int is_encoded_cte(const char *head, const struct field *f)
+{
+	size_t i = f->colon + 1, e = f->end;
+
+	while (i < e && (is_wsp(head[i]) || head[i] == '\r' || head[i] == '\n'))
+		i++;
+	while (e > i && (is_wsp(head[e - 1]) || head[e - 1] == '\r' || head[e - 1] == '\n'))
+		e--;
+	return field_is(head, f, "Content-Transfer-Encoding") &&
+	       !name_is(head + i, e - i, "7bit") && !name_is(head + i, e - i, "8bit") &&
+	       !name_is(head + i, e - i, "binary");
+}
+
 /* What the Content-Type fields say: 0 (a->wrap, a->boundary set) or EX_DATAERR (reported). */
 static int choose_mode(struct cli_attach *a, const char *head, size_t len)
 {
 	struct field f, ct = {0, 0, 0};
 	size_t i = 0, nct = 0;
+	int encoded = 0;
 	char type[128];
 
 	while (next_field(head, len, &i, &f) == 1) {
@@ -338,6 +356,7 @@ static int choose_mode(struct cli_attach *a, const char *head, size_t len)
 			ct = f;
 			nct++;
 		}
+		encoded |= is_encoded_cte(head, &f);
 	}
 	if (nct > 1)
 		return refuse("it has more than one Content-Type field");
@@ -349,6 +368,10 @@ static int choose_mode(struct cli_attach *a, const char *head, size_t len)
 	if (strcmp(type, "text/plain") == 0)
 		return 0;
 	a->wrap = 0;
+	if (strcmp(type, "multipart/mixed") == 0 && encoded)
+		return refuse(
+		    "it is multipart/mixed with a Content-Transfer-Encoding other than 7bit, "
+		    "8bit or binary (RFC 2045 6.4)");
 	if (strcmp(type, "multipart/mixed") == 0 && a->boundary[0] != '\0')
 		return 0;
 	if (strcmp(type, "multipart/mixed") == 0)

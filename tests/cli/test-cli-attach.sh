@@ -153,6 +153,8 @@ printf "${hdr}Content-Type: multipart/mixed; boundary=b\n\n--b\n\nx\n--b-- x\n" 
 refused "a close delimiter with trailing text" trailing.eml "starts with its boundary"
 printf "${hdr}Content-Type: text/plain\nContent-Type: multipart/mixed; boundary=b\n\n--b\n\nx\n--b--\n" >two.eml
 refused "two Content-Type fields" two.eml "more than one Content-Type"
+printf "${hdr}Content-Type: multipart/mixed; boundary=b\nContent-Transfer-Encoding: base64\n\n--b\n\nx\n--b--\n" >b64.eml
+refused "a multipart/mixed said to be base64" b64.eml "other than 7bit, 8bit or binary"
 printf "${hdr}Content-Type: text/html\n\n<p>x</p>\n" >html.eml
 refused "text/html" html.eml "it is text/html"
 printf "${hdr}Content-Type: message/rfc822\n\nFrom: x@y\n\nx\n" >msg.eml
