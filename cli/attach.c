@@ -327,20 +327,30 @@ static int read_head(struct cli_attach *a, char **head, size_t *len, size_t *bod
 }
 
 /*
+ * 1 when the field is a Content-Transfer-Encoding, with its value's bounds (blanks and line
+ * ends around it left out; comments are not allowed here) in *i, *e.
+ */
+static int cte_value(const char *head, const struct field *f, size_t *i, size_t *e)
+{
+	*i = f->colon + 1;
+	*e = f->end;
+	while (*i < *e && (is_wsp(head[*i]) || head[*i] == '\r' || head[*i] == '\n'))
+		++*i;
+	while (*e > *i && (is_wsp(head[*e - 1]) || head[*e - 1] == '\r' || head[*e - 1] == '\n'))
+		--*e;
+	return field_is(head, f, "Content-Transfer-Encoding");
+}
+
+/*
  * 1 when the field is a Content-Transfer-Encoding other than 7bit, 8bit or binary: a
  * multipart may have no other (RFC 2045 6.4), so one that says base64 is no multipart to add to.
  */
 static int is_encoded_cte(const char *head, const struct field *f)
 {
-	size_t i = f->colon + 1, e = f->end;
+	size_t i, e;
 
-	while (i < e && (is_wsp(head[i]) || head[i] == '\r' || head[i] == '\n'))
-		i++;
-	while (e > i && (is_wsp(head[e - 1]) || head[e - 1] == '\r' || head[e - 1] == '\n'))
-		e--;
-	return field_is(head, f, "Content-Transfer-Encoding") &&
-	       !name_is(head + i, e - i, "7bit") && !name_is(head + i, e - i, "8bit") &&
-	       !name_is(head + i, e - i, "binary");
+	return cte_value(head, f, &i, &e) && !name_is(head + i, e - i, "7bit") &&
+	       !name_is(head + i, e - i, "8bit") && !name_is(head + i, e - i, "binary");
 }
 
 /* What the Content-Type fields say: 0 (a->wrap, a->boundary set) or EX_DATAERR (reported). */
@@ -667,16 +677,12 @@ static void copy_field(char *out, size_t *n, const char *head, const struct fiel
 	}
 }
 
-/* 1 when the field is Content-Transfer-Encoding: 8bit or binary (comments not allowed here). */
+/* 1 when the field is Content-Transfer-Encoding: 8bit or binary. */
 static int is_8bit_cte(const char *head, const struct field *f)
 {
-	size_t i = f->colon + 1, e = f->end;
+	size_t i, e;
 
-	while (i < e && (is_wsp(head[i]) || head[i] == '\r' || head[i] == '\n'))
-		i++;
-	while (e > i && (is_wsp(head[e - 1]) || head[e - 1] == '\r' || head[e - 1] == '\n'))
-		e--;
-	return field_is(head, f, "Content-Transfer-Encoding") &&
+	return cte_value(head, f, &i, &e) &&
 	       (name_is(head + i, e - i, "8bit") || name_is(head + i, e - i, "binary"));
 }
 

@@ -210,23 +210,12 @@ static int add_bodies(struct cli_compose *c, const struct cli_options *o, const 
 	return rc;
 }
 
-int cli_compose_build(struct cli_compose *c, const struct cli_options *o, smtpc *s, int utf8,
-                      smtpc_source *src)
+/*
+ * The builder's last step (the source, unless a step failed already, named by what); reports
+ * a failure. Returns 0, EX_OSERR or EX_DATAERR.
+ */
+static int finish(struct cli_compose *c, int rc, const char *what, smtpc_source *src)
 {
-	const char *what = "";
-	int rc;
-
-	c->m = smtpc_mime_new();
-	if (c->m == NULL)
-		return EX_OSERR;
-	/* 8bit only to a server that takes it (RFC 6152); quoted-printable or base64 otherwise. */
-	rc = smtpc_mime_set_8bit(c->m, smtpc_has_extn(s, "8BITMIME"));
-	if (rc == 0)
-		rc = smtpc_mime_set_utf8(c->m, utf8);
-	if (rc == 0)
-		rc = add_headers(c, o, &what);
-	if (rc == 0)
-		rc = add_bodies(c, o, &what);
 	if (rc == 0) {
 		what = "the message";
 		rc = smtpc_mime_source(c->m, src);
@@ -245,6 +234,26 @@ int cli_compose_build(struct cli_compose *c, const struct cli_options *o, smtpc 
 	return 0;
 }
 
+int cli_compose_build(struct cli_compose *c, const struct cli_options *o, smtpc *s, int utf8,
+                      smtpc_source *src)
+{
+	const char *what = "";
+	int rc;
+
+	c->m = smtpc_mime_new();
+	if (c->m == NULL)
+		return EX_OSERR;
+	/* 8bit only to a server that takes it (RFC 6152); quoted-printable or base64 otherwise. */
+	rc = smtpc_mime_set_8bit(c->m, smtpc_has_extn(s, "8BITMIME"));
+	if (rc == 0)
+		rc = smtpc_mime_set_utf8(c->m, utf8);
+	if (rc == 0)
+		rc = add_headers(c, o, &what);
+	if (rc == 0)
+		rc = add_bodies(c, o, &what);
+	return finish(c, rc, what, src);
+}
+
 int cli_compose_parts(struct cli_compose *c, const struct cli_options *o, smtpc_source *src)
 {
 	const char *what = "the message";
@@ -260,22 +269,7 @@ int cli_compose_parts(struct cli_compose *c, const struct cli_options *o, smtpc_
 		what = o->attach[i];
 		rc = attach_one(c, o->attach[i], c->fds[i]);
 	}
-	if (rc == 0) {
-		what = "the message";
-		rc = smtpc_mime_source(c->m, src);
-	}
-	if (rc == SMTPC_ENOMEM)
-		return EX_OSERR;
-	if (rc != 0) {
-		fputs("smtpc: cannot build the message: ", stderr);
-		cli_put_str(stderr, what);
-		fputs(": ", stderr);
-		cli_put_str(stderr, smtpc_mime_error(c->m)[0] ? smtpc_mime_error(c->m)
-		                                              : "not a valid value");
-		fputc('\n', stderr);
-		return EX_DATAERR;
-	}
-	return 0;
+	return finish(c, rc, what, src);
 }
 
 void cli_compose_close(struct cli_compose *c)
