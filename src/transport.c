@@ -472,9 +472,10 @@ long smtpc__tr_fill(smtpc__transport *t, int64_t deadline)
 	}
 	if (t->rlen == sizeof(t->rbuf))
 		return 0; /* cannot happen: the parser consumes what it is given */
-	if (t->awaiting && (t->ssl == NULL || SSL_pending(t->ssl) == 0)) {
+	if (t->awaiting && (t->ssl == NULL || !SSL_has_pending(t->ssl))) {
 		/* Right after a write the answer is still on its way: wait for it first, not
-		 * after a read that would fail with EAGAIN (one system call less per reply). */
+		 * after a read that would fail with EAGAIN (one system call less per reply).
+		 * Bytes OpenSSL holds already, decrypted or not, are read at once. */
 		int r = wait_fd(t->fd, POLLIN, deadline);
 
 		if (r == 0) {
